@@ -1,0 +1,294 @@
+"""The one Settings object: a TOML file, overridden by environment variables.
+
+Lookup order for the file: ``--config PATH``, then ``$COALITION_CONFIG``, then ``./coalition.toml``;
+with none of them, the embedded defaults run the bundled example coalition.
+
+Every setting can be overridden from the environment as ``COALITION_<SECTION>_<KEY>`` (for example
+``COALITION_SOURCE_LOCATION`` or ``COALITION_QUARTERS_FISCAL_YEAR_START_MONTH``). Unknown sections
+or keys are an error, so a misspelled key fails at start instead of being ignored.
+
+This module is the only reader of the environment (apart from the standard
+``GOOGLE_APPLICATION_CREDENTIALS``, also read here).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_DIR = PROJECT_ROOT / "examples" / "riverside"
+
+TABS = ("members", "meetings", "attendance", "survey", "tasks", "goals", "goal_measurements", "milestones")
+
+DEFAULT_ITEMS = {
+    "satisfaction": "Overall, how satisfied are you with your organization's participation in the coalition?",
+    "trust": "I trust the other members of this coalition to follow through on their commitments.",
+    "voice_heard": "My organization's voice is heard in coalition decisions.",
+    "shared_vision": "Members share a clear, common vision of what the coalition is trying to achieve.",
+    "communication": "Communication among members is timely and useful.",
+    "value_received": "The benefits of participating outweigh the costs for my organization.",
+}
+
+# The schema: every section, every key, its default. Types are checked against the default's type.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "coalition": {"name": "Riverside Health Equity Coalition"},
+    "source": {
+        # A CSV folder, an .xlsx workbook, or a Google Sheets URL or key.
+        "location": str(EXAMPLE_DIR / "csv"),
+        # Service-account JSON key file for Google Sheets (or GOOGLE_APPLICATION_CREDENTIALS).
+        "credentials_file": "",
+        # How dates typed as text are read: "M/D/YYYY" (US, Google Forms) or "D/M/YYYY".
+        "date_format": "M/D/YYYY",
+        # Google Sheets: "unformatted" reads date cells as serial numbers (locale-proof);
+        # "formatted" reads what the sheet shows.
+        "value_render": "unformatted",
+        # Google Sheets: seconds to wait between retries of a 429 or 5xx answer.
+        "retry_delays": [1.0, 2.0, 4.0, 8.0, 16.0],
+        "timeout_seconds": 60.0,
+    },
+    "tabs": {t: t for t in TABS},
+    "survey": {
+        # Header of the respondent column: organization name or member id. "" = anonymous survey.
+        "respondent_column": "Organization",
+        "timestamp_column": "Timestamp",
+        "scale_min": 1,
+        "scale_max": 5,
+    },
+    "survey_items": dict(DEFAULT_ITEMS),
+    "quarters": {
+        # 1 = calendar quarters; 7 = fiscal year from July (labels like FY2027-Q1).
+        "fiscal_year_start_month": 1,
+    },
+    "metrics": {
+        # Meeting kinds counted for attendance, engagement and alerts.
+        "counted_kinds": ["weekly_call", "monthly_call", "quarterly_meeting"],
+        # Any survey figure over fewer responses than this is published as suppressed (n<5).
+        "small_n": 5,
+    },
+    "validation": {
+        # A tab with more than this share of its rows quarantined stops the run.
+        "max_bad_share": 0.20,
+    },
+    "output": {
+        # Run folders, snapshots and the DuckDB database go here.
+        "folder": "output",
+    },
+}
+
+_FREE_KEYS = {"survey_items"}  # item codes are fixed, but only their texts are settable
+_ITEM_CODES = set(DEFAULT_ITEMS)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data: dict[str, Any]
+    path: Path | None = None  # the config file, None for the embedded defaults
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    # ---- convenient views -------------------------------------------------------------
+    @property
+    def coalition_name(self) -> str:
+        return self.data["coalition"]["name"]
+
+    @property
+    def source_location(self) -> str:
+        return self.data["source"]["location"]
+
+    @property
+    def credentials_file(self) -> str:
+        return self.data["source"]["credentials_file"]
+
+    @property
+    def date_format(self) -> str:
+        return self.data["source"]["date_format"]
+
+    @property
+    def tabs(self) -> dict[str, str]:
+        return self.data["tabs"]
+
+    @property
+    def survey(self) -> dict[str, Any]:
+        return self.data["survey"]
+
+    @property
+    def survey_items(self) -> dict[str, str]:
+        return self.data["survey_items"]
+
+    @property
+    def fiscal_year_start_month(self) -> int:
+        return self.data["quarters"]["fiscal_year_start_month"]
+
+    @property
+    def counted_kinds(self) -> list[str]:
+        return self.data["metrics"]["counted_kinds"]
+
+    @property
+    def small_n(self) -> int:
+        return self.data["metrics"]["small_n"]
+
+    @property
+    def max_bad_share(self) -> float:
+        return self.data["validation"]["max_bad_share"]
+
+    @property
+    def output_folder(self) -> Path:
+        return Path(self.data["output"]["folder"])
+
+    def with_overrides(self, **section_keys: dict[str, Any]) -> "Settings":
+        """A copy with some values replaced, e.g. ``with_overrides(source={"location": x})``."""
+        data = copy.deepcopy(self.data)
+        for section, values in section_keys.items():
+            for key, value in values.items():
+                data[section][key] = _coerce(section, key, value, "override")
+        _check_values(data, "override")
+        return Settings(data, self.path, self.base_dir)
+
+    def config_hash(self) -> str:
+        """SHA-256 of the settings as canonical JSON (paths as given, no secrets in it)."""
+        blob = json.dumps(self.public_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings without anything secret (the credentials path is replaced by a flag)."""
+        data = copy.deepcopy(self.data)
+        data["source"]["credentials_file"] = bool(data["source"]["credentials_file"])
+        return data
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the config file (or the embedded defaults) and apply environment overrides."""
+    env = os.environ if environ is None else environ
+    data = copy.deepcopy(DEFAULTS)
+    chosen: Path | None = None
+    if path is None and env.get("COALITION_CONFIG"):
+        path = env["COALITION_CONFIG"]
+    if path is not None:
+        chosen = Path(path)
+        if not chosen.is_file():
+            raise ConfigError(
+                f"Config file {chosen} does not exist. Pass the path of your coalition.toml with "
+                f"--config, or leave --config out to run the bundled example coalition."
+            )
+    elif Path("coalition.toml").is_file():
+        chosen = Path("coalition.toml")
+
+    base_dir = Path.cwd()
+    if chosen is not None:
+        base_dir = chosen.resolve().parent
+        try:
+            file_data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Config file {chosen} is not valid TOML: {exc}. Fix that line and run again.") from None
+        _merge(data, file_data, str(chosen))
+
+    _apply_env(data, env)
+    _check_values(data, str(chosen) if chosen else "the defaults")
+    # Relative paths in the file are relative to the file, so a config works from any directory.
+    for section, key in (("source", "location"), ("source", "credentials_file"), ("output", "folder")):
+        value = data[section][key]
+        if value and not _looks_like_sheet(value) and not Path(value).is_absolute():
+            data[section][key] = str((base_dir / value).resolve()) if chosen else str(Path(value).resolve())
+    if not data["source"]["credentials_file"] and env.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        data["source"]["credentials_file"] = env["GOOGLE_APPLICATION_CREDENTIALS"]
+    return Settings(data, chosen, base_dir)
+
+
+def _looks_like_sheet(value: str) -> bool:
+    from .sources import looks_like_google_sheet
+
+    return looks_like_google_sheet(value)
+
+
+def _merge(data: dict[str, Any], file_data: dict[str, Any], where: str) -> None:
+    for section, values in file_data.items():
+        if section not in DEFAULTS:
+            raise ConfigError(
+                f"{where}: unknown section [{section}]. Known sections: {', '.join(DEFAULTS)}."
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table of settings, not a single value.")
+        for key, value in values.items():
+            data[section][key] = _coerce(section, key, value, where)
+
+
+def _coerce(section: str, key: str, value: Any, where: str) -> Any:
+    if section not in DEFAULTS:
+        raise ConfigError(f"{where}: unknown section [{section}].")
+    if key not in DEFAULTS[section]:
+        known = ", ".join(DEFAULTS[section])
+        raise ConfigError(f"{where}: unknown setting '{key}' in [{section}]. Known settings there: {known}.")
+    default = DEFAULTS[section][key]
+    kind = type(default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is list and isinstance(value, list):
+        return value
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"{where}: [{section}] {key} must be {kind.__name__} (like {default!r}), not {value!r}."
+        )
+    return value
+
+
+def _apply_env(data: dict[str, Any], env: dict[str, str]) -> None:
+    for name, raw in env.items():
+        if not name.startswith("COALITION_") or name == "COALITION_CONFIG":
+            continue
+        rest = name[len("COALITION_"):].lower()
+        section = next((s for s in sorted(DEFAULTS, key=len, reverse=True) if rest.startswith(s + "_")), None)
+        if section is None:
+            raise ConfigError(
+                f"Environment variable {name} names no setting. Use COALITION_<SECTION>_<KEY>, "
+                f"for example COALITION_SOURCE_LOCATION."
+            )
+        key = rest[len(section) + 1:]
+        default = DEFAULTS[section].get(key)
+        if default is None and section not in _FREE_KEYS:
+            raise ConfigError(f"Environment variable {name}: unknown setting '{key}' in [{section}].")
+        data[section][key] = _coerce(section, key, _from_env_text(raw, default, name), f"environment {name}")
+
+
+def _from_env_text(raw: str, default: Any, name: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in ("1", "true", "yes", "y")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, list):
+            return json.loads(raw) if raw.strip().startswith("[") else [x.strip() for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"Environment variable {name}={raw!r} is not a {type(default).__name__}.") from None
+    return raw
+
+
+def _check_values(data: dict[str, Any], where: str) -> None:
+    fs = data["quarters"]["fiscal_year_start_month"]
+    if not 1 <= fs <= 12:
+        raise ConfigError(f"{where}: [quarters] fiscal_year_start_month must be 1..12, not {fs}.")
+    if data["source"]["date_format"] not in ("M/D/YYYY", "D/M/YYYY"):
+        raise ConfigError(f"{where}: [source] date_format must be \"M/D/YYYY\" or \"D/M/YYYY\".")
+    if data["source"]["value_render"] not in ("unformatted", "formatted"):
+        raise ConfigError(f"{where}: [source] value_render must be \"unformatted\" or \"formatted\".")
+    if not 0 <= data["validation"]["max_bad_share"] <= 1:
+        raise ConfigError(f"{where}: [validation] max_bad_share must be between 0 and 1.")
+    if data["metrics"]["small_n"] < 2:
+        raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
+    unknown = set(data["survey_items"]) - _ITEM_CODES
+    if unknown:
+        raise ConfigError(
+            f"{where}: [survey_items] has unknown item code(s) {', '.join(sorted(unknown))}; "
+            f"item codes are fixed: {', '.join(DEFAULT_ITEMS)}."
+        )
+    if not data["source"]["location"]:
+        raise ConfigError(f"{where}: [source] location is empty; name a CSV folder, an .xlsx file or a Google Sheet URL.")

@@ -1,0 +1,32 @@
+"""Errors a person can act on. The CLI prints their message (one paragraph) and no traceback."""
+
+from __future__ import annotations
+
+
+class CoalitionError(Exception):
+    """Base class: the message says what went wrong and what to do about it."""
+
+    exit_code = 2
+
+
+class ConfigError(CoalitionError):
+    """The configuration file is missing, malformed or names an unknown setting."""
+
+
+class SourceError(CoalitionError):
+    """The source (Google Sheet, workbook or CSV folder) could not be read."""
+
+
+class BlockingValidationError(CoalitionError):
+    """A tab failed a blocking expectation: nothing is published."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        text = "Validation stopped the run; nothing was published.\n" + "\n".join(
+            f"- {p}" for p in problems
+        )
+        super().__init__(text)
+
+
+class SnapshotError(CoalitionError):
+    """A snapshot or run to replay could not be found or does not match its hash."""

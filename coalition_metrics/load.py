@@ -1,0 +1,119 @@
+"""Load: the snapshot into DuckDB ``raw.*`` (all text, with sheet_row and snapshot id), the
+quarantine into ``quarantine.rows``, and the reference tables the SQL models read (``ref.*``).
+
+One database file holds the schemas raw, staging, marts, quarantine, ref and the ``runs`` table.
+raw, staging, marts and quarantine describe the latest run; ``runs`` keeps every run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from .contract import columns_of
+from .quarters import Quarter, quarters_between
+from .snapshot import Snapshot
+from .validate import ValidationResult
+
+SCHEMAS = ("raw", "staging", "marts", "quarantine", "ref")
+
+RUNS_DDL = """
+create table if not exists runs (
+    run_id varchar primary key,
+    flow varchar,
+    quarter varchar,
+    as_of date,
+    started_at timestamp,
+    finished_at timestamp,
+    status varchar,
+    snapshot_id varchar,
+    output_folder varchar,
+    message varchar
+)
+"""
+
+
+def connect(db_path: Path):
+    import duckdb
+
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(RUNS_DDL)
+    return con
+
+
+def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, settings) -> None:
+    """raw.<tab>: every sheet row, cells as text under contract column names."""
+    import pandas as pd
+
+    for name, result in validation.tabs.items():
+        cols = [c.name for c in columns_of(name, settings)]
+        tab = snap.tabs.get(name)
+        records = []
+        if tab is not None and tab.present:
+            for sheet_row, cells in tab.rows:
+                rec = {"sheet_row": sheet_row, "snapshot_id": snap.snapshot_id,
+                       "is_blank": not any(str(c).strip() for c in cells)}
+                for col in cols:
+                    idx = result.column_map.get(col)
+                    rec[col] = cells[idx] if idx is not None and idx < len(cells) else None
+                records.append(rec)
+        frame = pd.DataFrame.from_records(records, columns=["sheet_row", "snapshot_id", "is_blank", *cols])
+        _replace_table(con, f"raw.{name}", frame, {"sheet_row": "integer", "is_blank": "boolean"})
+
+    q = pd.DataFrame.from_records(
+        [{**c.as_dict(), "snapshot_id": snap.snapshot_id} for c in validation.quarantined],
+        columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "snapshot_id"],
+    )
+    _replace_table(con, "quarantine.rows", q, {"sheet_row": "integer"})
+
+
+def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Quarter) -> None:
+    """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.t_critical."""
+    import pandas as pd
+    from scipy import stats
+
+    qs = quarters_between(first, quarter)
+    frame = pd.DataFrame(
+        {
+            "quarter": [q.label for q in qs],
+            "seq": list(range(1, len(qs) + 1)),
+            "start_on": [q.start for q in qs],
+            "end_on": [q.end for q in qs],
+            # A closed quarter's as_of is its last day; the run's quarter may be to date.
+            "as_of": [min(q.end, as_of) for q in qs],
+        }
+    )
+    _replace_table(con, "ref.quarters", frame, {"seq": "integer", "start_on": "date", "end_on": "date", "as_of": "date"})
+    params = pd.DataFrame(
+        {
+            "run_quarter": [quarter.label],
+            "as_of": [as_of],
+            "small_n": [settings.small_n],
+            "scale_min": [settings.survey["scale_min"]],
+            "scale_max": [settings.survey["scale_max"]],
+        }
+    )
+    _replace_table(con, "ref.params", params, {"as_of": "date", "small_n": "integer",
+                                               "scale_min": "integer", "scale_max": "integer"})
+    kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
+    _replace_table(con, "ref.counted_kinds", kinds, {})
+    _replace_table(con, "ref.survey_items", pd.DataFrame({"item": list(settings.survey_items)}), {})
+    dfs = list(range(1, 1001))
+    t = pd.DataFrame({"df": dfs, "t975": [float(stats.t.ppf(0.975, d)) for d in dfs]})
+    _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})
+
+
+def _replace_table(con, name: str, frame, types: dict[str, str]) -> None:
+    """Create or replace a table from a frame; columns not in ``types`` are varchar."""
+    select = ", ".join(
+        f'cast("{c}" as {types.get(c, "varchar")}) as "{c}"' for c in frame.columns
+    )
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table {name} as select {select} from _frame")
+    finally:
+        con.unregister("_frame")

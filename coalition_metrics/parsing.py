@@ -1,0 +1,70 @@
+"""The one place where cell text becomes a number, a Likert score or a boolean.
+
+Dates live in dates.py. Validation uses these functions to decide what to quarantine, and the
+staging SQL calls the same functions (registered as DuckDB functions), so a rule is written once.
+
+>>> parse_likert("Strongly agree"), parse_likert(" 4 "), parse_likert("very dissatisfied")
+(5.0, 4.0, 1.0)
+>>> parse_bool("x"), parse_bool("No")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+LIKERT_LABELS = {
+    "strongly disagree": 1, "disagree": 2, "neither agree nor disagree": 3, "neutral": 3,
+    "agree": 4, "strongly agree": 5,
+    "very dissatisfied": 1, "dissatisfied": 2, "neither satisfied nor dissatisfied": 3,
+    "satisfied": 4, "very satisfied": 5,
+}
+_TRUE = {"true", "yes", "y", "x", "1"}
+_FALSE = {"false", "no", "n", "0"}
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
+
+
+def blank(text) -> bool:
+    return text is None or not str(text).strip()
+
+
+def parse_number(text) -> float | None:
+    """'1,234.5' -> 1234.5; '12%' -> 12.0 (the unit column says what it means); None if not a number."""
+    if blank(text):
+        return None
+    s = str(text).strip()
+    if not _NUMBER.match(s) or not any(ch.isdigit() for ch in s):
+        return None
+    value = float(s.rstrip("%").replace(",", ""))
+    return value if math.isfinite(value) else None
+
+
+def parse_likert(text) -> float | None:
+    """A number, or one of the usual agreement / satisfaction labels (any case); None otherwise."""
+    if blank(text):
+        return None
+    label = " ".join(str(text).strip().casefold().split())
+    if label in LIKERT_LABELS:
+        return float(LIKERT_LABELS[label])
+    # Forms sometimes writes "5 - Strongly agree".
+    m = re.match(r"^(\d+)\s*[-–:.]\s*(.+)$", label)
+    if m and m.group(2) in LIKERT_LABELS:
+        return float(m.group(1))
+    return parse_number(label)
+
+
+def parse_bool(text) -> bool | None:
+    if blank(text):
+        return None
+    s = str(text).strip().casefold()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    return None
+
+
+def norm_key(text) -> str:
+    """Header names and enumerated values are matched after trimming and case-folding."""
+    return " ".join(str(text).strip().casefold().split())

@@ -1,0 +1,179 @@
+"""Render: marts + registry -> the values the report and the funder files show.
+
+Templates get a plain dict; they contain no SQL, and formatting comes from each metric's unit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from .config import PROJECT_ROOT
+from .registry import load_registry
+
+TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
+FUNDER_COLUMNS = ("metric_id", "quarter", "value", "unit", "n", "suppressed")
+
+
+def published_rows(con) -> list[dict[str, Any]]:
+    """Every registry metric for every quarter up to the run's, ordered by metric then quarter."""
+    order = {m.id: i for i, m in enumerate(load_registry())}
+    rows = con.execute(
+        "select metric_id, quarter, seq, value, n, suppressed from marts.published_metrics"
+    ).fetchall()
+    out = []
+    for metric_id, quarter, seq, value, n, suppressed in rows:
+        if metric_id not in order:
+            continue
+        out.append({"metric_id": metric_id, "quarter": quarter, "seq": seq, "value": value,
+                    "n": int(n) if n is not None else None, "suppressed": bool(suppressed)})
+    out.sort(key=lambda r: (order[r["metric_id"]], r["seq"]))
+    return out
+
+
+def funder_records(con) -> list[dict[str, Any]]:
+    """Rows of funder_metrics.*: metric_id, quarter, value, unit, n, suppressed (funder metrics only)."""
+    registry = {m.id: m for m in load_registry() if m.audience == "funder"}
+    records = []
+    for r in published_rows(con):
+        m = registry.get(r["metric_id"])
+        if m is None:
+            continue
+        value = None if r["suppressed"] or r["value"] is None else round(float(r["value"]), 6)
+        records.append({"metric_id": m.id, "quarter": r["quarter"], "value": value, "unit": m.unit,
+                        "n": r["n"], "suppressed": r["suppressed"]})
+    return records
+
+
+def funder_json(records: list[dict[str, Any]], coalition: str, quarter: str) -> str:
+    """Deterministic JSON: no run id, no timestamp, sorted keys; same snapshot -> same bytes."""
+    doc = {"coalition": coalition, "quarter": quarter, "columns": list(FUNDER_COLUMNS), "metrics": records}
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def safe_csv_cell(value) -> str:
+    """Neutralize spreadsheet formulas: a text cell starting with = + - @ gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def funder_csv(records: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(FUNDER_COLUMNS)
+    for r in records:
+        w.writerow([safe_csv_cell(r[c]) for c in FUNDER_COLUMNS])
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------
+def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
+                   validation_counts: dict, quarantined: list[dict], source: str) -> dict[str, Any]:
+    registry = load_registry()
+    rows = published_rows(con)
+    quarters = [q for (q,) in con.execute("select quarter from ref.quarters order by seq").fetchall()]
+    by_metric: dict[str, list[dict]] = {}
+    for r in rows:
+        by_metric.setdefault(r["metric_id"], []).append(r)
+
+    kpis, trends = [], []
+    for m in registry:
+        series = by_metric.get(m.id, [])
+        current = next((r for r in series if r["quarter"] == quarter), None)
+        previous = series[-2] if len(series) >= 2 and series[-1]["quarter"] == quarter else None
+        kpis.append({
+            "id": m.id, "name": m.name, "definition": m.definition,
+            "value": _shown(m, current), "n": current["n"] if current else None,
+            "previous": _shown(m, previous), "change": _change(m, current, previous),
+        })
+        trends.append({"id": m.id, "name": m.name, "bars": _bars(m, series),
+                       "cells": [_shown(m, next((r for r in series if r["quarter"] == q), None)) for q in quarters]})
+
+    items = con.execute(
+        """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
+           from marts.survey_items_by_wave where wave = ? order by item""",
+        [quarter],
+    ).fetchall()
+    survey = []
+    for item, n, mean, sd, lo, hi, top2, suppressed in items:
+        if suppressed:
+            survey.append({"item": item, "n": n, "mean": "n<5", "sd": "", "ci": "", "top2": "n<5"})
+        elif not n:
+            survey.append({"item": item, "n": 0, "mean": "no data", "sd": "", "ci": "", "top2": ""})
+        else:
+            ci = f"{lo:.2f} - {hi:.2f}" if lo is not None and hi is not None else ""
+            survey.append({"item": item, "n": n, "mean": f"{mean:.2f}", "sd": f"{sd:.2f}" if sd is not None else "",
+                           "ci": ci, "top2": f"{top2:.0%}"})
+
+    att = con.execute(
+        """select count_meetings, count_present, count_absent, count_excused
+           from marts.attendance_by_quarter where quarter = ?""", [quarter]).fetchone()
+    eng = con.execute(
+        "select count_roster, active_members from marts.engagement_by_quarter where quarter = ?", [quarter]
+    ).fetchone()
+    tasks = con.execute(
+        "select count_due, count_completed_by_end from marts.tasks_by_quarter where quarter = ?", [quarter]
+    ).fetchone()
+
+    total_q = sum(c["rows_quarantined"] for c in validation_counts.values())
+    return {
+        "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,
+        "snapshot_id": snapshot_id, "source": source, "quarters": quarters, "kpis": kpis, "trends": trends,
+        "survey": survey,
+        "attendance": dict(zip(("meetings", "present", "absent", "excused"), att or (0, 0, 0, 0))),
+        "engagement": dict(zip(("roster", "active"), eng or (0, 0))),
+        "tasks": dict(zip(("due", "completed"), tasks or (0, 0))),
+        "data_quality": [{"tab": t, **c} for t, c in validation_counts.items()],
+        "quarantined": quarantined, "quarantined_total": total_q,
+    }
+
+
+def render_report(context: dict[str, Any]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("quarterly.html.j2").render(**context)
+
+
+def _shown(m, row) -> str:
+    if row is None:
+        return "no data"
+    if row["suppressed"]:
+        return "n<5"
+    return m.format(row["value"])
+
+
+def _change(m, current, previous) -> str:
+    if not current or not previous or current["value"] is None or previous["value"] is None:
+        return ""
+    if current["suppressed"] or previous["suppressed"]:
+        return ""
+    delta = current["value"] - previous["value"]
+    if m.unit == "share":
+        return f"{delta * 100:+.0f} pts"
+    return f"{delta:+.2f}"
+
+
+def _bars(m, series: list[dict]) -> list[dict]:
+    """Bar heights (0..1) for a small inline SVG trend chart."""
+    top = 1.0 if m.unit == "share" else 5.0
+    bars = []
+    for r in series:
+        v = None if r["suppressed"] or r["value"] is None else float(r["value"])
+        bars.append({"quarter": r["quarter"], "height": 0 if v is None else max(0.0, min(1.0, v / top)),
+                     "label": _shown(m, r), "missing": v is None})
+    return bars

@@ -1,0 +1,182 @@
+"""Google Sheets through gspread: one metadata request, then every tab in one values:batchGet.
+
+Credentials: a service-account JSON key file, from ``[source] credentials_file`` or
+``GOOGLE_APPLICATION_CREDENTIALS``. 429 and 5xx answers (and dropped connections) are retried with
+the delays in ``[source] retry_delays``. The credentials path and key are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from ..errors import SourceError
+from . import RawTab, split_rows
+
+log = logging.getLogger(__name__)
+
+READONLY_SCOPES = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
+RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+def _retrying_client_class(delays: list[float], timeout: float):
+    """A gspread HTTPClient that retries 408/429/5xx and connection errors, then gives up."""
+    import requests
+    from gspread.exceptions import APIError
+    from gspread.http_client import HTTPClient
+
+    class RetryingHTTPClient(HTTPClient):
+        retry_delays = list(delays)
+        attempts_log: list[int] = []
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.timeout = timeout
+
+        def request(self, *args, **kwargs):
+            for attempt in range(len(self.retry_delays) + 1):
+                try:
+                    return super().request(*args, **kwargs)
+                except APIError as err:
+                    code = err.response.status_code
+                    if code not in RETRY_STATUS or attempt == len(self.retry_delays):
+                        raise
+                    reason = f"HTTP {code}"
+                except (requests.ConnectionError, requests.Timeout) as err:
+                    if attempt == len(self.retry_delays):
+                        raise SourceError(
+                            f"Google Sheets could not be reached after {attempt + 1} attempts "
+                            f"({type(err).__name__}). Check the network and try again."
+                        ) from None
+                    reason = type(err).__name__
+                wait = self.retry_delays[attempt]
+                log.warning("Google Sheets answered %s; retry %d in %.1f s", reason, attempt + 1, wait)
+                time.sleep(wait)
+            raise AssertionError("unreachable")
+
+    return RetryingHTTPClient
+
+
+class GoogleSheetSource:
+    def __init__(
+        self,
+        key: str,
+        credentials_file: str = "",
+        value_render: str = "unformatted",
+        retry_delays: list[float] | None = None,
+        timeout: float = 60.0,
+    ):
+        self.key = key
+        self.credentials_file = credentials_file
+        self.value_render = value_render
+        self.retry_delays = [1.0, 2.0, 4.0, 8.0, 16.0] if retry_delays is None else list(retry_delays)
+        self.timeout = timeout
+        self.description = f"Google Sheet {key}"
+
+    # -- credentials ---------------------------------------------------------------------
+    def _service_account_info(self) -> dict:
+        if not self.credentials_file:
+            raise SourceError(
+                "No Google credentials configured. Create a service-account key (JSON) in Google "
+                "Cloud, then set [source] credentials_file in coalition.toml to its path, or set "
+                "GOOGLE_APPLICATION_CREDENTIALS. See the README, 'Connect a Google Sheet'."
+            )
+        path = Path(self.credentials_file)
+        if not path.is_file():
+            raise SourceError(
+                f"The credentials file {path} does not exist. Download the service account's JSON "
+                f"key to that path, or point [source] credentials_file (or "
+                f"GOOGLE_APPLICATION_CREDENTIALS) at where it is."
+            )
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise SourceError(
+                f"The credentials file {path} is not a JSON key file. Download the service account's "
+                f"key again (Keys > Add key > JSON) and save it unchanged."
+            ) from None
+        if info.get("type") != "service_account" or "client_email" not in info or "private_key" not in info:
+            raise SourceError(
+                f"The credentials file {path} is not a service-account key (it needs type "
+                f"'service_account', client_email and private_key). Create a key for a service "
+                f"account, not an OAuth client."
+            )
+        return info
+
+    def client(self):
+        import gspread
+        from google.oauth2.service_account import Credentials
+
+        info = self._service_account_info()
+        try:
+            creds = Credentials.from_service_account_info(info, scopes=READONLY_SCOPES)
+        except ValueError:
+            raise SourceError(
+                f"The private key in {self.credentials_file} could not be read. Download a new "
+                f"JSON key for {info['client_email']}."
+            ) from None
+        http_client = _retrying_client_class(self.retry_delays, self.timeout)
+        return gspread.Client(auth=creds, http_client=http_client), info["client_email"]
+
+    # -- extraction ----------------------------------------------------------------------
+    def read_tabs(self, tab_titles: dict[str, str]) -> dict[str, RawTab]:
+        import google.auth.exceptions
+        from gspread.exceptions import APIError
+
+        gc, email = self.client()
+        http = gc.http_client
+        try:
+            meta = http.fetch_sheet_metadata(self.key)  # one GET of the spreadsheet's tab list
+            titles = [sheet["properties"]["title"] for sheet in meta.get("sheets", [])]
+            by_fold = {t.strip().casefold(): t for t in titles}
+            wanted = {name: by_fold.get(title.strip().casefold()) for name, title in tab_titles.items()}
+            ranges = [_quote(t) for t in wanted.values() if t is not None]
+            params = {"majorDimension": "ROWS"}
+            if self.value_render == "unformatted":
+                params.update(valueRenderOption="UNFORMATTED_VALUE", dateTimeRenderOption="SERIAL_NUMBER")
+            else:
+                params.update(valueRenderOption="FORMATTED_VALUE")
+            # One values:batchGet for every tab, whatever their number.
+            answer = http.values_batch_get(self.key, ranges, params=params) if ranges else {}
+        except APIError as err:
+            code = err.response.status_code
+            if code == 403:
+                raise SourceError(
+                    f"The spreadsheet {self.key} is not shared with the service account. Open the "
+                    f"sheet in Google Sheets, click Share, and add {email} as a Viewer (Editor if "
+                    f"funder metrics are written back), then run again."
+                ) from None
+            if code == 404:
+                raise SourceError(
+                    f"No spreadsheet with key {self.key} exists. Check the URL in [source] location "
+                    f"(copy it from the browser's address bar) and share the sheet with {email}."
+                ) from None
+            raise SourceError(
+                f"Google Sheets answered HTTP {code} for spreadsheet {self.key} after "
+                f"{len(self.retry_delays) + 1} attempts: {err.error.get('message', '')}. Nothing was "
+                f"published; try again later."
+            ) from None
+        except google.auth.exceptions.GoogleAuthError as err:
+            raise SourceError(
+                f"Google did not accept the service account {email} ({type(err).__name__}). The key "
+                f"may have been deleted or disabled; create a new JSON key and try again."
+            ) from None
+
+        value_ranges = iter(answer.get("valueRanges", []))
+        tabs = {}
+        for name, title in tab_titles.items():
+            actual = wanted[name]
+            if actual is None:
+                tabs[name] = RawTab(name, title, present=False)
+                continue
+            values = next(value_ranges).get("values", [])
+            header, rows = split_rows(values)
+            tabs[name] = RawTab(name, actual, header, rows)
+        return tabs
+
+
+def _quote(title: str) -> str:
+    """A tab title as an A1 range covering the whole tab."""
+    return "'" + title.replace("'", "''") + "'"

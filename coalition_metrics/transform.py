@@ -1,0 +1,108 @@
+"""Transform: run transforms/macros.sql, then every model in transforms/staging and transforms/marts.
+
+A model file is a single ``select``; it becomes the table ``<folder>.<file stem>``. Models are run
+in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
+Parsing rules come from dates.py, parsing.py and quarters.py, registered as DuckDB functions
+(``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_enum``, ``cm_key``,
+``cm_quarter``), so SQL and validation share one definition of each rule.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import dates, parsing
+from .config import PROJECT_ROOT
+from .quarters import Quarter
+
+TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
+LAYERS = ("staging", "marts")
+
+
+def register_functions(con, settings) -> None:
+    import duckdb.sqltypes as t
+
+    fmt = settings.date_format
+    fs = settings.fiscal_year_start_month
+
+    def cm_date(text):
+        return dates.try_parse_date(text, fmt)
+
+    def cm_timestamp(text):
+        return dates.try_parse_timestamp(text, fmt)
+
+    def cm_quarter(d):
+        return None if d is None else Quarter.of(d, fs).label
+
+    def cm_enum(text):
+        if parsing.blank(text):
+            return None
+        return parsing.norm_key(text).replace(" ", "_").replace("-", "_")
+
+    def cm_key(text):
+        return None if parsing.blank(text) else parsing.norm_key(text)
+
+    specs = [
+        ("cm_date", cm_date, [t.VARCHAR], t.DATE),
+        ("cm_timestamp", cm_timestamp, [t.VARCHAR], t.TIMESTAMP),
+        ("cm_number", parsing.parse_number, [t.VARCHAR], t.DOUBLE),
+        ("cm_likert", parsing.parse_likert, [t.VARCHAR], t.DOUBLE),
+        ("cm_enum", cm_enum, [t.VARCHAR], t.VARCHAR),
+        ("cm_key", cm_key, [t.VARCHAR], t.VARCHAR),
+        ("cm_quarter", cm_quarter, [t.DATE], t.VARCHAR),
+    ]
+    for name, fn, args, ret in specs:
+        try:
+            con.remove_function(name)
+        except Exception:
+            pass
+        con.create_function(name, fn, args, ret, null_handling="special", side_effects=False)
+
+
+def model_files() -> list[tuple[str, Path]]:
+    """(table name, file) for every model, in an order where each comes after what it reads."""
+    files = {}
+    for layer in LAYERS:
+        for path in sorted((TRANSFORMS_DIR / layer).glob("*.sql")):
+            files[f"{layer}.{path.stem}"] = path
+    deps = {
+        name: {d for d in re.findall(r"\b((?:staging|marts)\.\w+)", _strip_comments(path.read_text())) if d != name}
+        for name, path in files.items()
+    }
+    ordered, done = [], set()
+
+    def visit(name, stack=()):
+        if name in done:
+            return
+        if name in stack:
+            raise ValueError(f"transforms: dependency cycle through {' -> '.join(stack + (name,))}")
+        for d in sorted(deps[name]):
+            if d not in files:
+                raise ValueError(f"transforms: {files[name].name} reads {d}, which no model defines")
+            visit(d, stack + (name,))
+        done.add(name)
+        ordered.append((name, files[name]))
+
+    for name in files:
+        visit(name)
+    return ordered
+
+
+def run_models(con, settings) -> list[str]:
+    """Build every staging and mart table; return their names in build order."""
+    register_functions(con, settings)
+    con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
+    built = []
+    for name, path in model_files():
+        sql = path.read_text().strip().rstrip(";")
+        try:
+            con.execute(f"create or replace table {name} as\n{sql}")
+        except Exception as exc:
+            raise RuntimeError(f"transforms/{path.parent.name}/{path.name} failed: {exc}") from exc
+        built.append(name)
+    return built
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)

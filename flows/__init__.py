@@ -1,0 +1,1 @@
+"""Prefect flows: thin @flow/@task wrappers over coalition_metrics.pipeline."""

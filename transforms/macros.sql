@@ -1,0 +1,12 @@
+-- Rules used by more than one model, defined once.
+
+-- The small-n rule (DESIGN.md): a survey figure over fewer than ref.params.small_n responses is
+-- published as suppressed, never as a number. n = 0 is "no data", not suppressed.
+create or replace macro is_suppressed(n) as (
+    coalesce(n, 0) > 0 and n < (select small_n from ref.params)
+);
+
+-- A rate whose denominator is zero is null ("no data"), never 0.
+create or replace macro safe_ratio(numerator, denominator) as (
+    case when coalesce(denominator, 0) = 0 then null else numerator::double / denominator end
+);

@@ -1,0 +1,37 @@
+-- grain: one row per (meeting of a counted kind, member on the roster on the meeting date)
+-- A member expected but with no attendance row counts as absent.
+with
+
+meetings as (
+    select * from staging.stg_meetings
+    where is_counted_kind
+      and quarter in (select quarter from ref.quarters)
+),
+
+members as (
+    select * from staging.stg_members
+),
+
+attendance as (
+    select * from staging.stg_attendance
+),
+
+expected as (
+    select
+        meetings.quarter,
+        meetings.meeting_id,
+        meetings.meeting_on,
+        meetings.kind,
+        members.member_id,
+        coalesce(attendance.status, 'absent') as status,
+        attendance.meeting_id is null as is_missing_row
+    from meetings
+    join members
+      on members.joined_on <= meetings.meeting_on
+     and (members.left_on is null or members.left_on >= meetings.meeting_on)
+    left join attendance
+      on attendance.meeting_id = meetings.meeting_id
+     and attendance.member_id = members.member_id
+)
+
+select * from expected

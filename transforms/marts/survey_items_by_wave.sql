@@ -1,0 +1,50 @@
+-- grain: one row per (wave, item); a wave is the quarter a response's timestamp falls in.
+-- mean, n, sample standard deviation, 95% t-interval and top-2-box share (the top two points of
+-- the scale) over the answers given; a blank answer is item non-response.
+with
+
+answers as (
+    select * from staging.stg_survey_answers
+    where wave in (select quarter from ref.quarters)
+),
+
+items as (
+    select item from ref.survey_items
+),
+
+grid as (
+    select quarters.quarter as wave, quarters.seq, items.item
+    from ref.quarters as quarters
+    cross join items
+),
+
+stats as (
+    select
+        wave,
+        item,
+        count(score) as n,
+        avg(score) as mean,
+        stddev_samp(score) as sd,
+        count(score) filter (where score >= (select scale_max - 1 from ref.params)) as count_top2
+    from answers
+    group by wave, item
+),
+
+summarized as (
+    select
+        grid.wave,
+        grid.seq,
+        grid.item,
+        coalesce(stats.n, 0) as n,
+        stats.mean,
+        stats.sd,
+        stats.mean - t.t975 * stats.sd / sqrt(stats.n) as ci_low,
+        stats.mean + t.t975 * stats.sd / sqrt(stats.n) as ci_high,
+        safe_ratio(stats.count_top2, stats.n) as top2_share,
+        is_suppressed(stats.n) as is_suppressed
+    from grid
+    left join stats using (wave, item)
+    left join ref.t_critical as t on t.df = stats.n - 1
+)
+
+select * from summarized

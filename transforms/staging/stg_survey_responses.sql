@@ -1,0 +1,28 @@
+-- grain: one row per counted survey submission (superseded and unmatched ones are in quarantine)
+with
+
+source as (
+    select * from raw.survey
+    where not is_blank
+      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'survey')
+),
+
+member_keys as (
+    -- a respondent is matched by member_id or organization name, trimmed and case-folded
+    select cm_key(member_id) as respondent_key, member_id from staging.stg_members
+    union
+    select cm_key(organization) as respondent_key, member_id from staging.stg_members
+),
+
+typed as (
+    select
+        source.sheet_row as response_id,
+        cm_timestamp(source.timestamp) as submitted_at,
+        cm_quarter(cast(cm_timestamp(source.timestamp) as date)) as wave,
+        member_keys.member_id,
+        source.sheet_row
+    from source
+    left join member_keys on member_keys.respondent_key = cm_key(source.respondent)
+)
+
+select * from typed
