@@ -1,0 +1,91 @@
+"""Snapshots, replay, determinism and the run folder layout."""
+
+import json
+import os
+
+import pytest
+
+from conftest import EXAMPLE_XLSX
+from coalition_metrics.errors import SnapshotError
+from coalition_metrics.pipeline import run_quarterly
+from coalition_metrics.snapshot import load_snapshot
+
+
+def test_replaying_a_snapshot_gives_byte_identical_funder_files(settings, tmp_path):
+    first = run_quarterly(settings, quarter="2026-Q3")
+    again = run_quarterly(settings, quarter="2026-Q3", from_snapshot=first.run_id)
+    assert again.folder != first.folder  # a new run folder, the first is untouched
+    for name in ("funder_metrics.json", "funder_metrics.csv"):
+        assert (again.folder / name).read_bytes() == (first.folder / name).read_bytes()
+    assert again.manifest["snapshot"] == first.manifest["snapshot"]
+    assert (first.folder.parent / "LATEST").read_text().strip() == again.run_id
+
+
+def test_replay_works_without_the_source(settings, tmp_path, example_copy):
+    s = settings.with_overrides(source={"location": str(example_copy)})
+    first = run_quarterly(s, quarter="2026-Q3")
+    for f in example_copy.iterdir():
+        f.unlink()
+    example_copy.rmdir()
+    replayed = run_quarterly(s, quarter="2026-Q3", from_snapshot=first.manifest["snapshot"]["id"][:12])
+    assert (replayed.folder / "funder_metrics.json").read_bytes() == (first.folder / "funder_metrics.json").read_bytes()
+
+
+def test_snapshot_is_content_hashed_read_only_and_checked(settings):
+    result = run_quarterly(settings, quarter="2026-Q3")
+    snap_dir = settings.output_folder / "snapshots" / result.manifest["snapshot"]["id"]
+    members = snap_dir / "members.json"
+    assert not os.access(members, os.W_OK) or os.geteuid() == 0
+    assert oct(members.stat().st_mode & 0o777) == "0o444"
+    doc = json.loads(members.read_text())
+    assert doc["rows"][0] == [2, ["M01", "Riverside General Hospital", "health care", "large", "2024-10-01", "", "convener"]]
+    os.chmod(members, 0o644)
+    members.write_text(members.read_text().replace("M01", "M99", 1))
+    with pytest.raises(SnapshotError, match="members.json was altered"):
+        load_snapshot(snap_dir.name, settings.output_folder / "snapshots")
+
+
+def test_xlsx_workbook_gives_the_same_metrics_as_csv(settings, example_run):
+    result = run_quarterly(settings.with_overrides(source={"location": str(EXAMPLE_XLSX)}), quarter="2026-Q3")
+    assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()
+    assert result.manifest["row_counts"] == example_run.manifest["row_counts"]
+
+
+def test_manifest_and_outputs(example_run):
+    m = example_run.manifest
+    assert m["quarter"] == "2026-Q3" and m["run_id"] == example_run.run_id
+    assert len(m["config_hash"]) == 64 and len(m["snapshot"]["id"]) == 64
+    assert set(m["snapshot"]["tabs"]) == {"members", "meetings", "attendance", "survey", "tasks", "goals",
+                                          "goal_measurements", "milestones"}
+    # The planted defects: unknown member id, duplicate task id, a date typed another way, a Likert 6,
+    # and one superseded survey submission.
+    assert m["quarantined_counts"] == {"members": 0, "meetings": 0, "goals": 0, "attendance": 1, "tasks": 2,
+                                       "goal_measurements": 0, "survey": 2, "milestones": 0}
+    assert m["row_counts"]["attendance"]["rows_blank"] == 1
+    for tab, c in m["row_counts"].items():
+        assert c["rows_accepted"] + c["rows_quarantined"] + c["rows_blank"] == c["rows_read"], tab
+    funder = json.loads((example_run.folder / "funder_metrics.json").read_text())
+    assert "run_id" not in json.dumps(funder) and example_run.run_id not in json.dumps(funder)
+    assert funder["columns"] == ["metric_id", "quarter", "value", "unit", "n", "suppressed"]
+    quarters = sorted({r["quarter"] for r in funder["metrics"]})
+    assert quarters[0] == "2024-Q4" and quarters[-1] == "2026-Q3" and len(quarters) == 8
+
+
+def test_report_counts_the_quarantined_rows(example_run):
+    html = (example_run.folder / "report.html").read_text()
+    assert "5 rows were set aside (quarantined)" in html
+    for needle in ("M11", "T017", "March 15, 2026", "answer &#39;6&#39; is outside the scale", "superseded"):
+        assert needle in html or needle.replace("&#39;", "'") in html, needle
+
+
+def test_runs_table_records_each_run(settings):
+    from coalition_metrics.load import connect
+
+    ok = run_quarterly(settings, quarter="2026-Q3")
+    with pytest.raises(Exception):
+        run_quarterly(settings, quarter="2026-Q3", from_snapshot="nonexistent")
+    con = connect(settings.output_folder / "coalition.duckdb")
+    rows = con.execute("select run_id, status, quarter, snapshot_id is not null from runs order by started_at").fetchall()
+    con.close()
+    assert rows[0] == (ok.run_id, "succeeded", "2026-Q3", True)
+    assert rows[1][1:] == ("failed", "2026-Q3", False)
