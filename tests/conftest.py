@@ -44,3 +44,22 @@ def example_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("example-run")
     s = load_settings(None, environ={})
     return run_quarterly(s, quarter="2026-Q3", out=out)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network_beyond_loopback():
+    """Nothing may call out: a connection to anything but this machine fails the test loudly."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if not (host.startswith("127.") or host in ("::1", "localhost")):
+                raise AssertionError(f"test tried to connect to {address}: nothing may call out")
+        return real_connect(self, address)
+
+    socket.socket.connect = guarded
+    yield
+    socket.socket.connect = real_connect

@@ -115,6 +115,19 @@ def fake_google(rsps, batch_statuses=(200,)):
                 "status": "RESOURCE_EXHAUSTED" if status == 429 else "INTERNAL"}})
 
 
+class FakeGoogle(responses.RequestsMock):
+    """responses, kept active until google-auth's background Regional Access Boundary lookup
+    (a thread started after the token request) has finished, so it never reaches the network."""
+
+    def __exit__(self, *exc):
+        import threading
+
+        for t in threading.enumerate():
+            if type(t).__name__ == "_RegionalAccessBoundaryRefreshThread":
+                t.join(timeout=10)
+        return super().__exit__(*exc)
+
+
 def api_calls(rsps) -> list:
     return [c for c in rsps.calls if not ALLOWED_LOCATIONS.match(c.request.url)]
 
@@ -127,7 +140,7 @@ def sheet_settings(settings, credentials_file, **source):
 def test_one_extraction_makes_one_values_request_for_all_tabs(settings, credentials_file):
     from coalition_metrics.pipeline import extract
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
         fake_google(rsps)
         tabs = extract(sheet_settings(settings, credentials_file))
         calls = api_calls(rsps)
@@ -147,7 +160,7 @@ def test_sheet_run_gives_the_same_metrics_as_the_csv_folder(settings, credential
     """Serial-number dates from the API and M/D/YYYY text in the CSVs give identical funder files."""
     from coalition_metrics.pipeline import run_quarterly
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
         fake_google(rsps)
         result = run_quarterly(sheet_settings(settings, credentials_file), quarter="2026-Q3")
     assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()
@@ -157,7 +170,7 @@ def test_sheet_run_gives_the_same_metrics_as_the_csv_folder(settings, credential
 def test_429_then_success_is_retried(settings, credentials_file):
     from coalition_metrics.pipeline import extract
 
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+    with FakeGoogle(assert_all_requests_are_fired=True) as rsps:
         fake_google(rsps, batch_statuses=(429, 200))
         tabs = extract(sheet_settings(settings, credentials_file))
         batch_calls = [c for c in api_calls(rsps) if c.request.url.startswith(BATCH_URL)]
@@ -168,7 +181,7 @@ def test_429_then_success_is_retried(settings, credentials_file):
 def test_persistent_5xx_fails_with_a_clear_error(settings, credentials_file):
     from coalition_metrics.pipeline import extract
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
         fake_google(rsps, batch_statuses=(503, 503, 503, 503))
         with pytest.raises(SourceError, match=r"HTTP 503 .* after 4 attempts"):
             extract(sheet_settings(settings, credentials_file))
@@ -178,7 +191,7 @@ def test_persistent_5xx_fails_with_a_clear_error(settings, credentials_file):
 def test_sheet_not_shared_names_the_service_account(settings, credentials_file):
     from coalition_metrics.pipeline import extract
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.GET, ALLOWED_LOCATIONS, json=NO_BOUNDARY)
         rsps.add(responses.POST, TOKEN_URL, json={"access_token": "ya29.fake", "expires_in": 3599})
         rsps.add(responses.GET, META_URL, status=403, json={"error": {
@@ -205,7 +218,7 @@ def test_formatted_values_read_the_same_dates(settings, credentials_file):
         with (EXAMPLE_CSV / f"{title}.csv").open(newline="", encoding="utf-8") as fh:
             return list(csv.reader(fh))
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.GET, ALLOWED_LOCATIONS, json=NO_BOUNDARY)
         rsps.add(responses.POST, TOKEN_URL, json={"access_token": "ya29.fake", "expires_in": 3599})
         rsps.add(responses.GET, META_URL, json=metadata())
