@@ -4,11 +4,41 @@ from __future__ import annotations
 
 import logging
 
+from .errors import CoalitionError
+
+_ERROR_NAMES = tuple(cls.__name__ for cls in (CoalitionError, *CoalitionError.__subclasses__()))
+
+
+class ActionableErrorFilter(logging.Filter):
+    """Keep Prefect's console quiet about errors the CLI explains itself.
+
+    A CoalitionError (bad config, bad sheet, blocking validation) is printed once by the CLI as a
+    paragraph that says what to fix; Prefect's own log lines for it would repeat it three times
+    with tracebacks. The failure is still recorded in Prefect's run state and the runs table.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, CoalitionError):
+            return False
+        return not any(name + "(" in record.getMessage() or name + ":" in record.getMessage()
+                       for name in _ERROR_NAMES)
+
+
+def quiet_prefect_console() -> None:
+    """Attach the filter to every handler Prefect's logging set-up created."""
+    loggers = [logging.getLogger()] + [
+        logging.getLogger(name) for name in list(logging.Logger.manager.loggerDict) if name.startswith("prefect")
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, ActionableErrorFilter) for f in handler.filters):
+                handler.addFilter(ActionableErrorFilter())
+
 
 def run_flow(settings, **kwargs):
     """Run `quarterly-report` in-process: against PREFECT_API_URL if set, else ephemeral mode."""
-    for name in ("prefect", "prefect.server", "uvicorn", "httpx"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     from flows.quarterly_report import quarterly_report
 
+    quiet_prefect_console()
     return quarterly_report(settings, **kwargs)

@@ -11,9 +11,13 @@ from coalition_metrics import pipeline
 from coalition_metrics.config import Settings
 
 
-@task(name="extract", retries=2, retry_delay_seconds=[10, 60])
+@task(name="extract")
 def extract(settings: Settings):
-    """Read every tab from the source (one values:batchGet for a Google Sheet)."""
+    """Read every tab from the source (one values:batchGet for a Google Sheet).
+
+    No Prefect-level retries: the Sheets client already retries 429/5xx with the configured
+    backoff, and the other failures (credentials, sharing, a missing file) need a person.
+    """
     return pipeline.extract(settings)
 
 

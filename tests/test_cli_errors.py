@@ -92,3 +92,12 @@ def test_bad_quarter_and_missing_source(tmp_path):
     assert_one_paragraph_error(run_cli("run", "--no-prefect", "--quarter", "Q3-2026", cwd=tmp_path), "write it like 2026-Q3")
     assert_one_paragraph_error(run_cli("run", "--no-prefect", "--source", "no/such/folder", cwd=tmp_path),
                                "does not exist")
+
+
+def test_prefect_path_prints_the_error_once_without_traceback(example_copy, tmp_path):
+    """The default `coalition run` goes through the Prefect flow; its logs must not bury the message."""
+    path = example_copy / "attendance.csv"
+    path.write_text(path.read_text().replace("meeting_id,member_id,status", "meeting,member_id,status", 1))
+    proc = run_cli("run", "--quarter", "2026-Q3", "--source", str(example_copy), "--out", "out", cwd=tmp_path)
+    assert_one_paragraph_error(proc, "Tab 'attendance' has no required column 'meeting_id'")
+    assert (proc.stdout + proc.stderr).count("has no required column") == 1
