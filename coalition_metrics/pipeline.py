@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -241,6 +242,25 @@ def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folde
         )
 
 
+@dataclass
+class RunRecord:
+    snapshot_id: str | None = None
+    folder: Path | None = None
+
+
+@contextmanager
+def recorded_run(plan: RunPlan):
+    """Record the run as running, then as succeeded or failed (with the error) in the runs table."""
+    run = RunRecord()
+    record_run(plan, "running")
+    try:
+        yield run
+    except BaseException as exc:
+        record_run(plan, "failed", run.snapshot_id, message=str(exc))
+        raise
+    record_run(plan, "succeeded", run.snapshot_id, run.folder)
+
+
 def source_description(settings: Settings) -> str:
     loc = settings.source_location
     try:
@@ -266,15 +286,11 @@ def run_quarterly(settings: Settings, quarter: str | None = None, source: str | 
     """The whole quarterly run without Prefect: what the flow does, in the same order."""
     settings = with_source(settings, source)
     plan = plan_run(settings, quarter, today, out)
-    record_run(plan, "running")
-    snap = None
-    try:
+    with recorded_run(plan) as run:
         snap = replay(from_snapshot, plan) if from_snapshot else snapshot(extract(settings), plan)
+        run.snapshot_id = snap.snapshot_id
         validation = validate(snap, settings)
         build_database(snap, validation, plan)
         result = render_and_publish(snap, validation, plan)
-    except BaseException as exc:
-        record_run(plan, "failed", snap.snapshot_id if snap else None, message=str(exc))
-        raise
-    record_run(plan, "succeeded", snap.snapshot_id, result.folder)
+        run.folder = result.folder
     return result

@@ -19,22 +19,18 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from coalition_metrics.config import DEFAULT_ITEMS
 
 HERE = Path(__file__).resolve().parent / "riverside"
 SEED = 20241001
 START = date(2024, 10, 1)
 END = date(2026, 11, 20)  # the data runs into the current quarter, for quarter-to-date refreshes
 
-QUESTIONS = {
-    "satisfaction": "Overall, how satisfied are you with your organization's participation in the coalition?",
-    "trust": "I trust the other members of this coalition to follow through on their commitments.",
-    "voice_heard": "My organization's voice is heard in coalition decisions.",
-    "shared_vision": "Members share a clear, common vision of what the coalition is trying to achieve.",
-    "communication": "Communication among members is timely and useful.",
-    "value_received": "The benefits of participating outweigh the costs for my organization.",
-}
+QUESTIONS = DEFAULT_ITEMS  # item code -> the question text, the Forms column header
 LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree"}
 
 MEMBERS = [
@@ -334,6 +330,26 @@ def write_xlsx(path: Path, data) -> None:
                 elif cell.value is not None and not isinstance(cell.value, str):
                     cell.number_format = "yyyy-mm-dd"
     wb.save(path)
+    _fix_zip_timestamps(path)
+
+
+def _fix_zip_timestamps(path: Path) -> None:
+    """openpyxl stamps the zip entries with the current time; fix them so the bytes repeat."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":  # openpyxl sets "modified" to now on save
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-11-20T00:00:00Z", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 20, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, data)
+    path.write_bytes(buf.getvalue())
 
 
 def main() -> None:

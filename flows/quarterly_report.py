@@ -52,16 +52,12 @@ def quarterly_report(settings: Settings, quarter: str | None = None, source: str
     """extract -> snapshot -> validate -> load -> transform -> render -> publish."""
     settings = pipeline.with_source(settings, source)
     plan = pipeline.plan_run(settings, quarter, out=out)
-    pipeline.record_run(plan, "running")
-    snap = None
-    try:
+    with pipeline.recorded_run(plan) as run:
         snap = replay(from_snapshot, plan) if from_snapshot else snapshot(extract(settings), plan)
+        run.snapshot_id = snap.snapshot_id
         checked = validate(snap, settings)
         build_database(snap, checked, plan)
         result = render_and_publish(snap, checked, plan)
-    except BaseException as exc:
-        pipeline.record_run(plan, "failed", snap.snapshot_id if snap else None, message=str(exc))
-        raise
-    pipeline.record_run(plan, "succeeded", snap.snapshot_id, result.folder)
+        run.folder = result.folder
     print(f"published {result.folder}")
     return result
