@@ -352,12 +352,14 @@ def _fix_zip_timestamps(path: Path) -> None:
     path.write_bytes(buf.getvalue())
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     data = build(random.Random(SEED))
-    write_csv(HERE / "csv", data)
-    write_xlsx(HERE / "riverside.xlsx", data)
-    print(f"wrote {HERE / 'csv'} and {HERE / 'riverside.xlsx'}")
+    write_csv(out / "csv", data)
+    write_xlsx(out / "riverside.xlsx", data)
+    print(f"wrote {out / 'csv'} and {out / 'riverside.xlsx'}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
