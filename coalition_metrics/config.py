@@ -84,7 +84,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_FREE_KEYS = {"survey_items"}  # item codes are fixed, but only their texts are settable
 _ITEM_CODES = set(DEFAULT_ITEMS)
 
 
@@ -252,7 +251,7 @@ def _apply_env(data: dict[str, Any], env: dict[str, str]) -> None:
             )
         key = rest[len(section) + 1:]
         default = DEFAULTS[section].get(key)
-        if default is None and section not in _FREE_KEYS:
+        if default is None:
             raise ConfigError(f"Environment variable {name}: unknown setting '{key}' in [{section}].")
         data[section][key] = _coerce(section, key, _from_env_text(raw, default, name), f"environment {name}")
 

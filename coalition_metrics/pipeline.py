@@ -126,7 +126,7 @@ def first_quarter(validation: ValidationResult, settings: Settings) -> Quarter:
 
 def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> list[str]:
     """Load raw, quarantine and reference tables, then build staging and marts."""
-    from .load import connect, load_reference_tables, load_snapshot_tables
+    from .load import load_reference_tables, load_snapshot_tables
     from .transform import run_models
 
     first = first_quarter(validation, plan.settings)

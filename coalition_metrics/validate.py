@@ -24,7 +24,6 @@ import difflib
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from . import dates, parsing

@@ -6,9 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
-from conftest import ROOT
 
 COALITION = Path(sys.executable).parent / "coalition"
 
