@@ -101,7 +101,9 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
                                                "scale_min": "integer", "scale_max": "integer"})
     kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
     _replace_table(con, "ref.counted_kinds", kinds, {})
-    _replace_table(con, "ref.survey_items", pd.DataFrame({"item": list(settings.survey_items)}), {})
+    items = list(settings.survey_items)
+    _replace_table(con, "ref.survey_items", pd.DataFrame({"item": items, "position": range(1, len(items) + 1)}),
+                   {"position": "integer"})
     dfs = list(range(1, 1001))
     t = pd.DataFrame({"df": dfs, "t975": [float(stats.t.ppf(0.975, d)) for d in dfs]})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})

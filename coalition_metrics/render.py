@@ -101,7 +101,7 @@ def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str
 
     items = con.execute(
         """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
-           from marts.survey_items_by_wave where wave = ? order by item""",
+           from marts.survey_items_by_wave where wave = ? order by item_position""",
         [quarter],
     ).fetchall()
     survey = []

@@ -9,11 +9,11 @@ answers as (
 ),
 
 items as (
-    select item from ref.survey_items
+    select item, position from ref.survey_items
 ),
 
 grid as (
-    select quarters.quarter as wave, quarters.seq, items.item
+    select quarters.quarter as wave, quarters.seq, items.item, items.position as item_position
     from ref.quarters as quarters
     cross join items
 ),
@@ -35,6 +35,7 @@ summarized as (
         grid.wave,
         grid.seq,
         grid.item,
+        grid.item_position,
         coalesce(stats.n, 0) as n,
         stats.mean,
         stats.sd,
