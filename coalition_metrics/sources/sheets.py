@@ -29,7 +29,6 @@ def _retrying_client_class(delays: list[float], timeout: float):
 
     class RetryingHTTPClient(HTTPClient):
         retry_delays = list(delays)
-        attempts_log: list[int] = []
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
