@@ -46,27 +46,36 @@ def connect(db_path: Path):
 
 
 def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, settings) -> None:
-    """raw.<tab>: every sheet row, cells as text under contract column names."""
+    """raw.<tab>: every sheet row, cells as text under contract column names.
+
+    Grid-form attendance is stored as one record per marked cell, ``sheet_column`` naming the
+    meeting column; long-form attendance has ``sheet_column`` null."""
     import pandas as pd
 
     for name, result in validation.tabs.items():
         cols = [c.name for c in columns_of(name, settings)]
+        extra = ["sheet_column"] if name == "attendance" else []
         tab = snap.tabs.get(name)
         records = []
-        if tab is not None and tab.present:
+        if result.form == "grid":
+            # The grid as one record per marked cell (meeting resolved, status cell text as typed).
+            for rec in result.records[["sheet_row", "sheet_column", *cols]].itertuples(index=False):
+                records.append({"sheet_row": rec[0], "snapshot_id": snap.snapshot_id, "is_blank": False,
+                                "sheet_column": rec[1], **dict(zip(cols, rec[2:]))})
+        elif tab is not None and tab.present:
             for sheet_row, cells in tab.rows:
                 rec = {"sheet_row": sheet_row, "snapshot_id": snap.snapshot_id,
-                       "is_blank": not any(str(c).strip() for c in cells)}
+                       "is_blank": not any(str(c).strip() for c in cells), "sheet_column": None}
                 for col in cols:
                     idx = result.column_map.get(col)
                     rec[col] = cells[idx] if idx is not None and idx < len(cells) else None
                 records.append(rec)
-        frame = pd.DataFrame.from_records(records, columns=["sheet_row", "snapshot_id", "is_blank", *cols])
+        frame = pd.DataFrame.from_records(records, columns=["sheet_row", "snapshot_id", "is_blank", *extra, *cols])
         _replace_table(con, f"raw.{name}", frame, {"sheet_row": "integer", "is_blank": "boolean"})
 
     q = pd.DataFrame.from_records(
         [{**c.as_dict(), "snapshot_id": snap.snapshot_id} for c in validation.quarantined],
-        columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "snapshot_id"],
+        columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "scope", "snapshot_id"],
     )
     _replace_table(con, "quarantine.rows", q, {"sheet_row": "integer"})
 

@@ -65,6 +65,31 @@ def parse_bool(text) -> bool | None:
     return None
 
 
+# Grid attendance cells (DESIGN.md: P/A/E, TRUE/FALSE, x or blank; yes/no as for any boolean).
+ATTENDANCE_MARKS = {
+    "p": "present", "present": "present", "a": "absent", "absent": "absent", "e": "excused", "excused": "excused",
+    "\u2713": "present", "\u2714": "present",
+}
+
+
+def enum_value(text) -> str | None:
+    """Enumerated values match after trimming and case-folding; 'Weekly call' == 'weekly_call'."""
+    if blank(text):
+        return None
+    return norm_key(text).replace(" ", "_").replace("-", "_")
+
+
+def attendance_mark(text) -> str | None:
+    """A grid attendance cell as present/absent/excused: P/A/E, the words, a boolean (x = present)."""
+    if blank(text):
+        return None
+    key = norm_key(text)
+    if key in ATTENDANCE_MARKS:
+        return ATTENDANCE_MARKS[key]
+    flag = parse_bool(key)
+    return None if flag is None else ("present" if flag else "absent")
+
+
 def norm_key(text) -> str:
     """Header names and enumerated values are matched after trimming and case-folding."""
     return " ".join(str(text).strip().casefold().split())

@@ -3,7 +3,7 @@
 A model file is a single ``select``; it becomes the table ``<folder>.<file stem>``. Models are run
 in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
 Parsing rules come from dates.py, parsing.py and quarters.py, registered as DuckDB functions
-(``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_enum``, ``cm_key``,
+(``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_enum``, ``cm_attendance_mark``, ``cm_key``,
 ``cm_quarter``), so SQL and validation share one definition of each rule.
 """
 
@@ -35,11 +35,6 @@ def register_functions(con, settings) -> None:
     def cm_quarter(d):
         return None if d is None else Quarter.of(d, fs).label
 
-    def cm_enum(text):
-        if parsing.blank(text):
-            return None
-        return parsing.norm_key(text).replace(" ", "_").replace("-", "_")
-
     def cm_key(text):
         return None if parsing.blank(text) else parsing.norm_key(text)
 
@@ -48,7 +43,8 @@ def register_functions(con, settings) -> None:
         ("cm_timestamp", cm_timestamp, [t.VARCHAR], t.TIMESTAMP),
         ("cm_number", parsing.parse_number, [t.VARCHAR], t.DOUBLE),
         ("cm_likert", parsing.parse_likert, [t.VARCHAR], t.DOUBLE),
-        ("cm_enum", cm_enum, [t.VARCHAR], t.VARCHAR),
+        ("cm_enum", parsing.enum_value, [t.VARCHAR], t.VARCHAR),
+        ("cm_attendance_mark", parsing.attendance_mark, [t.VARCHAR], t.VARCHAR),
         ("cm_key", cm_key, [t.VARCHAR], t.VARCHAR),
         ("cm_quarter", cm_quarter, [t.DATE], t.VARCHAR),
     ]

@@ -11,11 +11,25 @@ one row per non-blank sheet row and these columns:
 - ``<col>__value``: the parsed value of a date, timestamp, number, Likert or enumerated column
   (dates as ISO text, enumerations case-folded), None when blank or unparseable;
 - ``<col>__invalid``: the cell text when it is not blank but cannot be parsed, else None;
+- ``<col>__when``: date and timestamp columns as datetimes, for the plausible-range checks;
+- ``row__formula_error``: ``column<TAB>text`` of the first cell showing a spreadsheet error
+  (#REF!, #N/A, ...); the suite's ``"column": "$cell"`` names that cell's column;
 - ``row__repeat``: for a repeated unique key, the sheet row of its first occurrence;
 - survey only: ``respondent__unknown`` (respondent text that matches no member) and
   ``row__superseded`` (the sheet row of the same member's later submission in the wave).
-A kwarg written ``{"$ref": "members.member_id"}`` is replaced by the accepted ids of that tab, and
-``{"$ref": "config.scale_min"}`` by the setting.
+A kwarg written ``{"$ref": "members.member_id"}`` is replaced by the accepted ids of that tab,
+``{"$ref": "config.scale_min"}`` by the setting, ``{"$ref": "run.today"}`` by the end of the day the
+validation runs (so "not in the future" means not after that day) and ``{"$date": "1990-01-01"}``
+by that date.
+
+Attendance in grid form (one row per member, one column per meeting id or meeting date, cells
+P/A/E, TRUE/FALSE, yes/no, x or blank) becomes one record per marked cell with ``sheet_column``
+(the header) and the same columns as the long form; a cell that cannot be read is quarantined on
+its own (scope ``cell``), a row whose member is unknown or repeated is quarantined whole.
+A blank grid cell is no record, so an expected member counts as absent (DESIGN.md).
+
+Each sheet row is counted once: rows read = blank + accepted + quarantined, where a quarantined
+row is one with at least one quarantined cell.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ import difflib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from . import dates, parsing
@@ -35,6 +50,14 @@ from .sources import RawTab
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 TAB_ORDER = ("members", "meetings", "goals", "attendance", "tasks", "goal_measurements", "survey", "milestones")
+# What a cell shows when its formula fails (Google Sheets and Excel), case-folded.
+FORMULA_ERRORS = frozenset(
+    {"#ref!", "#n/a", "#value!", "#div/0!", "#name?", "#num!", "#null!", "#error!", "#spill!", "#calc!",
+     "#getting_data", "loading..."}
+)
+# Grid columns that describe the member rather than a meeting.
+GRID_MEMBER_HEADERS = frozenset({"member_id", "member id", "organization", "organisation", "name", "member",
+                                 "sector", "size_tier", "size tier", "role", "notes", "note", "comments"})
 
 
 @dataclass
@@ -46,6 +69,7 @@ class QuarantinedCell:
     expectation: str
     reason: str
     fix: str = ""
+    scope: str = "row"  # "row": the whole sheet row is set aside; "cell": one grid cell only
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -61,7 +85,10 @@ class TabResult:
     accepted_rows: list[int] = field(default_factory=list)  # sheet rows kept
     quarantined: list[QuarantinedCell] = field(default_factory=list)
     column_map: dict[str, int] = field(default_factory=dict)  # contract column -> header index
-    accepted: Any = None  # pandas DataFrame of accepted rows (contract columns + derived)
+    form: str = "long"  # attendance may be "grid"
+    checked_rows: list[int] = field(default_factory=list)  # non-blank sheet rows
+    records: Any = None  # pandas DataFrame of every checked record (quarantined ones included)
+    accepted: Any = None  # pandas DataFrame of accepted records (contract columns + derived)
 
     @property
     def rows_quarantined(self) -> int:
@@ -70,6 +97,10 @@ class TabResult:
     @property
     def rows_accepted(self) -> int:
         return len(self.accepted_rows)
+
+    @property
+    def cells_quarantined(self) -> int:
+        return sum(1 for q in self.quarantined if q.scope == "cell")
 
 
 @dataclass
@@ -87,14 +118,18 @@ class ValidationResult:
                 "rows_blank": t.rows_blank,
                 "rows_accepted": t.rows_accepted,
                 "rows_quarantined": t.rows_quarantined,
+                **({"cells_quarantined": t.cells_quarantined} if t.form == "grid" else {}),
             }
             for name, t in self.tabs.items()
         }
 
 
 # ----------------------------------------------------------------------------------------------
-def validate_snapshot(tabs: dict[str, RawTab], settings) -> ValidationResult:
-    """Validate every tab; raise BlockingValidationError listing every blocking problem."""
+def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = None) -> ValidationResult:
+    """Validate every tab; raise BlockingValidationError listing every blocking problem.
+
+    ``today`` is the day the checks treat as now ("measured_on not in the future")."""
+    today = today or date.today()
     problems: list[str] = []
     results: dict[str, TabResult] = {}
     frames: dict[str, Any] = {}
@@ -114,22 +149,19 @@ def validate_snapshot(tabs: dict[str, RawTab], settings) -> ValidationResult:
         if name not in frames:
             continue
         frame = frames[name]
+        result = results[name]
         if name == "survey":
             _derive_survey(frame, results, settings)
-        suite = load_suite(name, results, settings)
+        if name == "attendance" and result.form == "grid":
+            _resolve_grid(frame, results, settings)
+        suite = load_suite(name, results, settings, today)
         failures = _run_suite(context, name, frame, suite)
-        result = results[name]
-        for sheet_row, column, expectation, reason, fix in failures:
-            value = frame.loc[frame["sheet_row"] == sheet_row, column].iloc[0] if column in frame else None
-            value = "" if value is None or value != value else str(value)
-            result.quarantined.append(
-                QuarantinedCell(name, int(sheet_row), column, value, expectation, reason.format(value=value), fix)
-            )
+        result.quarantined = _quarantine(name, frame, failures, result.form, settings)
+        result.records = frame
+        result.accepted = _accepted(frame, result.quarantined)
         bad = {q.sheet_row for q in result.quarantined}
-        accepted = frame[~frame["sheet_row"].isin(bad)].reset_index(drop=True)
-        result.accepted = accepted
-        result.accepted_rows = [int(r) for r in accepted["sheet_row"]]
-        checked = result.rows_read - result.rows_blank
+        result.accepted_rows = [r for r in result.checked_rows if r not in bad]
+        checked = len(result.checked_rows)
         if checked and result.rows_quarantined / checked > settings.max_bad_share:
             reasons = sorted({q.reason.split(":")[0] for q in result.quarantined})[:3]
             problems.append(
@@ -140,9 +172,63 @@ def validate_snapshot(tabs: dict[str, RawTab], settings) -> ValidationResult:
             )
     if problems:
         raise BlockingValidationError(problems)
-    for q in results.values():
-        q.quarantined.sort(key=lambda c: (c.sheet_row, c.column, c.expectation))
     return ValidationResult(results)
+
+
+def _quarantine(tab: str, frame, failures, form: str, settings) -> list[QuarantinedCell]:
+    """One quarantine entry per failing cell: the first failing expectation (suite order) wins.
+
+    A cell showing a formula error is reported as that, not also as 'not a date' or 'unknown id'."""
+    cells: list[QuarantinedCell] = []
+    seen: set[tuple] = set()
+    col_index = {c: i for i, c in enumerate(frame.columns)}
+    grid = form == "grid"
+    # Suites list the formula-error check first, so it wins over 'not a date' for the same cell.
+    for rec, _order, column, detail_column, expectation, reason, fix in sorted(failures, key=lambda f: (f[0], f[1])):
+        row = frame.iloc[rec]
+
+        def cell(col):
+            v = row.iloc[col_index[col]] if col in col_index else None
+            return "" if v is None or v != v else str(v)
+
+        sheet_row, scope = int(row.iloc[col_index["sheet_row"]]), "row"
+        detail = cell(detail_column)
+        if column == "$cell":  # row__formula_error holds "column<TAB>text"
+            column, _, detail = detail.partition("\t")
+        value = cell(column)
+        if grid and column in ("status", "meeting_id"):
+            column, value, scope = cell("sheet_column"), cell("status"), "cell"
+        if (sheet_row, column) in seen:
+            continue
+        seen.add((sheet_row, column))
+        text = reason.format(value=value, detail=detail)
+        if detail_column.endswith("__invalid") and f"{column}__when" in col_index:
+            text += _date_hint(value, settings)
+        cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope))
+    cells.sort(key=lambda c: (c.sheet_row, c.column, c.expectation))
+    return cells
+
+
+def _accepted(frame, quarantined: list[QuarantinedCell]):
+    """Records not set aside: a row-scope entry drops the sheet row, a cell-scope one its record."""
+    import pandas as pd
+
+    rows = {q.sheet_row for q in quarantined if q.scope == "row"}
+    cells = {(q.sheet_row, q.column) for q in quarantined if q.scope == "cell"}
+    keep = ~frame["sheet_row"].isin(rows)
+    if cells and "sheet_column" in frame:
+        keep &= pd.Series([(r, c) not in cells for r, c in zip(frame["sheet_row"], frame["sheet_column"])],
+                          index=frame.index, dtype=bool)
+    return frame[keep].reset_index(drop=True)
+
+
+def _date_hint(value: str, settings) -> str:
+    """'31/12/2026' under M/D/YYYY: say that it reads as the other locale format."""
+    other = "D/M/YYYY" if settings.date_format == "M/D/YYYY" else "M/D/YYYY"
+    if dates.try_parse_timestamp(value, settings.date_format) is None and dates.try_parse_timestamp(value, other):
+        return (f" (it reads as a {other} date; this sheet is read as {settings.date_format}: write the date "
+                f"as YYYY-MM-DD, or set [source] date_format = \"{other}\" if the whole sheet uses {other})")
+    return ""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,6 +259,8 @@ def _prepare(raw: RawTab, settings):
     found: dict[str, int] = {}
     for i, h in enumerate(raw.header):
         found.setdefault(parsing.norm_key(h), i)
+    if name == "attendance" and _is_grid(found):
+        return _prepare_grid(raw, result, found, settings)
     for col in columns:
         idx = found.get(parsing.norm_key(expected[col.name]))
         if idx is not None:
@@ -197,6 +285,13 @@ def _prepare(raw: RawTab, settings):
                     f"question text the sheet uses."
                 )
     if problems:
+        header_row = _header_further_down(raw, columns, expected)
+        if header_row:
+            problems = [
+                f"Tab '{title}': the column names are in sheet row {header_row}, not row 1 (row 1 looks "
+                f"like a title, often merged cells). Delete the rows above the column names so that "
+                f"they are in row 1."
+            ]
         return result, None, _unique(problems)
 
     records = []
@@ -204,11 +299,14 @@ def _prepare(raw: RawTab, settings):
         if not any(str(c).strip() for c in cells):
             result.rows_blank += 1
             continue
-        rec: dict[str, Any] = {"sheet_row": sheet_row}
+        result.checked_rows.append(sheet_row)
+        rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None}
         for col in columns:
             idx = result.column_map.get(col.name)
             text = cells[idx].strip() if idx is not None and idx < len(cells) else ""
             rec[col.name] = text or None
+            if text.casefold() in FORMULA_ERRORS:
+                rec["row__formula_error"] = rec["row__formula_error"] or f"{col.name}\t{text}"
             _derive(rec, col, text, settings)
         records.append(rec)
     if name in REQUIRED_TABS and not records:
@@ -218,12 +316,143 @@ def _prepare(raw: RawTab, settings):
         )
         return result, None, problems
     frame = pd.DataFrame.from_records(records, columns=_frame_columns(columns))
+    _add_when_columns(frame, columns)
     _mark_repeats(frame, name)
     return result, frame, problems
 
 
+def _header_further_down(raw: RawTab, columns: list[Column], expected: dict[str, str]) -> int | None:
+    """The sheet row (2..6) that holds all required headers when row 1 does not, else None."""
+    required = {parsing.norm_key(expected[c.name]) for c in columns if c.required}
+    for sheet_row, cells in raw.rows[:5]:
+        if required <= {parsing.norm_key(c) for c in cells}:
+            return sheet_row
+    return None
+
+
+def _is_grid(found: dict[str, int]) -> bool:
+    """Attendance with a member column but neither meeting_id nor status is the grid form."""
+    has_member = "member_id" in found or "organization" in found
+    return has_member and "meeting_id" not in found and "status" not in found
+
+
+def _prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], settings):
+    """One record per non-blank meeting cell; meeting headers are resolved after meetings validate."""
+    import pandas as pd
+
+    result.form = "grid"
+    member_col = found.get("member_id", found.get("organization"))
+    result.column_map["member_id"] = member_col
+    meeting_cols = [
+        (i, h.strip()) for i, h in enumerate(raw.header)
+        if i != member_col and parsing.norm_key(h) not in GRID_MEMBER_HEADERS
+    ]
+    records = []
+    for sheet_row, cells in raw.rows:
+        if not any(str(c).strip() for c in cells):
+            result.rows_blank += 1
+            continue
+        result.checked_rows.append(sheet_row)
+        member = cells[member_col].strip() if member_col < len(cells) else ""
+        for i, header in meeting_cols:
+            text = cells[i].strip() if i < len(cells) else ""
+            if not text:
+                continue  # no mark: absent if the member was expected
+            records.append({
+                "sheet_row": sheet_row,
+                "sheet_column": header or f"column {_column_letter(i)}",
+                "meeting_id": header or None,
+                "member_id": member or None,
+                "member__text": member or None,
+                "status": text,
+                "status__value": parsing.attendance_mark(text) or parsing.enum_value(text),
+                "row__formula_error": f"status\t{text}" if text.casefold() in FORMULA_ERRORS else None,
+            })
+    problems = []
+    if not result.checked_rows:
+        problems.append(
+            f"Tab '{raw.title}' has a header but no rows. Fill in the tab (or point [source] location at "
+            f"the right spreadsheet)."
+        )
+        return result, None, problems
+    frame = pd.DataFrame.from_records(records, columns=[
+        "sheet_row", "sheet_column", "meeting_id", "member_id", "member__text", "status", "status__value",
+        "row__formula_error",
+    ])
+    return result, frame, problems
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _resolve_grid(frame, results: dict[str, TabResult], settings) -> None:
+    """Meeting headers -> meeting ids (by id, else by date); member text -> member id; repeats."""
+    meetings = results["meetings"].accepted
+    ids = set(meetings["meeting_id"]) if meetings is not None else set()
+    by_date: dict[str, list[str]] = {}
+    if meetings is not None:
+        for mid, day in zip(meetings["meeting_id"], meetings["date__value"]):
+            by_date.setdefault(day, []).append(mid)
+    resolved, problem = {}, {}
+    for header in frame["sheet_column"].unique():
+        if header in ids:
+            resolved[header] = header
+            continue
+        day = dates.try_parse_date(header, settings.date_format)
+        on_day = sorted(by_date.get(day.isoformat(), [])) if day else []
+        if len(on_day) == 1:
+            resolved[header] = on_day[0]
+        elif on_day:
+            problem[header] = (f"column '{header}' is a date with {len(on_day)} meetings ({', '.join(on_day)}); "
+                               f"use meeting ids as column headers")
+        elif day:
+            problem[header] = f"column '{header}': the meetings tab has no meeting on {day.isoformat()}"
+        else:
+            problem[header] = f"column '{header}' is neither a meeting id nor a meeting date in the meetings tab"
+    frame["meeting_id"] = [resolved.get(h, h) for h in frame["sheet_column"]]
+    frame["grid__meeting"] = [problem.get(h) for h in frame["sheet_column"]]
+    lookup = _member_lookup(results)
+    member_ids = [lookup.get(parsing.norm_key(t), t) if t else None for t in frame["member__text"]]
+    frame["member_id"] = member_ids
+    first: dict[str, int] = {}
+    repeats = []
+    for sheet_row, mid in zip(frame["sheet_row"], member_ids):
+        if mid is None:
+            repeats.append(None)
+            continue
+        first.setdefault(mid, sheet_row)
+        repeats.append(None if first[mid] == sheet_row else f"repeats row {first[mid]}")
+    frame["row__repeat"] = repeats
+
+
+def _member_lookup(results: dict[str, TabResult]) -> dict[str, str]:
+    """Case-folded member id or organization name -> member id, from the accepted members."""
+    members = results["members"].accepted
+    lookup: dict[str, str] = {}
+    if members is not None:
+        for mid, org in zip(members["member_id"], members["organization"]):
+            lookup.setdefault(parsing.norm_key(mid), mid)
+            if org:
+                lookup.setdefault(parsing.norm_key(org), mid)
+    return lookup
+
+
+def _add_when_columns(frame, columns: list[Column]) -> None:
+    import pandas as pd
+
+    for col in columns:
+        if col.kind in ("date", "timestamp"):
+            frame[f"{col.name}__when"] = pd.to_datetime(frame[f"{col.name}__value"], format="ISO8601")
+
+
 def _frame_columns(columns: list[Column]) -> list[str]:
-    out = ["sheet_row"]
+    out = ["sheet_row", "row__formula_error"]
     for col in columns:
         out.append(col.name)
         if col.kind in ("date", "timestamp", "number", "likert", "enum"):
@@ -236,7 +465,7 @@ def _frame_columns(columns: list[Column]) -> list[str]:
 def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
     fmt = settings.date_format
     if col.kind == "enum":
-        rec[f"{col.name}__value"] = enum_value(text) if text else None
+        rec[f"{col.name}__value"] = parsing.enum_value(text)
         return
     if col.kind not in ("date", "timestamp", "number", "likert"):
         return
@@ -254,11 +483,6 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
             value = parsing.parse_likert(text)
     rec[f"{col.name}__value"] = value
     rec[f"{col.name}__invalid"] = text if text and value is None else None
-
-
-def enum_value(text: str) -> str:
-    """Enumerated values match after trimming and case-folding; 'Weekly call' == 'weekly_call'."""
-    return parsing.norm_key(text).replace(" ", "_").replace("-", "_")
 
 
 def _mark_repeats(frame, tab: str) -> None:
@@ -323,14 +547,19 @@ def _derive_survey(frame, results: dict[str, TabResult], settings) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-def load_suite(tab: str, results: dict[str, TabResult], settings) -> dict:
-    """The suite file for a tab with its ``$ref`` values filled in."""
+def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | None = None) -> dict:
+    """The suite file for a tab with its ``$ref`` and ``$date`` values filled in."""
     doc = json.loads((EXPECTATIONS_DIR / f"{tab}.json").read_text(encoding="utf-8"))
+    today = today or date.today()
 
     def resolve(value):
+        if isinstance(value, dict) and set(value) == {"$date"}:
+            return datetime.fromisoformat(value["$date"])
         if isinstance(value, dict) and set(value) == {"$ref"}:
             ref = value["$ref"]
             scope, _, key = ref.partition(".")
+            if ref == "run.today":
+                return datetime.combine(today, time(23, 59, 59))
             if scope == "config":
                 if key in ("scale_min", "scale_max"):
                     return settings.survey[key]
@@ -364,38 +593,41 @@ def _gx_context():
     return context
 
 
-def _run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple[int, str, str, str, str]]:
-    """Run the suite; return (sheet_row, column, expectation type, reason, fix) per failing row."""
+def _run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple]:
+    """Run the suite; return one tuple per failing record and expectation:
+    (record position, expectation position, column, checked column, expectation type, reason, fix)."""
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     if frame.empty:
         return []
-    expectations = [
-        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
-        for e in suite_doc["expectations"]
-        if _columns_present(e["kwargs"], frame)
-    ]
+    frame["record"] = range(len(frame))
+    expectations = []
+    for order, e in enumerate(suite_doc["expectations"]):
+        if _columns_present(e["kwargs"], frame):
+            meta = {**e.get("meta", {}), "order": order}
+            expectations.append(ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=meta).to_domain_obj())
     suite = ExpectationSuite(name=suite_doc["name"], expectations=expectations)
     source = context.data_sources.get("coalition")
     asset = source.add_dataframe_asset(f"{tab}-{len(source.assets)}")
     batch = asset.add_batch_definition_whole_dataframe("all rows").get_batch(batch_parameters={"dataframe": frame})
     answer = batch.validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["sheet_row"]}
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["record"]}
     )
     failures = []
     for r in answer.results:
+        cfg = r.expectation_config
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(f"expectation {cfg.type} on {tab} failed to run: {r.exception_info}")
         if r.success:
             continue
-        cfg = r.expectation_config
         meta = cfg.meta or {}
-        column = meta.get("column") or cfg.kwargs.get("column") or cfg.kwargs.get("column_A")
-        reason = meta.get("reason", cfg.type)
-        rows = r.result.get("unexpected_index_list") or []
-        if not rows and r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(f"expectation {cfg.type} on {tab} failed to run: {r.exception_info}")
-        for item in rows:
-            failures.append((int(item["sheet_row"]), column, cfg.type, reason, meta.get("fix", "")))
+        checked = cfg.kwargs.get("column") or cfg.kwargs.get("column_A")
+        column = meta.get("column") or checked
+        for item in r.result.get("unexpected_index_list") or []:
+            failures.append((int(item["record"]), meta["order"], column, checked, cfg.type,
+                             meta.get("reason", cfg.type), meta.get("fix", "")))
+    del frame["record"]
     return failures
 
 

@@ -1,17 +1,27 @@
--- grain: one row per (meeting, member) recorded in the attendance tab
+-- grain: one row per (meeting, member) recorded in the attendance tab (long form: a sheet row;
+-- grid form: a marked cell, whose status is P/A/E, TRUE/FALSE, yes/no or x)
 with
 
+quarantined as (
+    select sheet_row, "column", scope from quarantine.rows where tab = 'attendance'
+),
+
 source as (
-    select * from raw.attendance
+    select * from raw.attendance a
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'attendance')
+      and sheet_row not in (select sheet_row from quarantined where scope = 'row')
+      and not exists (
+          select 1 from quarantined q
+          where q.scope = 'cell' and q.sheet_row = a.sheet_row and q."column" = a.sheet_column
+      )
 ),
 
 renamed as (
     select
         trim(meeting_id) as meeting_id,
         trim(member_id) as member_id,
-        cm_enum(status) as status,
+        case when sheet_column is null then cm_enum(status)
+             else cm_attendance_mark(status) end as status,
         sheet_row
     from source
 )

@@ -1,0 +1,326 @@
+"""A corpus of realistic defects, one per case, each on the small clean coalition in bad_inputs/base.
+
+Every case states its exact outcome: the quarantined cells (tab, sheet row, column -> a fragment of
+the reason), or the blocking error; and every case checks that each sheet row is accounted for:
+rows read = blank + accepted + quarantined, per tab. Validation runs with "today" = 2026-11-24.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from coalition_metrics.errors import BlockingValidationError
+from coalition_metrics.sources import RawTab, split_rows
+from coalition_metrics.validate import validate_snapshot
+
+BASE = Path(__file__).parent / "bad_inputs" / "base"
+TODAY = date(2026, 11, 24)
+TAB_FILES = ("members", "meetings", "attendance", "survey", "tasks", "goals", "goal_measurements", "milestones")
+MISSING = object()
+
+
+def base_values(tab: str) -> list[list[str]]:
+    with (BASE / f"{tab}.csv").open(newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+# ---- edits: each takes the tab's cell grid (row 0 is sheet row 1, the header) and changes it ----
+def set_cell(sheet_row: int, column: str, value: str) -> Callable:
+    def edit(values):
+        values[sheet_row - 1][values[0].index(column)] = value
+    return edit
+
+
+def append(*lines: str) -> Callable:
+    def edit(values):
+        values.extend(next(csv.reader([line])) for line in lines)
+    return edit
+
+
+def insert(sheet_row: int, line: str) -> Callable:
+    def edit(values):
+        values.insert(sheet_row - 1, next(csv.reader([line])))
+    return edit
+
+
+def replace_text(text: str) -> Callable:
+    def edit(values):
+        values[:] = list(csv.reader(io.StringIO(text)))
+    return edit
+
+
+def header(old: str, new: str) -> Callable:
+    def edit(values):
+        values[0][values[0].index(old)] = new
+    return edit
+
+
+@dataclass
+class Case:
+    id: str
+    edits: dict[str, object]  # tab -> edit function, list of them, or MISSING
+    quarantined: dict[tuple[str, int, str], str] = field(default_factory=dict)
+    blocking: str | None = None
+    blank: dict[str, int] = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    check: Callable | None = None
+
+
+def grid(text: str) -> dict:
+    return {"attendance": replace_text(text)}
+
+
+def thousands_of_rows() -> dict:
+    """100 members x 30 weekly calls = 3,000 attendance rows, with three defects planted in them."""
+    members = [f"M{n:03d},Org {n},nonprofit,small,2026-01-05,,member" for n in range(100, 200)]
+    meetings = [f"WC-{w:02d},2026-{7 + w // 13:02d}-{1 + w % 13 * 2:02d},weekly_call,,M100" for w in range(30)]
+    rows = [f"WC-{w:02d},M{n:03d},{'present' if (w + n) % 4 else 'absent'}" for w in range(30) for n in range(100, 200)]
+    rows[1233] = "WC-12,M777,present"  # sheet row 1235
+    rows[2000] = "WC-20,M100,prsent"  # sheet row 2002
+    rows[2999] = "WC-00,M100,present"  # sheet row 3001 repeats row 2
+    return {"members": append(*members), "meetings": append(*meetings),
+            "attendance": replace_text("meeting_id,member_id,status\n" + "\n".join(rows) + "\n")}
+
+
+CASES = [
+    Case("clean-baseline", {}),
+    # -- headers and spacing
+    Case("header-case-and-spaces", {"attendance": [header("member_id", "  Member_ID "), header("status", "STATUS")]},
+         check=lambda r: r.tabs["attendance"].rows_accepted == 15),
+    Case("trailing-spaces-in-ids", {"attendance": [set_cell(2, "member_id", "M01  "), set_cell(3, "meeting_id", " WC-07-07")]},
+         check=lambda r: list(r.tabs["attendance"].accepted["member_id"][:2]) == ["M01", "M02"]),
+    Case("enum-case-and-spaces", {"attendance": set_cell(2, "status", " Present "), "meetings": set_cell(4, "kind", "Monthly Call")},
+         check=lambda r: list(r.tabs["meetings"].accepted["kind__value"][:3]) == ["weekly_call", "weekly_call", "monthly_call"]),
+    Case("renamed-required-column", {"attendance": header("member_id", "memberid")},
+         blocking="Tab 'attendance' has no required column 'member_id' (header row 1). The tab has a column 'memberid': rename it to 'member_id'."),
+    Case("merged-title-row-above-header", {"attendance": insert(1, "Attendance log 2026,,")},
+         blocking="Tab 'attendance': the column names are in sheet row 2, not row 1"),
+    # -- blank rows
+    Case("blank-row-in-the-middle", {"attendance": insert(5, ",,")}, blank={"attendance": 1}),
+    Case("several-blank-rows", {"tasks": [insert(3, ",,,,,,,,"), insert(4, "  ,,,,,,,,"), append(",,,,,,,,", "T6,Plan retreat,Events,M02,M01,2026-09-01,2026-10-01,,open")]},
+         blank={"tasks": 3}),
+    # -- ids: unknown, duplicate
+    Case("unknown-member-id", {"attendance": append("WC-07-14,M99,present")},
+         {("attendance", 17, "member_id"): "member id 'M99' is not in the members tab"}),
+    Case("unknown-meeting-id", {"attendance": append("WC-09-01,M01,present")},
+         {("attendance", 17, "meeting_id"): "meeting id 'WC-09-01' is not in the meetings tab"}),
+    Case("duplicate-attendance", {"attendance": append("WC-07-07,M03,present")},
+         {("attendance", 17, "member_id"): "member 'M03' is recorded twice for this meeting (repeats row 4)"}),
+    Case("duplicate-task-id", {"tasks": append("T3,Book the venue again,Events,M03,M01,2026-07-10,2026-09-01,,open")},
+         {("tasks", 7, "task_id"): "duplicate task id 'T3' (repeats row 4)"},
+         check=lambda r: list(r.tabs["tasks"].accepted["title"])[2] == "Book the fall venue"),
+    Case("duplicate-member-id", {"members": append("M03,Northside Food Pantry,nonprofit,small,2026-03-01,,member")},
+         {("members", 8, "member_id"): "duplicate member id"}),
+    Case("blank-required-id", {"tasks": set_cell(3, "owner_id", "")},
+         {("tasks", 3, "owner_id"): "owner_id is blank; it is required"}),
+    Case("unknown-task-owner", {"tasks": set_cell(4, "owner_id", "M7")},
+         {("tasks", 4, "owner_id"): "owner 'M7' is not in the members tab"}),
+    Case("unknown-facilitator", {"meetings": set_cell(6, "facilitator_id", "Maria")},
+         {("meetings", 6, "facilitator_id"): "facilitator 'Maria' is not in the members tab"}),
+    # -- formula errors
+    Case("ref-error-in-id", {"attendance": set_cell(6, "member_id", "#REF!")},
+         {("attendance", 6, "member_id"): "the cell shows the spreadsheet error #REF!"}),
+    Case("na-error-column-of-dates", {"tasks": [set_cell(r, "completed_on", "#N/A") for r in (2,)]},
+         {("tasks", 2, "completed_on"): "the cell shows the spreadsheet error #N/A"}),
+    Case("value-error-in-number", {"goal_measurements": set_cell(3, "value", "#VALUE!")},
+         {("goal_measurements", 3, "value"): "spreadsheet error #VALUE!"}),
+    # -- dates
+    Case("day-first-date-under-month-first", {"tasks": set_cell(5, "due_on", "31/12/2026")},
+         {("tasks", 5, "due_on"): "'31/12/2026' is not a date: write YYYY-MM-DD or the configured M/D/YYYY (it reads as a D/M/YYYY date"}),
+    Case("day-first-sheet-configured", {"tasks": [set_cell(5, "due_on", "31/12/2026"), set_cell(5, "created_on", "10/7/2026")]},
+         config={"source": {"date_format": "D/M/YYYY"}},
+         check=lambda r: r.tabs["tasks"].accepted["due_on__value"][3] == "2026-12-31"
+         and r.tabs["tasks"].accepted["created_on__value"][3] == "2026-07-10"),
+    Case("month-first-date", {"tasks": set_cell(5, "due_on", "12/31/2026")},
+         check=lambda r: r.tabs["tasks"].accepted["due_on__value"][3] == "2026-12-31"),
+    Case("excel-serial-dates", {"meetings": [set_cell(2, "date", "46210"), set_cell(3, "date", "46217.0")]},
+         check=lambda r: list(r.tabs["meetings"].accepted["date__value"][:2]) == ["2026-07-07", "2026-07-14"]),
+    Case("date-written-in-words", {"milestones": set_cell(3, "date", "August 20, 2026")},
+         {("milestones", 3, "date"): "'August 20, 2026' is not a date"}),
+    Case("year-typo-implausible", {"meetings": append("EV-09-19,2206-09-19,event,,M02")},
+         {("meetings", 8, "date"): "'2206-09-19' is not a plausible date"}),
+    Case("typo-cascades-to-attendance", {"meetings": set_cell(4, "date", "2206-08-04")},
+         # the meeting is set aside, so its 5 attendance rows name an unknown meeting: 33% > 20%
+         blocking="Tab 'attendance': 5 of 15 rows (33%) failed checks"),
+    Case("measurement-in-the-future", {"goal_measurements": append("G2,2027-01-15,78,projected")},
+         {("goal_measurements", 10, "measured_on"): "measured_on '2027-01-15' is in the future"}),
+    Case("completed-before-created", {"tasks": set_cell(4, "completed_on", "2026-07-01")},
+         {("tasks", 4, "completed_on"): "before created_on"}),
+    Case("due-before-created", {"tasks": set_cell(6, "due_on", "2026-07-15")},
+         {("tasks", 6, "due_on"): "due_on '2026-07-15' is before created_on"}),
+    Case("left-before-joined", {"members": set_cell(7, "left_on", "2026-01-15")},
+         {("members", 7, "left_on"): "left_on '2026-01-15' is before joined_on"}),
+    Case("survey-timestamp-in-the-future", {"survey": set_cell(6, "Timestamp", "12/1/2026 09:00:00")},
+         {("survey", 6, "timestamp"): "Timestamp '12/1/2026 09:00:00' is in the future"}),
+    # -- enumerations and numbers
+    Case("unknown-status", {"attendance": set_cell(8, "status", "late")},
+         {("attendance", 8, "status"): "'late' is not a known attendance status"}),
+    Case("unknown-meeting-kind", {"meetings": append("EV-09-19,2026-09-19,webinar,,M02")},
+         {("meetings", 8, "kind"): "'webinar' is not a known meeting kind"}),
+    Case("unknown-size-tier", {"members": set_cell(7, "size_tier", "tiny")},
+         {("members", 7, "size_tier"): "'tiny' is not a known size tier"}),
+    Case("text-in-number-cell", {"goals": set_cell(6, "baseline", "about 4")},
+         # the goal is set aside, so its measurement refers to an unknown goal
+         {("goals", 6, "baseline"): "'about 4' is not a number",
+          ("goal_measurements", 9, "goal_id"): "goal id 'G5' is not in the goals tab"}),
+    Case("thousands-separator-and-percent", {"goal_measurements": [set_cell(2, "value", "1,063.5"), set_cell(3, "value", "65%")]},
+         check=lambda r: list(r.tabs["goal_measurements"].accepted["value__value"][:2]) == [1063.5, 65.0]),
+    # -- survey
+    Case("likert-six", {"survey": set_cell(3, "I trust the other members of this coalition to follow through on their commitments.", "6")},
+         {("survey", 3, "trust"): "answer '6' is outside the scale"}),
+    Case("likert-zero", {"survey": set_cell(4, "Communication among members is timely and useful.", "0")},
+         {("survey", 4, "communication"): "answer '0' is outside the scale"}),
+    Case("likert-labels-accepted", {"survey": [set_cell(2, "Communication among members is timely and useful.", "Strongly agree"),
+                                               set_cell(3, "Communication among members is timely and useful.", "4 - Agree"),
+                                               set_cell(4, "Communication among members is timely and useful.", "")]},
+         check=lambda r: list(r.tabs["survey"].accepted["communication__value"][:3].fillna(-1)) == [5.0, 4.0, -1]),
+    Case("likert-free-text", {"survey": set_cell(5, "My organization's voice is heard in coalition decisions.", "mostly")},
+         {("survey", 5, "voice_heard"): "'mostly' is not an answer on the scale"}),
+    Case("survey-unknown-respondent", {"survey": append("9/6/2026 10:00:00,Westside Public Library,4,4,4,4,4,4")},
+         {("survey", 7, "respondent"): "respondent 'Westside Public Library' matches no member"}),
+    Case("survey-duplicate-submission", {"survey": append("9/10/2026 11:00:00,northside food bank ,4,4,3,3,3,4")},
+         {("survey", 4, "respondent"): "answered again later in the same wave (superseded by row 7)"}),
+    Case("survey-respondent-by-member-id", {"survey": set_cell(6, "Organization", "m05")}),
+    # -- tabs
+    Case("required-tab-missing", {"attendance": MISSING},
+         blocking="Tab 'attendance' is missing. Add a tab named 'attendance'"),
+    Case("optional-tab-missing", {"milestones": MISSING, "goal_measurements": MISSING},
+         check=lambda r: not r.tabs["milestones"].present and r.tabs["milestones"].rows_read == 0),
+    Case("wholly-empty-tab", {"members": replace_text("")},
+         blocking="Tab 'members' is empty: it has no header row."),
+    Case("header-only-required-tab", {"meetings": replace_text("meeting_id,date,kind,committee,facilitator_id\n")},
+         blocking="Tab 'meetings' has a header but no rows."),
+    Case("too-many-bad-rows", {"attendance": [set_cell(r, "status", "?") for r in (2, 3, 4, 5)]},
+         blocking="Tab 'attendance': 4 of 15 rows (27%) failed checks, more than the 20% allowed"),
+    # -- grid-form attendance
+    Case("grid-pae", grid("member_id,WC-07-07,WC-07-14,MC-08-04\nM01,P,P,P\nM02,P,A,P\nM03,A,P,P\nM04,E,P,A\nM05,P,P,P\n"),
+         check=lambda r: r.tabs["attendance"].form == "grid" and len(r.tabs["attendance"].accepted) == 15
+         and sorted(r.tabs["attendance"].accepted["status__value"]).count("excused") == 1),
+    Case("grid-booleans-yes-x-true", grid("Organization,WC-07-07,WC-07-14\nRiverside General Hospital,TRUE,x\n"
+                                          "Riverside Unified School District,Yes,FALSE\nNorthside Food Bank,no,\n"),
+         check=lambda r: list(zip(r.tabs["attendance"].accepted["member_id"], r.tabs["attendance"].accepted["status__value"]))
+         == [("M01", "present"), ("M01", "present"), ("M02", "present"), ("M02", "absent"), ("M03", "absent")]),
+    Case("grid-date-headers", grid("member_id,7/7/2026,2026-07-14,46238\nM01,P,P,P\nM02,A,P,P\n"),
+         check=lambda r: sorted(set(r.tabs["attendance"].accepted["meeting_id"])) == ["MC-08-04", "WC-07-07", "WC-07-14"]),
+    Case("grid-unreadable-cell", grid("member_id,WC-07-07,WC-07-14,MC-08-04\nM01,P,P,P\nM02,P,?,P\nM03,A,P,P\nM04,E,P,A\nM05,P,P,P\n"),
+         {("attendance", 3, "WC-07-14"): "'?' is not a known attendance status"},
+         check=lambda r: len(r.tabs["attendance"].accepted) == 14 and r.tabs["attendance"].cells_quarantined == 1),
+    Case("grid-unknown-meeting-column", grid("member_id,WC-07-07,WC-09-01,Notes\nM01,P,P,chair\nM02,P,,\nM03,A,,\nM04,E,,\nM05,P,,\n"),
+         {("attendance", 2, "WC-09-01"): "column 'WC-09-01' is neither a meeting id nor a meeting date"},
+         check=lambda r: len(r.tabs["attendance"].accepted) == 5),
+    Case("grid-date-with-no-meeting", grid("member_id,WC-07-07,7/28/2026\nM01,P,P\nM02,P,\nM03,A,\nM04,E,\nM05,P,\n"),
+         {("attendance", 2, "7/28/2026"): "the meetings tab has no meeting on 2026-07-28"}),
+    Case("grid-unknown-member-row", grid("member_id,WC-07-07,WC-07-14\nM01,P,P\nM02,P,A\nM03,A,P\nM04,E,P\nM05,P,P\nM09,P,A\n"),
+         {("attendance", 7, "member_id"): "member id 'M09' is not in the members tab"},
+         check=lambda r: len(r.tabs["attendance"].accepted) == 10),
+    Case("grid-repeated-member-row", grid("member_id,WC-07-07,WC-07-14\nM01,P,P\nM02,P,A\nM03,A,P\nM04,E,P\nM05,P,P\nM01,A,A\n"),
+         {("attendance", 7, "member_id"): "repeats row 2"},
+         check=lambda r: list(r.tabs["attendance"].accepted["status__value"][:2]) == ["present", "present"]),
+    # -- volume
+    Case("thousands-of-rows", thousands_of_rows(),
+         {("attendance", 1235, "member_id"): "member id 'M777' is not in the members tab",
+          ("attendance", 2002, "status"): "'prsent' is not a known attendance status",
+          ("attendance", 3001, "member_id"): "repeats row 2"},
+         check=lambda r: r.tabs["attendance"].rows_accepted == 2997 and r.tabs["members"].rows_accepted == 106),
+]
+
+
+def _tabs_for(case: Case) -> dict[str, RawTab]:
+    tabs = {}
+    for tab in TAB_FILES:
+        edit = case.edits.get(tab)
+        if edit is MISSING:
+            continue
+        values = base_values(tab)
+        for e in edit if isinstance(edit, list) else [edit] if edit else []:
+            e(values)
+        head, rows = split_rows(values)
+        tabs[tab] = RawTab(tab, tab, head, rows)
+    return tabs
+
+
+@pytest.fixture(scope="module")
+def base_settings():
+    from coalition_metrics.config import load_settings
+
+    return load_settings(None, environ={})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, base_settings):
+    settings = base_settings.with_overrides(**case.config) if case.config else base_settings
+    tabs = _tabs_for(case)
+    if case.blocking:
+        with pytest.raises(BlockingValidationError) as err:
+            validate_snapshot(tabs, settings, today=TODAY)
+        assert case.blocking in str(err.value), str(err.value)
+        assert "Traceback" not in str(err.value)
+        return
+    result = validate_snapshot(tabs, settings, today=TODAY)
+    got = {(q.tab, q.sheet_row, q.column): q.reason for q in result.quarantined}
+    assert set(got) == set(case.quarantined), got
+    for key, fragment in case.quarantined.items():
+        assert fragment in got[key], (key, got[key])
+    for name, t in result.tabs.items():
+        raw = tabs.get(name)
+        assert t.rows_read == (len(raw.rows) if raw else 0), name
+        assert t.rows_blank + t.rows_accepted + t.rows_quarantined == t.rows_read, name
+        assert t.rows_blank == case.blank.get(name, 0), name
+        if t.accepted is not None and t.form == "long":
+            assert len(t.accepted) == t.rows_accepted, name
+    for q in result.quarantined:  # every entry tells the coordinator what to do
+        assert q.reason and q.fix and q.expectation.startswith("expect_"), q
+    if case.check:
+        assert case.check(result), case.id
+
+
+def test_the_corpus_has_at_least_30_defect_cases():
+    defects = [c for c in CASES if c.id != "clean-baseline"]
+    assert len(defects) >= 30
+
+
+def _workbook_from_base(path: Path, attendance_rows: list[list]) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for tab in TAB_FILES:
+        ws = wb.create_sheet(tab)
+        for row in (attendance_rows if tab == "attendance" else base_values(tab)):
+            ws.append(row)
+    return wb
+
+
+def test_merged_title_cells_in_a_workbook_name_the_header_row(tmp_path, base_settings):
+    """A real .xlsx with a merged title over the columns: the error says where the header is."""
+    rows = [["Attendance log, summer 2026", None, None], *base_values("attendance")]
+    wb = _workbook_from_base(tmp_path / "w.xlsx", rows)
+    wb["attendance"].merge_cells("A1:C1")
+    wb.save(tmp_path / "w.xlsx")
+    s = base_settings.with_overrides(source={"location": str(tmp_path / "w.xlsx")})
+    from coalition_metrics.pipeline import extract
+
+    with pytest.raises(BlockingValidationError, match="Tab 'attendance': the column names are in sheet row 2, not row 1"):
+        validate_snapshot(extract(s), s, today=TODAY)
+
+
+def test_merged_header_cell_over_two_columns_leaves_the_second_unnamed(tmp_path, base_settings):
+    """'status' merged across C1:D1: column D has no header; its cells are not read as data."""
+    rows = [["meeting_id", "member_id", "status", None], *[r + ["note"] for r in base_values("attendance")[1:]]]
+    wb = _workbook_from_base(tmp_path / "w.xlsx", rows)
+    wb["attendance"].merge_cells("C1:D1")
+    wb.save(tmp_path / "w.xlsx")
+    s = base_settings.with_overrides(source={"location": str(tmp_path / "w.xlsx")})
+    from coalition_metrics.pipeline import extract
+
+    result = validate_snapshot(extract(s), s, today=TODAY)
+    att = result.tabs["attendance"]
+    assert (att.rows_read, att.rows_accepted, att.rows_quarantined) == (15, 15, 0)
+    assert list(att.accepted["status__value"][:3]) == ["present", "present", "absent"]
