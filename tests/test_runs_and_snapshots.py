@@ -89,3 +89,26 @@ def test_runs_table_records_each_run(settings):
     con.close()
     assert rows[0] == (ok.run_id, "succeeded", "2026-Q3", True)
     assert rows[1][1:] == ("failed", "2026-Q3", False)
+
+
+def test_grid_form_attendance_gives_the_same_funder_metrics(settings, example_copy):
+    """The example's attendance rewritten as a grid (a row per member, a column per meeting, P/A/E,
+    no mark when the long form has no row) publishes byte-identical funder metrics."""
+    import csv
+
+    path = example_copy / "attendance.csv"
+    with path.open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if any(v.strip() for v in r.values())]
+    meetings = list(dict.fromkeys(r["meeting_id"] for r in rows))
+    members = list(dict.fromkeys(r["member_id"] for r in rows))
+    marks = {(r["meeting_id"], r["member_id"]): r["status"][0].upper() for r in rows}
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["member_id", *meetings])
+        for m in members:
+            w.writerow([m, *(marks.get((mt, m), "") for mt in meetings)])
+    long_run = run_quarterly(settings, quarter="2026-Q3")
+    grid_run = run_quarterly(settings.with_overrides(source={"location": str(example_copy)}), quarter="2026-Q3")
+    assert (grid_run.folder / "funder_metrics.json").read_bytes() == (long_run.folder / "funder_metrics.json").read_bytes()
+    counts = grid_run.manifest["row_counts"]["attendance"]
+    assert counts["rows_read"] == len(members) and counts["rows_quarantined"] == 1  # the planted M11 row
