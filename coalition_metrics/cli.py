@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quarter", metavar="Q", help="quarter to report, e.g. 2026-Q3 or FY2027-Q1 (default: the last completed quarter)")
     run.add_argument("--from-snapshot", metavar="RUN_ID", help="replay an earlier run's snapshot (run id or snapshot id) instead of reading the source")
     run.add_argument("--no-prefect", action="store_true", help="run the stages directly, without the Prefect flow")
+
+    val = sub.add_parser("validate", help="check the sheet: extract, snapshot and validate only, and list the rows to fix",
+                         description="Exit status: 0 every row passed, 1 rows were quarantined, 2 blocking problems (a run would stop).")
+    _common(val)
+    val.add_argument("--format", choices=("table", "csv", "json"), default="table", help="how to print the problems (default: table)")
+    val.add_argument("--html", metavar="PATH", help="also write the data-quality page to PATH")
     return parser
 
 
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "validate":
+            return cmd_validate(args)
     except CoalitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -82,6 +90,53 @@ def cmd_run(args) -> int:
     print(f"  rows set aside for review: {q} (listed in the report's Data quality section)")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  report: {result.report}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    import json
+    from datetime import date
+    from pathlib import Path
+
+    from .config import load_settings
+    from .errors import BlockingValidationError
+    from .pipeline import check_source, source_description, with_source
+    from .quality import count_table, problem_table, quality_context, quarantine_csv, render_quality_page
+
+    settings = with_source(load_settings(args.config), args.source)
+    blocking, snap_id = None, ""
+    try:
+        snap, result = check_source(settings, out=args.out)
+        snap_id = snap.snapshot_id
+    except BlockingValidationError as exc:
+        blocking, result = exc, exc.result
+    if result is not None:
+        if args.format == "csv":
+            sys.stdout.write(quarantine_csv(result))
+        elif args.format == "json":
+            print(json.dumps([q.as_dict() for q in result.quarantined], indent=2, ensure_ascii=False))
+        else:
+            print(f"Validated {source_description(settings)}" + (f" (snapshot {snap_id[:12]})" if snap_id else ""))
+            print()
+            print(count_table(result))
+            if result.quarantined:
+                print()
+                print(problem_table(result))
+        if args.html:
+            page = render_quality_page(quality_context(
+                result, coalition=settings.coalition_name, quarter="-", run_id="validate", snapshot_id=snap_id,
+                source=source_description(settings), validated_on=date.today().isoformat()))
+            Path(args.html).write_text(page, encoding="utf-8")
+            print(f"\ndata-quality page: {args.html}", file=sys.stderr)
+    if blocking is not None:
+        print(f"\nerror: {blocking}", file=sys.stderr)
+        return 2
+    n = sum(t.rows_quarantined for t in result.tabs.values())
+    if n:
+        print(f"\n{n} row{'s' if n != 1 else ''} would be set aside (quarantined). Fix them in the sheet, "
+              f"then run `coalition validate` again.", file=sys.stderr)
+        return 1
+    print("\nEvery row passed.", file=sys.stderr)
     return 0
 
 

@@ -20,8 +20,9 @@ class SourceError(CoalitionError):
 class BlockingValidationError(CoalitionError):
     """A tab failed a blocking expectation: nothing is published."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], result=None):
         self.problems = problems
+        self.result = result  # the ValidationResult so far, when row checks ran (for `coalition validate`)
         text = "Validation stopped the run; nothing was published.\n" + "\n".join(
             f"- {p}" for p in problems
         )

@@ -75,7 +75,7 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
 
     q = pd.DataFrame.from_records(
         [{**c.as_dict(), "snapshot_id": snap.snapshot_id} for c in validation.quarantined],
-        columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "scope", "snapshot_id"],
+        columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "scope", "rule", "snapshot_id"],
     )
     _replace_table(con, "quarantine.rows", q, {"sheet_row": "integer"})
 

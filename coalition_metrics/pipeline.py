@@ -113,6 +113,17 @@ def validate(snap: Snapshot, settings: Settings) -> ValidationResult:
     return validate_snapshot(snap.tabs, settings)
 
 
+def check_source(settings: Settings, source: str | None = None, out: str | Path | None = None,
+                 today: date | None = None) -> tuple[Snapshot, ValidationResult]:
+    """`coalition validate`: extract, snapshot and validate only; nothing is loaded or published.
+
+    Raises BlockingValidationError (carrying the row-level result when the row checks ran)."""
+    settings = with_source(settings, source)
+    out_dir = (Path(out) if out else settings.output_folder).resolve()
+    snap = take_snapshot(extract(settings), out_dir / "snapshots")
+    return snap, validate_snapshot(snap.tabs, settings, today)
+
+
 def first_quarter(validation: ValidationResult, settings: Settings) -> Quarter:
     """The first quarter with data: the earliest member join or meeting date."""
     candidates = []
@@ -168,6 +179,7 @@ class open_db:
 def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
     """Render report and funder files into a new run folder; never overwrite a published one."""
     from . import render
+    from .quality import quality_context, quarantine_csv, render_quality_page
 
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
@@ -179,6 +191,10 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
             quarantined=quarantined, source=source_description(s),
         )
     html = render.render_report(context)
+    quality = render_quality_page(quality_context(
+        validation, coalition=s.coalition_name, quarter=plan.quarter.label, run_id=plan.run_id,
+        snapshot_id=snap.snapshot_id, source=source_description(s),
+        validated_on=validation.validated_on.isoformat() if validation.validated_on else ""))
     run_metrics = [r for r in records if r["quarter"] == plan.quarter.label]
     manifest = {
         "run_id": plan.run_id,
@@ -199,6 +215,8 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
         "report.html": html,
         "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
         "funder_metrics.csv": render.funder_csv(records),
+        "validation/index.html": quality,
+        "validation/quarantine.csv": quarantine_csv(validation),
         "validation/quarantine.json": json.dumps(quarantined, indent=2, ensure_ascii=False) + "\n",
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }

@@ -138,15 +138,18 @@ def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str
     }
 
 
-def render_report(context: dict[str, Any]) -> str:
+def template_env():
     import jinja2
 
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
-    return env.get_template("quarterly.html.j2").render(**context)
+
+
+def render_report(context: dict[str, Any]) -> str:
+    return template_env().get_template("quarterly.html.j2").render(**context)
 
 
 def _shown(m, row) -> str:

@@ -70,6 +70,7 @@ class QuarantinedCell:
     reason: str
     fix: str = ""
     scope: str = "row"  # "row": the whole sheet row is set aside; "cell": one grid cell only
+    rule: str = ""  # the suite's reason with its placeholders, to group entries by what failed
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -82,12 +83,14 @@ class TabResult:
     present: bool
     rows_read: int = 0  # data rows in the sheet, blank ones included
     rows_blank: int = 0
+    blank_rows: list[int] = field(default_factory=list)  # sheet rows of the wholly blank rows
     accepted_rows: list[int] = field(default_factory=list)  # sheet rows kept
     quarantined: list[QuarantinedCell] = field(default_factory=list)
     column_map: dict[str, int] = field(default_factory=dict)  # contract column -> header index
     form: str = "long"  # attendance may be "grid"
     checked_rows: list[int] = field(default_factory=list)  # non-blank sheet rows
     records: Any = None  # pandas DataFrame of every checked record (quarantined ones included)
+    checks: list[dict] = field(default_factory=list)  # each expectation run: type, column, rule, failing records
     accepted: Any = None  # pandas DataFrame of accepted records (contract columns + derived)
 
     @property
@@ -106,6 +109,7 @@ class TabResult:
 @dataclass
 class ValidationResult:
     tabs: dict[str, TabResult]
+    validated_on: date | None = None  # the day "not in the future" was checked against
 
     @property
     def quarantined(self) -> list[QuarantinedCell]:
@@ -155,7 +159,7 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
         if name == "attendance" and result.form == "grid":
             _resolve_grid(frame, results, settings)
         suite = load_suite(name, results, settings, today)
-        failures = _run_suite(context, name, frame, suite)
+        failures, result.checks = _run_suite(context, name, frame, suite)
         result.quarantined = _quarantine(name, frame, failures, result.form, settings)
         result.records = frame
         result.accepted = _accepted(frame, result.quarantined)
@@ -171,8 +175,8 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
                 f"{'; '.join(reasons)}. Run `coalition validate` for the list of rows to fix."
             )
     if problems:
-        raise BlockingValidationError(problems)
-    return ValidationResult(results)
+        raise BlockingValidationError(problems, ValidationResult(results, today))
+    return ValidationResult(results, today)
 
 
 def _quarantine(tab: str, frame, failures, form: str, settings) -> list[QuarantinedCell]:
@@ -204,7 +208,8 @@ def _quarantine(tab: str, frame, failures, form: str, settings) -> list[Quaranti
         text = reason.format(value=value, detail=detail)
         if detail_column.endswith("__invalid") and f"{column}__when" in col_index:
             text += _date_hint(value, settings)
-        cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope))
+        rule = reason.replace("{value}", "…").replace("{detail}", "…")
+        cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope, rule))
     cells.sort(key=lambda c: (c.sheet_row, c.column, c.expectation))
     return cells
 
@@ -298,6 +303,7 @@ def _prepare(raw: RawTab, settings):
     for sheet_row, cells in raw.rows:
         if not any(str(c).strip() for c in cells):
             result.rows_blank += 1
+            result.blank_rows.append(sheet_row)
             continue
         result.checked_rows.append(sheet_row)
         rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None}
@@ -351,6 +357,7 @@ def _prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], setting
     for sheet_row, cells in raw.rows:
         if not any(str(c).strip() for c in cells):
             result.rows_blank += 1
+            result.blank_rows.append(sheet_row)
             continue
         result.checked_rows.append(sheet_row)
         member = cells[member_col].strip() if member_col < len(cells) else ""
@@ -600,7 +607,7 @@ def _run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple]:
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     if frame.empty:
-        return []
+        return [], []
     frame["record"] = range(len(frame))
     expectations = []
     for order, e in enumerate(suite_doc["expectations"]):
@@ -614,21 +621,23 @@ def _run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple]:
     answer = batch.validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["record"]}
     )
-    failures = []
-    for r in answer.results:
+    failures, checks = [], []
+    for r in sorted(answer.results, key=lambda r: r.expectation_config.meta["order"]):
         cfg = r.expectation_config
         if r.exception_info and r.exception_info.get("raised_exception"):
             raise RuntimeError(f"expectation {cfg.type} on {tab} failed to run: {r.exception_info}")
-        if r.success:
-            continue
         meta = cfg.meta or {}
         checked = cfg.kwargs.get("column") or cfg.kwargs.get("column_A")
         column = meta.get("column") or checked
-        for item in r.result.get("unexpected_index_list") or []:
+        unexpected = r.result.get("unexpected_index_list") or []
+        checks.append({"expectation": cfg.type, "checked_column": checked, "column": column,
+                       "rule": meta.get("reason", cfg.type).replace("{value}", "…").replace("{detail}", "…"),
+                       "failed": len(unexpected), "success": bool(r.success)})
+        for item in unexpected:
             failures.append((int(item["record"]), meta["order"], column, checked, cfg.type,
                              meta.get("reason", cfg.type), meta.get("fix", "")))
     del frame["record"]
-    return failures
+    return failures, checks
 
 
 def _columns_present(kwargs: dict, frame) -> bool:

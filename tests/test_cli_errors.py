@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 
@@ -25,21 +24,14 @@ def assert_one_paragraph_error(proc, *needles):
         assert n in proc.stderr, proc.stderr
 
 
-def test_help_answers_quickly_without_heavy_imports():
+def test_help_imports_nothing_heavy():
+    """`coalition --help` stays instant: no Prefect, GX, DuckDB or pandas import (timed in benchmarks/)."""
     code = ("import sys, time; t = time.perf_counter(); from coalition_metrics.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('prefect', 'great_expectations', 'duckdb', 'pandas') if m in sys.modules]\n"
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip().endswith("[]")
-    best = min(_timed([str(COALITION), "--help"]) for _ in range(3))
-    assert best < 0.5, f"coalition --help took {best:.2f} s"
-
-
-def _timed(cmd):
-    t = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=True, timeout=60)
-    return time.perf_counter() - t
 
 
 def test_missing_required_column_names_tab_column_and_fix(example_copy, tmp_path):
@@ -99,3 +91,48 @@ def test_prefect_path_prints_the_error_once_without_traceback(example_copy, tmp_
     proc = run_cli("run", "--quarter", "2026-Q3", "--source", str(example_copy), "--out", "out", cwd=tmp_path)
     assert_one_paragraph_error(proc, "Tab 'attendance' has no required column 'meeting_id'")
     assert (proc.stdout + proc.stderr).count("has no required column") == 1
+
+
+BAD_INPUTS_BASE = Path(__file__).parent / "bad_inputs" / "base"
+
+
+def test_validate_exit_0_when_every_row_passes(tmp_path):
+    proc = run_cli("validate", "--source", str(BAD_INPUTS_BASE), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Every row passed." in proc.stderr
+    counts = {l.split()[0]: l.split()[1:] for l in proc.stdout.splitlines()[3:] if l.strip()}
+    assert counts["attendance"] == ["15", "0", "15", "0"] and counts["members"] == ["6", "0", "6", "0"]
+    assert len(list((tmp_path / "out" / "snapshots").iterdir())) == 1  # extract + snapshot ran
+    assert not (tmp_path / "out" / "coalition.duckdb").exists()  # nothing loaded or published
+
+
+def test_validate_exit_1_lists_the_rows_to_fix(tmp_path):
+    html = tmp_path / "dq.html"
+    proc = run_cli("validate", "--out", str(tmp_path / "out"), "--html", str(html), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    header = next(i for i, l in enumerate(lines) if l.startswith("tab ") and "what to do" in l)
+    rows = [l.split()[:3] for l in lines[header + 2:] if l.strip()]
+    assert rows == [["attendance", "953", "member_id"], ["tasks", "21", "task_id"], ["tasks", "47", "due_on"],
+                    ["survey", "24", "trust"], ["survey", "27", "respondent"]]
+    assert "5 rows would be set aside" in proc.stderr
+    assert "member id &#39;M11&#39; is not in the members tab" in html.read_text()
+    csv_proc = run_cli("validate", "--out", str(tmp_path / "out"), "--format", "csv", cwd=tmp_path)
+    assert csv_proc.stdout.splitlines()[0] == "tab,sheet_row,column,value,reason,fix,expectation,scope"
+    assert len(csv_proc.stdout.splitlines()) == 6
+
+
+def test_validate_exit_2_still_lists_rows_when_too_many_are_bad(example_copy, tmp_path):
+    path = example_copy / "milestones.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0]] + [l.replace("quick_win", "quick win!") .replace("media", "press") for l in lines[1:]]) + "\n")
+    proc = run_cli("validate", "--source", str(example_copy), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_paragraph_error(proc, "Tab 'milestones': 4 of 7 rows (57%) failed checks")
+    assert "milestones  2    kind" in proc.stdout  # the rows to fix are printed all the same
+
+
+def test_validate_exit_2_on_a_missing_column(example_copy, tmp_path):
+    path = example_copy / "meetings.csv"
+    path.write_text(path.read_text().replace("meeting_id,date,kind", "meeting_id,date,type", 1))
+    proc = run_cli("validate", "--source", str(example_copy), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_paragraph_error(proc, "Tab 'meetings' has no required column 'kind'")

@@ -56,3 +56,26 @@ def test_every_row_is_accounted_for(settings):
     assert cells == [("attendance", "member_id", "M11"), ("tasks", "task_id", "T017"),
                      ("tasks", "due_on", "March 15, 2026"), ("survey", "trust", "6"),
                      ("survey", "respondent", "Riverside Chamber of Commerce")]
+
+
+def test_demo_data_quality_page_lists_the_planted_defects_with_sheet_rows(example_run):
+    """examples/README.md plants six defects; the run's validation/index.html shows each one."""
+    import html
+    import re
+
+    folder = example_run.folder
+    page = html.unescape((folder / "validation" / "index.html").read_text())
+    rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td>([^<]+)</td><td>([^<]*)</td><td>([^<]+)</td>", page)
+    assert [(int(r), c, v) for r, c, v, _ in rows] == [
+        (953, "member_id", "M11"),  # unknown member id
+        (21, "task_id", "T017"),  # duplicate task id
+        (47, "due_on", "March 15, 2026"),  # date typed in words
+        (24, "trust", "6"),  # Likert 6
+        (27, "respondent", "Riverside Chamber of Commerce"),  # superseded submission
+    ]
+    assert "(row 659)" in page  # the blank attendance row, skipped and counted
+    counts = example_run.manifest["row_counts"]["attendance"]
+    assert (counts["rows_read"], counts["rows_blank"], counts["rows_accepted"], counts["rows_quarantined"]) == (1316, 1, 1314, 1)
+    # Coordinator outputs only: the funder files carry no row.
+    assert "M11" not in (folder / "funder_metrics.json").read_text()
+    assert (folder / "validation" / "quarantine.csv").read_text().count("\n") == 6

@@ -1,0 +1,87 @@
+"""The coordinator's view of validation: the data-quality page, quarantine.csv and the problem
+table that `coalition validate` prints. Built from a ValidationResult; funder outputs never use it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from typing import Any
+
+from .validate import TAB_ORDER, ValidationResult
+
+QUARANTINE_COLUMNS = ("tab", "sheet_row", "column", "value", "reason", "fix", "expectation", "scope")
+
+
+def quality_context(validation: ValidationResult, *, coalition: str, quarter: str, run_id: str,
+                    snapshot_id: str, source: str, validated_on: str) -> dict[str, Any]:
+    tabs = []
+    for name in TAB_ORDER:
+        t = validation.tabs.get(name)
+        if t is None:
+            continue
+        by_reason = Counter((q.column if q.scope == "row" else "cell", q.rule) for q in t.quarantined)
+        tabs.append({
+            "tab": t.tab, "title": t.title, "present": t.present, "form": t.form,
+            "rows_read": t.rows_read, "rows_blank": t.rows_blank, "blank_rows": t.blank_rows, "rows_accepted": t.rows_accepted,
+            "rows_quarantined": t.rows_quarantined, "cells_quarantined": t.cells_quarantined,
+            "by_reason": [{"column": c, "rule": r, "count": n} for (c, r), n in sorted(by_reason.items(), key=lambda kv: -kv[1])],
+            "quarantined": [q.as_dict() for q in t.quarantined],
+            "checks": t.checks,
+        })
+    total = sum(t["rows_quarantined"] for t in tabs)
+    return {
+        "coalition": coalition, "quarter": quarter, "run_id": run_id, "snapshot_id": snapshot_id,
+        "source": source, "validated_on": validated_on, "tabs": tabs, "total_quarantined": total,
+        "tabs_with_problems": sum(1 for t in tabs if t["rows_quarantined"]),
+        "any_grid": any(t["form"] == "grid" for t in tabs),
+    }
+
+
+def render_quality_page(context: dict[str, Any]) -> str:
+    from .render import template_env
+
+    return template_env().get_template("data_quality.html.j2").render(**context)
+
+
+def quarantine_csv(validation: ValidationResult) -> str:
+    """Every quarantined cell, formulas neutralized, for working through in a spreadsheet."""
+    from .render import safe_csv_cell
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(QUARANTINE_COLUMNS)
+    for q in validation.quarantined:
+        d = q.as_dict()
+        w.writerow([safe_csv_cell(d[c]) for c in QUARANTINE_COLUMNS])
+    return buf.getvalue()
+
+
+def problem_table(validation: ValidationResult, width: int = 100) -> str:
+    """Quarantined cells as a plain-text table: tab, sheet row, column, value, what to do."""
+    rows = [(q.tab, str(q.sheet_row), q.column, _clip(q.value, 24), f"{q.reason}. {q.fix}")
+            for q in validation.quarantined]
+    head = ("tab", "row", "column", "value", "what to do")
+    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(4)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head[:4], widths)) + "  " + head[4]]
+    lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 10)
+    for r in rows:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(r[:4], widths)) + "  " + r[4])
+    return "\n".join(lines)
+
+
+def count_table(validation: ValidationResult) -> str:
+    head = ("tab", "read", "blank", "accepted", "quarantined")
+    rows = [(t.title + ("" if t.present else " (absent)") + (" [grid]" if t.form == "grid" else ""),
+             str(t.rows_read), str(t.rows_blank), str(t.rows_accepted), str(t.rows_quarantined))
+            for name in TAB_ORDER if (t := validation.tabs.get(name)) is not None]
+    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(5)]
+    out = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
+    for r in rows:
+        out.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    return "\n".join(out)
+
+
+def _clip(text: str, n: int) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= n else text[: n - 1] + "…"
