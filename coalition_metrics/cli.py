@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(val)
     val.add_argument("--format", choices=("table", "csv", "json"), default="table", help="how to print the problems (default: table)")
     val.add_argument("--html", metavar="PATH", help="also write the data-quality page to PATH")
+
+    tpl = sub.add_parser("template", help="write a blank workbook with every tab, header and drop-down, or add them to a Google Sheet")
+    tpl.add_argument("--config", metavar="PATH", help="coalition.toml (tab names, survey questions, scale)")
+    where = tpl.add_mutually_exclusive_group(required=True)
+    where.add_argument("--xlsx", metavar="PATH", help="write a new .xlsx workbook (refuses to overwrite a file)")
+    where.add_argument("--sheet", metavar="URL_OR_KEY", help="add the missing tabs and headers to this Google Sheet; existing data is never touched")
     return parser
 
 
@@ -61,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "template":
+            return cmd_template(args)
     except CoalitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -90,6 +98,39 @@ def cmd_run(args) -> int:
     print(f"  rows set aside for review: {q} (listed in the report's Data quality section)")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  report: {result.report}")
+    return 0
+
+
+def cmd_template(args) -> int:
+    from pathlib import Path
+
+    from .config import load_settings
+    from .errors import CoalitionError
+
+    settings = load_settings(args.config)
+    if args.xlsx:
+        from .template import write_xlsx
+
+        path = Path(args.xlsx)
+        if path.suffix.lower() != ".xlsx":
+            raise CoalitionError(f"--xlsx {path}: give a file name ending in .xlsx.")
+        if path.exists():
+            raise CoalitionError(f"{path} already exists; the template never overwrites a file. Choose another name.")
+        write_xlsx(path, settings)
+        print(f"Template workbook: {path}")
+        print("  Fill in the tabs (the About tab explains each), then: coalition validate --source " + str(path))
+        return 0
+    from .sources import looks_like_google_sheet, sheet_key
+    from .template import update_sheet
+
+    if not looks_like_google_sheet(args.sheet):
+        raise CoalitionError(f"--sheet {args.sheet} is not a Google Sheets URL or key.")
+    changes = update_sheet(sheet_key(args.sheet), settings)
+    if not changes:
+        print("The sheet already has every tab and header; nothing was changed.")
+    for c in changes:
+        what = "added tab" if c.created else "added columns to"
+        print(f"  {what} '{c.tab}': {', '.join(c.headers_added)}")
     return 0
 
 

@@ -46,7 +46,7 @@ from .config import PROJECT_ROOT
 from .contract import ENUMS, REQUIRED_TABS, UNIQUE_KEYS, Column, columns_of, headers_of
 from .errors import BlockingValidationError
 from .quarters import Quarter
-from .sources import RawTab
+from .sources import RawTab, column_letter
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 TAB_ORDER = ("members", "meetings", "goals", "attendance", "tasks", "goal_measurements", "survey", "milestones")
@@ -367,7 +367,7 @@ def _prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], setting
                 continue  # no mark: absent if the member was expected
             records.append({
                 "sheet_row": sheet_row,
-                "sheet_column": header or f"column {_column_letter(i)}",
+                "sheet_column": header or f"column {column_letter(i)}",
                 "meeting_id": header or None,
                 "member_id": member or None,
                 "member__text": member or None,
@@ -387,15 +387,6 @@ def _prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], setting
         "row__formula_error",
     ])
     return result, frame, problems
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _resolve_grid(frame, results: dict[str, TabResult], settings) -> None:

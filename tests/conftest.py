@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 from pathlib import Path
@@ -44,6 +45,31 @@ def example_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("example-run")
     s = load_settings(None, environ={})
     return run_quarterly(s, quarter="2026-Q3", out=out)
+
+
+SERVICE_EMAIL = "coalition-reader@riverside-metrics.iam.gserviceaccount.com"
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+
+
+@pytest.fixture(scope="session")
+def private_key_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+@pytest.fixture
+def credentials_file(tmp_path, private_key_pem):
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": "riverside-metrics", "private_key_id": "abc123",
+        "private_key": private_key_pem, "client_email": SERVICE_EMAIL, "client_id": "1234567890",
+        "token_uri": TOKEN_URL,
+    }))
+    return path
 
 
 @pytest.fixture(autouse=True, scope="session")

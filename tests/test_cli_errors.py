@@ -136,3 +136,11 @@ def test_validate_exit_2_on_a_missing_column(example_copy, tmp_path):
     path.write_text(path.read_text().replace("meeting_id,date,kind", "meeting_id,date,type", 1))
     proc = run_cli("validate", "--source", str(example_copy), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert_one_paragraph_error(proc, "Tab 'meetings' has no required column 'kind'")
+
+
+def test_template_xlsx_writes_a_workbook_and_never_overwrites(tmp_path):
+    proc = run_cli("template", "--xlsx", str(tmp_path / "records.xlsx"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "records.xlsx").stat().st_size > 10_000
+    again = run_cli("template", "--xlsx", str(tmp_path / "records.xlsx"), cwd=tmp_path)
+    assert_one_paragraph_error(again, "already exists; the template never overwrites a file")

@@ -9,43 +9,20 @@ from datetime import date, datetime
 import pytest
 import responses
 
-from conftest import EXAMPLE_CSV
+from conftest import EXAMPLE_CSV, SERVICE_EMAIL, TOKEN_URL
 from coalition_metrics.errors import SourceError
 
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFG"
 SHEET_URL = f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0"
-TOKEN_URL = "https://oauth2.googleapis.com/token"
 META_URL = f"https://sheets.googleapis.com/v4/spreadsheets/{KEY}"
 BATCH_URL = f"https://sheets.googleapis.com/v4/spreadsheets/{KEY}/values:batchGet"
 # google-auth 2.62 asks this from a background thread; it is not part of an extraction.
 ALLOWED_LOCATIONS = re.compile(r"https://iamcredentials\.googleapis\.com/.*allowedLocations.*")
 NO_BOUNDARY = {"locations": [], "encodedLocations": "0x0"}
-SERVICE_EMAIL = "coalition-reader@riverside-metrics.iam.gserviceaccount.com"
 EPOCH = datetime(1899, 12, 30)
 TITLES = ["members", "meetings", "attendance", "survey", "tasks", "goals", "goal_measurements", "milestones"]
 DATE_COLUMNS = {"joined_on", "left_on", "date", "created_on", "due_on", "completed_on", "baseline_on",
                 "target_on", "measured_on"}
-
-
-@pytest.fixture(scope="module")
-def private_key_pem():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-@pytest.fixture
-def credentials_file(tmp_path, private_key_pem):
-    path = tmp_path / "service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "riverside-metrics", "private_key_id": "abc123",
-        "private_key": private_key_pem, "client_email": SERVICE_EMAIL, "client_id": "1234567890",
-        "token_uri": TOKEN_URL,
-    }))
-    return path
 
 
 def serial(text: str):

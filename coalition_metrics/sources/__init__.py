@@ -81,6 +81,21 @@ def open_source(location: str, settings) -> Source:
     )
 
 
+def a1_tab(title: str) -> str:
+    """A tab title quoted for an A1 range: 'Tab''s name'."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
 def cell_text(value) -> str:
     """A cell value as text: integers without '.0', booleans as TRUE/FALSE, None as ''."""
     if value is None:

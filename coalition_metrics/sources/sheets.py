@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 from ..errors import SourceError
-from . import RawTab, split_rows
+from . import RawTab, a1_tab, split_rows
 
 log = logging.getLogger(__name__)
 
 READONLY_SCOPES = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
+READWRITE_SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]  # `coalition template --sheet` only
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 
@@ -104,13 +105,13 @@ class GoogleSheetSource:
             )
         return info
 
-    def client(self):
+    def client(self, scopes=READONLY_SCOPES):
         import gspread
         from google.oauth2.service_account import Credentials
 
         info = self._service_account_info()
         try:
-            creds = Credentials.from_service_account_info(info, scopes=READONLY_SCOPES)
+            creds = Credentials.from_service_account_info(info, scopes=scopes)
         except ValueError:
             raise SourceError(
                 f"The private key in {self.credentials_file} could not be read. Download a new "
@@ -131,7 +132,7 @@ class GoogleSheetSource:
             titles = [sheet["properties"]["title"] for sheet in meta.get("sheets", [])]
             by_fold = {t.strip().casefold(): t for t in titles}
             wanted = {name: by_fold.get(title.strip().casefold()) for name, title in tab_titles.items()}
-            ranges = [_quote(t) for t in wanted.values() if t is not None]
+            ranges = [a1_tab(t) for t in wanted.values() if t is not None]
             params = {"majorDimension": "ROWS"}
             if self.value_render == "unformatted":
                 params.update(valueRenderOption="UNFORMATTED_VALUE", dateTimeRenderOption="SERIAL_NUMBER")
@@ -174,8 +175,3 @@ class GoogleSheetSource:
             header, rows = split_rows(values)
             tabs[name] = RawTab(name, actual, header, rows)
         return tabs
-
-
-def _quote(title: str) -> str:
-    """A tab title as an A1 range covering the whole tab."""
-    return "'" + title.replace("'", "''") + "'"
