@@ -160,7 +160,7 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
             _resolve_grid(frame, results, settings)
         suite = load_suite(name, results, settings, today)
         failures, result.checks = _run_suite(context, name, frame, suite)
-        result.quarantined = _quarantine(name, frame, failures, result.form, settings)
+        result.quarantined = _quarantine(name, frame, failures, result.form, settings, results)
         result.records = frame
         result.accepted = _accepted(frame, result.quarantined)
         bad = {q.sheet_row for q in result.quarantined}
@@ -179,16 +179,18 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
     return ValidationResult(results, today)
 
 
-def _quarantine(tab: str, frame, failures, form: str, settings) -> list[QuarantinedCell]:
+def _quarantine(tab: str, frame, failures, form: str, settings, results=None) -> list[QuarantinedCell]:
     """One quarantine entry per failing cell: the first failing expectation (suite order) wins.
 
-    A cell showing a formula error is reported as that, not also as 'not a date' or 'unknown id'."""
+    A cell showing a formula error is reported as that, not also as 'not a date' or 'unknown id'.
+    An id that is in the other tab but on a row that was set aside says so, with that row."""
     cells: list[QuarantinedCell] = []
     seen: set[tuple] = set()
     col_index = {c: i for i, c in enumerate(frame.columns)}
     grid = form == "grid"
     # Suites list the formula-error check first, so it wins over 'not a date' for the same cell.
-    for rec, _order, column, detail_column, expectation, reason, fix in sorted(failures, key=lambda f: (f[0], f[1])):
+    set_aside = _set_aside_ids(results or {})
+    for rec, _order, column, detail_column, expectation, reason, fix, ref in sorted(failures, key=lambda f: (f[0], f[1])):
         row = frame.iloc[rec]
 
         def cell(col):
@@ -206,12 +208,30 @@ def _quarantine(tab: str, frame, failures, form: str, settings) -> list[Quaranti
             continue
         seen.add((sheet_row, column))
         text = reason.format(value=value, detail=detail)
+        if ref and (ref, detail) in set_aside:
+            other_tab, other_row = ref.split(".")[0], set_aside[(ref, detail)]
+            text = (f"{column} '{detail}' is on row {other_row} of the {other_tab} tab, which was set aside; "
+                    f"fix that row and this one counts again")
         if detail_column.endswith("__invalid") and f"{column}__when" in col_index:
             text += _date_hint(value, settings)
         rule = reason.replace("{value}", "…").replace("{detail}", "…")
         cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope, rule))
     cells.sort(key=lambda c: (c.sheet_row, c.column, c.expectation))
     return cells
+
+
+def _set_aside_ids(results: dict[str, TabResult]) -> dict[tuple[str, str], int]:
+    """('meetings.meeting_id', id) -> sheet row, for ids whose only rows were quarantined."""
+    out: dict[tuple[str, str], int] = {}
+    for name, col in (("members", "member_id"), ("meetings", "meeting_id"), ("goals", "goal_id")):
+        r = results.get(name)
+        if r is None or r.records is None or r.accepted is None:
+            continue
+        accepted = set(r.accepted[col])
+        for sheet_row, value in zip(r.records["sheet_row"], r.records[col]):
+            if value is not None and value not in accepted:
+                out.setdefault((f"{name}.{col}", value), int(sheet_row))
+    return out
 
 
 def _accepted(frame, quarantined: list[QuarantinedCell]):
@@ -572,8 +592,12 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
             return {k: resolve(v) for k, v in value.items()}
         return value
 
+    def ref_of(kwargs) -> str | None:
+        ref = (kwargs.get("value_set") or {}).get("$ref") if isinstance(kwargs.get("value_set"), dict) else None
+        return ref if ref and ref.split(".")[0] in results else None
+
     doc["expectations"] = [
-        {**e, "kwargs": resolve(e["kwargs"])}
+        {**e, "kwargs": resolve(e["kwargs"]), "meta": {**e.get("meta", {}), "ref": ref_of(e["kwargs"])}}
         for e in doc["expectations"]
         if e.get("meta", {}).get("when") != "respondent" or "respondent" in results[tab].column_map
     ]
@@ -626,7 +650,7 @@ def _run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple]:
                        "failed": len(unexpected), "success": bool(r.success)})
         for item in unexpected:
             failures.append((int(item["record"]), meta["order"], column, checked, cfg.type,
-                             meta.get("reason", cfg.type), meta.get("fix", "")))
+                             meta.get("reason", cfg.type), meta.get("fix", ""), meta.get("ref")))
     del frame["record"]
     return failures, checks
 

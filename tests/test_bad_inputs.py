@@ -147,8 +147,9 @@ CASES = [
     Case("year-typo-implausible", {"meetings": append("EV-09-19,2206-09-19,event,,M02")},
          {("meetings", 8, "date"): "'2206-09-19' is not a plausible date"}),
     Case("typo-cascades-to-attendance", {"meetings": set_cell(4, "date", "2206-08-04")},
-         # the meeting is set aside, so its 5 attendance rows name an unknown meeting: 33% > 20%
-         blocking="Tab 'attendance': 5 of 15 rows (33%) failed checks"),
+         # the meeting is set aside, so its 5 attendance rows refer to a set-aside row: 33% > 20%
+         blocking="Tab 'attendance': 5 of 15 rows (33%) failed checks, more than the 20% allowed by "
+                  "[validation] max_bad_share. Most common: meeting_id 'MC-08-04' is on row 4 of the meetings tab"),
     Case("measurement-in-the-future", {"goal_measurements": append("G2,2027-01-15,78,projected")},
          {("goal_measurements", 10, "measured_on"): "measured_on '2027-01-15' is in the future"}),
     Case("completed-before-created", {"tasks": set_cell(4, "completed_on", "2026-07-01")},
@@ -169,7 +170,7 @@ CASES = [
     Case("text-in-number-cell", {"goals": set_cell(6, "baseline", "about 4")},
          # the goal is set aside, so its measurement refers to an unknown goal
          {("goals", 6, "baseline"): "'about 4' is not a number",
-          ("goal_measurements", 9, "goal_id"): "goal id 'G5' is not in the goals tab"}),
+          ("goal_measurements", 9, "goal_id"): "goal_id 'G5' is on row 6 of the goals tab, which was set aside"}),
     Case("thousands-separator-and-percent", {"goal_measurements": [set_cell(2, "value", "1,063.5"), set_cell(3, "value", "65%")]},
          check=lambda r: list(r.tabs["goal_measurements"].accepted["value__value"][:2]) == [1063.5, 65.0]),
     # -- survey
