@@ -82,7 +82,6 @@ class TabResult:
     title: str
     present: bool
     rows_read: int = 0  # data rows in the sheet, blank ones included
-    rows_blank: int = 0
     blank_rows: list[int] = field(default_factory=list)  # sheet rows of the wholly blank rows
     accepted_rows: list[int] = field(default_factory=list)  # sheet rows kept
     quarantined: list[QuarantinedCell] = field(default_factory=list)
@@ -92,6 +91,10 @@ class TabResult:
     records: Any = None  # pandas DataFrame of every checked record (quarantined ones included)
     checks: list[dict] = field(default_factory=list)  # each expectation run: type, column, rule, failing records
     accepted: Any = None  # pandas DataFrame of accepted records (contract columns + derived)
+
+    @property
+    def rows_blank(self) -> int:
+        return len(self.blank_rows)
 
     @property
     def rows_quarantined(self) -> int:
@@ -320,12 +323,7 @@ def _prepare(raw: RawTab, settings):
         return result, None, _unique(problems)
 
     records = []
-    for sheet_row, cells in raw.rows:
-        if not any(str(c).strip() for c in cells):
-            result.rows_blank += 1
-            result.blank_rows.append(sheet_row)
-            continue
-        result.checked_rows.append(sheet_row)
+    for sheet_row, cells in _non_blank_rows(raw, result):
         rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None}
         for col in columns:
             idx = result.column_map.get(col.name)
@@ -336,15 +334,27 @@ def _prepare(raw: RawTab, settings):
             _derive(rec, col, text, settings)
         records.append(rec)
     if name in REQUIRED_TABS and not records:
-        problems.append(
-            f"Tab '{title}' has a header but no rows. Fill in the tab (or point [source] location at "
-            f"the right spreadsheet)."
-        )
+        problems.append(_no_rows(title))
         return result, None, problems
     frame = pd.DataFrame.from_records(records, columns=_frame_columns(columns))
     _add_when_columns(frame, columns)
     _mark_repeats(frame, name)
     return result, frame, problems
+
+
+def _non_blank_rows(raw: RawTab, result: TabResult):
+    """The rows to check; wholly blank rows are skipped and counted (DESIGN.md, data contract)."""
+    for sheet_row, cells in raw.rows:
+        if not any(str(c).strip() for c in cells):
+            result.blank_rows.append(sheet_row)
+            continue
+        result.checked_rows.append(sheet_row)
+        yield sheet_row, cells
+
+
+def _no_rows(title: str) -> str:
+    return (f"Tab '{title}' has a header but no rows. Fill in the tab (or point [source] location at "
+            f"the right spreadsheet).")
 
 
 def _header_further_down(raw: RawTab, columns: list[Column], expected: dict[str, str]) -> int | None:
@@ -374,12 +384,7 @@ def _prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], setting
         if i != member_col and parsing.norm_key(h) not in GRID_MEMBER_HEADERS
     ]
     records = []
-    for sheet_row, cells in raw.rows:
-        if not any(str(c).strip() for c in cells):
-            result.rows_blank += 1
-            result.blank_rows.append(sheet_row)
-            continue
-        result.checked_rows.append(sheet_row)
+    for sheet_row, cells in _non_blank_rows(raw, result):
         member = cells[member_col].strip() if member_col < len(cells) else ""
         for i, header in meeting_cols:
             text = cells[i].strip() if i < len(cells) else ""
@@ -397,10 +402,7 @@ def _prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], setting
             })
     problems = []
     if not result.checked_rows:
-        problems.append(
-            f"Tab '{raw.title}' has a header but no rows. Fill in the tab (or point [source] location at "
-            f"the right spreadsheet)."
-        )
+        problems.append(_no_rows(raw.title))
         return result, None, problems
     frame = pd.DataFrame.from_records(records, columns=[
         "sheet_row", "sheet_column", "meeting_id", "member_id", "member__text", "status", "status__value",

@@ -2,7 +2,6 @@
 google-auth's own code runs against Sheets API v4 payloads shaped like the real ones."""
 
 import csv
-import json
 import re
 from datetime import date, datetime
 
