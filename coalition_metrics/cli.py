@@ -95,7 +95,7 @@ def cmd_run(args) -> int:
                           from_snapshot=args.from_snapshot)
     q = sum(result.manifest["quarantined_counts"].values())
     print(f"Quarterly report {result.quarter} (run {result.run_id})")
-    print(f"  rows set aside for review: {q} (listed in the report's Data quality section)")
+    print(f"  rows set aside for review: {q} (listed in {result.folder / 'validation' / 'index.html'})")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  report: {result.report}")
     return 0
