@@ -165,7 +165,7 @@ def cmd_validate(args) -> int:
                 print(problem_table(result))
         if args.html:
             page = render_quality_page(quality_context(
-                result, coalition=settings.coalition_name, quarter="-", run_id="validate", snapshot_id=snap_id,
+                result, coalition=settings.coalition_name, quarter=None, run_id=None, snapshot_id=snap_id,
                 source=source_description(settings), validated_on=date.today().isoformat()))
             Path(args.html).write_text(page, encoding="utf-8")
             print(f"\ndata-quality page: {args.html}", file=sys.stderr)

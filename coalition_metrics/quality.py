@@ -13,14 +13,15 @@ from .validate import TAB_ORDER, ValidationResult
 QUARANTINE_COLUMNS = ("tab", "sheet_row", "column", "value", "reason", "fix", "expectation", "scope")
 
 
-def quality_context(validation: ValidationResult, *, coalition: str, quarter: str, run_id: str,
+def quality_context(validation: ValidationResult, *, coalition: str, quarter: str | None, run_id: str | None,
                     snapshot_id: str, source: str, validated_on: str) -> dict[str, Any]:
+    """quarter and run_id are None for `coalition validate` (no run)."""
     tabs = []
     for name in TAB_ORDER:
         t = validation.tabs.get(name)
         if t is None:
             continue
-        by_reason = Counter((q.column if q.scope == "row" else "cell", q.rule) for q in t.quarantined)
+        by_reason = Counter((q.column if q.scope == "row" else "grid cell", q.rule) for q in t.quarantined)
         tabs.append({
             "tab": t.tab, "title": t.title, "present": t.present, "form": t.form,
             "rows_read": t.rows_read, "rows_blank": t.rows_blank, "blank_rows": t.blank_rows, "rows_accepted": t.rows_accepted,

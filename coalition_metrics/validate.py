@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import Counter
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -168,15 +169,9 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
         result.accepted = _accepted(frame, result.quarantined)
         bad = {q.sheet_row for q in result.quarantined}
         result.accepted_rows = [r for r in result.checked_rows if r not in bad]
-        checked = len(result.checked_rows)
-        if checked and result.rows_quarantined / checked > settings.max_bad_share:
-            reasons = sorted({q.reason.split(":")[0] for q in result.quarantined})[:3]
-            problems.append(
-                f"Tab '{result.title}': {result.rows_quarantined} of {checked} rows "
-                f"({result.rows_quarantined / checked:.0%}) failed checks, more than the "
-                f"{settings.max_bad_share:.0%} allowed by [validation] max_bad_share. Most common: "
-                f"{'; '.join(reasons)}. Run `coalition validate` for the list of rows to fix."
-            )
+        problem = _bad_share_problem(result, frame, settings.max_bad_share)
+        if problem:
+            problems.append(problem)
     if problems:
         raise BlockingValidationError(problems, ValidationResult(results, today))
     return ValidationResult(results, today)
@@ -221,6 +216,25 @@ def _quarantine(tab: str, frame, failures, form: str, settings, results=None) ->
         cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope, rule))
     cells.sort(key=lambda c: (c.sheet_row, c.column, c.expectation))
     return cells
+
+
+def _bad_share_problem(result: TabResult, frame, max_share: float) -> str | None:
+    """More than max_share of a tab set aside blocks the run. The unit is the sheet row, or for
+    grid-form attendance the marked cell (one bad cell must not count as a whole member's row)."""
+    if result.form == "grid":
+        checked, bad, unit = len(frame), len(frame) - len(result.accepted), "marked cells"
+    else:
+        checked, bad, unit = len(result.checked_rows), result.rows_quarantined, "rows"
+    if not checked or bad / checked <= max_share:
+        return None
+    first_reason: dict[str, str] = {}
+    for q in result.quarantined:
+        first_reason.setdefault(q.rule, q.reason)
+    common = Counter(q.rule for q in result.quarantined).most_common(3)
+    examples = "; ".join(f"{first_reason[rule]} ({n}x)" for rule, n in common)
+    return (f"Tab '{result.title}': {bad} of {checked} {unit} ({bad / checked:.0%}) failed checks, more than the "
+            f"{max_share:.0%} allowed by [validation] max_bad_share. Most common: {examples}. Run "
+            f"`coalition validate` for the list of rows to fix.")
 
 
 def _set_aside_ids(results: dict[str, TabResult]) -> dict[tuple[str, str], int]:
