@@ -73,7 +73,19 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "counted_kinds": ["weekly_call", "monthly_call", "quarterly_meeting"],
         # Any survey figure over fewer responses than this is published as suppressed (n<5).
         "small_n": 5,
+        # disengagement_alerts: a member's attendance rate falling by at least this much from last
+        # quarter (0.25 = 25 points), or absent from this many expected meetings in a row.
+        "alert_drop": 0.25,
+        "alert_absences": 3,
+        # single_champion_risk: one member holds more than this share of tasks or facilitation.
+        "champion_share": 0.40,
+        # on_track: goal_progress >= expected_progress - this margin.
+        "on_track_margin": 0.10,
+        # voice_gap pools the voice_heard answers of this many waves (4 = a rolling year).
+        "voice_gap_waves": 4,
     },
+    # cadence_adherence: meetings of each kind expected per quarter (0 = no expected cadence).
+    "cadence": {"weekly_call": 13, "monthly_call": 3, "quarterly_meeting": 1, "committee": 0, "event": 0},
     "validation": {
         # A tab with more than this share of its rows quarantined stops the run.
         "max_bad_share": 0.20,
@@ -281,6 +293,14 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [source] value_render must be \"unformatted\" or \"formatted\".")
     if not 0 <= data["validation"]["max_bad_share"] <= 1:
         raise ConfigError(f"{where}: [validation] max_bad_share must be between 0 and 1.")
+    for kind, n in data["cadence"].items():
+        if n < 0:
+            raise ConfigError(f"{where}: [cadence] {kind} must be 0 or more meetings per quarter, not {n}.")
+    for key in ("alert_drop", "champion_share", "on_track_margin"):
+        if not 0 <= data["metrics"][key] <= 1:
+            raise ConfigError(f"{where}: [metrics] {key} must be between 0 and 1 (a share), not {data['metrics'][key]}.")
+    if data["metrics"]["alert_absences"] < 1 or data["metrics"]["voice_gap_waves"] < 1:
+        raise ConfigError(f"{where}: [metrics] alert_absences and voice_gap_waves must be at least 1.")
     if data["metrics"]["small_n"] < 2:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
     unknown = set(data["survey_items"]) - _ITEM_CODES

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from .contract import columns_of
+from .contract import ENUMS, columns_of
+from .registry import load_registry
 from .quarters import Quarter, quarters_between
 from .snapshot import Snapshot
 from .validate import ValidationResult
@@ -81,7 +82,8 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
 
 
 def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Quarter) -> None:
-    """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.t_critical."""
+    """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.cadence,
+    ref.counted_kinds, ref.survey_items, ref.t_critical."""
     import pandas as pd
     from scipy import stats
 
@@ -97,6 +99,7 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
         }
     )
     _replace_table(con, "ref.quarters", frame, {"seq": "integer", "start_on": "date", "end_on": "date", "as_of": "date"})
+    m = settings.data["metrics"]
     params = pd.DataFrame(
         {
             "run_quarter": [quarter.label],
@@ -104,10 +107,29 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
             "small_n": [settings.small_n],
             "scale_min": [settings.survey["scale_min"]],
             "scale_max": [settings.survey["scale_max"]],
+            "is_anonymous": [not settings.survey["respondent_column"]],
+            "alert_drop": [m["alert_drop"]],
+            "alert_absences": [m["alert_absences"]],
+            "champion_share": [m["champion_share"]],
+            "on_track_margin": [m["on_track_margin"]],
+            "voice_gap_waves": [m["voice_gap_waves"]],
         }
     )
-    _replace_table(con, "ref.params", params, {"as_of": "date", "small_n": "integer",
-                                               "scale_min": "integer", "scale_max": "integer"})
+    _replace_table(con, "ref.params", params, {
+        "as_of": "date", "small_n": "integer", "scale_min": "integer", "scale_max": "integer",
+        "is_anonymous": "boolean", "alert_drop": "double", "alert_absences": "integer",
+        "champion_share": "double", "on_track_margin": "double", "voice_gap_waves": "integer"})
+    cadence = pd.DataFrame({"kind": list(settings.data["cadence"]),
+                            "expected_per_quarter": list(settings.data["cadence"].values())})
+    _replace_table(con, "ref.cadence", cadence, {"expected_per_quarter": "integer"})
+    enums = [(name, value, i) for name, values in ENUMS.items() for i, value in enumerate(values, start=1)]
+    _replace_table(con, "ref.enum_values", pd.DataFrame(enums, columns=["enum", "value", "position"]),
+                   {"position": "integer"})
+    registry = load_registry()
+    _replace_table(con, "ref.metrics", pd.DataFrame({
+        "metric_id": [m.id for m in registry], "is_survey": [m.survey for m in registry],
+        "audience": [m.audience for m in registry], "position": range(1, len(registry) + 1)}),
+        {"is_survey": "boolean", "position": "integer"})
     kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
     _replace_table(con, "ref.counted_kinds", kinds, {})
     items = list(settings.survey_items)

@@ -8,7 +8,9 @@ from functools import lru_cache
 from .config import PROJECT_ROOT
 
 REGISTRY_FILE = PROJECT_ROOT / "transforms" / "metrics.yml"
-UNITS = ("share", "score", "count")
+UNITS = ("share", "score", "difference", "count", "flag", "index", "p_value")
+DIMENSIONS = ("none", "kind", "counted_kind", "member", "source", "item", "goal", "milestone_kind")
+SECTIONS = ("meetings", "attendance", "engagement", "tasks", "leadership", "survey", "goals", "milestones")
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class Metric:
     survey: bool
     model: str
     definition: str
+    dimension: str = "none"
+    overall: bool = True
+    section: str = "attendance"
+    headline: bool = False
 
     def format(self, value) -> str:
         """How a value of this metric is shown to a person."""
@@ -29,7 +35,20 @@ class Metric:
             return f"{value:.0%}"
         if self.unit == "score":
             return f"{value:.2f}"
+        if self.unit == "difference":
+            return f"{value:+.2f}"
+        if self.unit == "flag":
+            return "yes" if value else "no"
+        if self.unit == "index":
+            return f"{value:.2f}"
+        if self.unit == "p_value":
+            return "< 0.001" if value < 0.001 else f"{value:.3f}"
         return f"{value:,.0f}"
+
+
+def base_id(published_id: str) -> str:
+    """'meetings_held[weekly_call]' -> 'meetings_held'."""
+    return published_id.split("[", 1)[0]
 
 
 @lru_cache(maxsize=1)
@@ -43,9 +62,13 @@ def load_registry() -> tuple[Metric, ...]:
         m = Metric(
             id=entry["id"], name=entry["name"], unit=entry["unit"], audience=entry["audience"],
             survey=bool(entry["survey"]), model=entry["model"], definition=" ".join(entry["definition"].split()),
+            dimension=entry.get("dimension", "none"), overall=bool(entry.get("overall", True)),
+            section=entry["section"], headline=bool(entry.get("headline", False)),
         )
         if m.unit not in UNITS:
             raise ValueError(f"metrics.yml: {m.id} has unit {m.unit!r}; use one of {UNITS}")
+        if m.dimension not in DIMENSIONS or m.section not in SECTIONS or m.audience not in ("funder", "coordinator"):
+            raise ValueError(f"metrics.yml: {m.id} has an unknown dimension, section or audience")
         if m.id in seen:
             raise ValueError(f"metrics.yml: {m.id} is defined twice")
         if not (PROJECT_ROOT / "transforms" / m.model).is_file():
@@ -56,8 +79,10 @@ def load_registry() -> tuple[Metric, ...]:
 
 
 def metric(metric_id: str) -> Metric:
+    """The registry entry of a plain or dimensioned id ('attendance_rate[weekly_call]')."""
+    wanted = base_id(metric_id)
     for m in load_registry():
-        if m.id == metric_id:
+        if m.id == wanted:
             return m
     raise KeyError(metric_id)
 

@@ -11,39 +11,40 @@ import json
 from typing import Any
 
 from .config import PROJECT_ROOT
-from .registry import load_registry
+from .registry import SECTIONS, load_registry
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 FUNDER_COLUMNS = ("metric_id", "quarter", "value", "unit", "n", "suppressed")
 
 
-def published_rows(con) -> list[dict[str, Any]]:
-    """Every registry metric for every quarter up to the run's, ordered by metric then quarter."""
-    order = {m.id: i for i, m in enumerate(load_registry())}
+def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
+    """Every published figure (plain and metric[dimension] ids) for every quarter up to the run's,
+    in registry order, the plain figure before its dimensions, then by quarter."""
+    registry = {m.id: m for m in load_registry()}
     rows = con.execute(
-        "select metric_id, quarter, seq, value, n, suppressed from marts.published_metrics"
+        """select published_id, metric_id, dimension, quarter, seq, value, n, suppressed
+           from marts.published_metrics
+           order by metric_position, dimension is not null, dimension_position, dimension, seq"""
     ).fetchall()
     out = []
-    for metric_id, quarter, seq, value, n, suppressed in rows:
-        if metric_id not in order:
+    for pid, metric_id, dimension, quarter, seq, value, n, suppressed in rows:
+        m = registry[metric_id]
+        if audience and m.audience != audience:
             continue
-        out.append({"metric_id": metric_id, "quarter": quarter, "seq": seq, "value": value,
-                    "n": int(n) if n is not None else None, "suppressed": bool(suppressed)})
-    out.sort(key=lambda r: (order[r["metric_id"]], r["seq"]))
+        out.append({"metric_id": pid, "base_id": metric_id, "dimension": dimension, "quarter": quarter,
+                    "seq": seq, "value": value, "n": int(n) if n is not None else None,
+                    "suppressed": bool(suppressed), "metric": m})
     return out
 
 
 def funder_records(con) -> list[dict[str, Any]]:
-    """Rows of funder_metrics.*: metric_id, quarter, value, unit, n, suppressed (funder metrics only)."""
-    registry = {m.id: m for m in load_registry() if m.audience == "funder"}
+    """Rows of funder_metrics.*: metric_id, quarter, value, unit, n, suppressed (funder metrics only).
+    Values are rounded to 6 decimals so float noise never changes the bytes."""
     records = []
-    for r in published_rows(con):
-        m = registry.get(r["metric_id"])
-        if m is None:
-            continue
+    for r in published_rows(con, audience="funder"):
         value = None if r["suppressed"] or r["value"] is None else round(float(r["value"]), 6)
-        records.append({"metric_id": m.id, "quarter": r["quarter"], "value": value, "unit": m.unit,
-                        "n": r["n"], "suppressed": r["suppressed"]})
+        records.append({"metric_id": r["metric_id"], "quarter": r["quarter"], "value": value,
+                        "unit": r["metric"].unit, "n": r["n"], "suppressed": r["suppressed"]})
     return records
 
 
@@ -82,15 +83,16 @@ def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str
     registry = load_registry()
     rows = published_rows(con)
     quarters = [q for (q,) in con.execute("select quarter from ref.quarters order by seq").fetchall()]
-    by_metric: dict[str, list[dict]] = {}
+    by_id: dict[str, list[dict]] = {}
     for r in rows:
-        by_metric.setdefault(r["metric_id"], []).append(r)
+        by_id.setdefault(r["metric_id"], []).append(r)
 
     kpis, trends = [], []
     for m in registry:
-        series = by_metric.get(m.id, [])
-        current = next((r for r in series if r["quarter"] == quarter), None)
-        previous = series[-2] if len(series) >= 2 and series[-1]["quarter"] == quarter else None
+        if not m.headline:
+            continue
+        series = by_id.get(m.id, [])
+        current, previous = _current_and_previous(series, quarter)
         kpis.append({
             "id": m.id, "name": m.name, "definition": m.definition,
             "value": _shown(m, current), "n": current["n"] if current else None,
@@ -98,6 +100,26 @@ def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str
         })
         trends.append({"id": m.id, "name": m.name, "bars": _bars(m, series),
                        "cells": [_shown(m, next((r for r in series if r["quarter"] == q), None)) for q in quarters]})
+
+    sections: dict[str, list[dict]] = {}
+    for pid, series in by_id.items():
+        m = series[0]["metric"]
+        current, previous = _current_and_previous(series, quarter)
+        if current is None:
+            continue
+        sections.setdefault(m.section, []).append({
+            "id": pid, "name": m.name + (f" [{series[0]['dimension']}]" if series[0]["dimension"] else ""),
+            "definition": m.definition, "value": _shown(m, current), "previous": _shown(m, previous),
+            "n": current["n"], "audience": m.audience,
+        })
+    all_metrics = [{"section": sec, "rows": sections[sec]} for sec in SECTIONS if sec in sections]
+    alerts = [
+        {"member_id": mid, "organization": org, "reason": reason, "detail": detail}
+        for mid, org, reason, detail in con.execute(
+            """select a.member_id, m.organization, a.reason, a.detail
+               from marts.disengagement_alerts as a join staging.stg_members as m using (member_id)
+               where a.quarter = ? order by a.member_id, a.reason""", [quarter]).fetchall()
+    ]
 
     items = con.execute(
         """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
@@ -129,7 +151,7 @@ def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str
     return {
         "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,
         "snapshot_id": snapshot_id, "source": source, "quarters": quarters, "kpis": kpis, "trends": trends,
-        "survey": survey,
+        "survey": survey, "all_metrics": all_metrics, "alerts": alerts,
         "attendance": dict(zip(("meetings", "present", "absent", "excused"), att or (0, 0, 0, 0))),
         "engagement": dict(zip(("roster", "active"), eng or (0, 0))),
         "tasks": dict(zip(("due", "completed"), tasks or (0, 0))),
@@ -152,6 +174,12 @@ def render_report(context: dict[str, Any]) -> str:
     return template_env().get_template("quarterly.html.j2").render(**context)
 
 
+def _current_and_previous(series: list[dict], quarter: str):
+    current = next((r for r in series if r["quarter"] == quarter), None)
+    earlier = [r for r in series if current is not None and r["seq"] < current["seq"]]
+    return current, (earlier[-1] if earlier else None)
+
+
 def _shown(m, row) -> str:
     if row is None:
         return "no data"
@@ -168,6 +196,8 @@ def _change(m, current, previous) -> str:
     delta = current["value"] - previous["value"]
     if m.unit == "share":
         return f"{delta * 100:+.0f} pts"
+    if m.unit in ("count",):
+        return f"{delta:+,.0f}"
     return f"{delta:+.2f}"
 
 

@@ -38,6 +38,14 @@ def register_functions(con, settings) -> None:
     def cm_key(text):
         return None if parsing.blank(text) else parsing.norm_key(text)
 
+    def cm_t_two_sided_p(t_stat, df):
+        """Two-sided p-value of Student's t (Welch's test gives t and its df in SQL)."""
+        if t_stat is None or df is None or df <= 0 or t_stat != t_stat:
+            return None
+        from scipy import stats
+
+        return float(2 * stats.t.sf(abs(t_stat), df))
+
     specs = [
         ("cm_date", cm_date, [t.VARCHAR], t.DATE),
         ("cm_timestamp", cm_timestamp, [t.VARCHAR], t.TIMESTAMP),
@@ -47,6 +55,7 @@ def register_functions(con, settings) -> None:
         ("cm_attendance_mark", parsing.attendance_mark, [t.VARCHAR], t.VARCHAR),
         ("cm_key", cm_key, [t.VARCHAR], t.VARCHAR),
         ("cm_quarter", cm_quarter, [t.DATE], t.VARCHAR),
+        ("cm_t_two_sided_p", cm_t_two_sided_p, [t.DOUBLE, t.DOUBLE], t.DOUBLE),
     ]
     for name, fn, args, ret in specs:
         try:

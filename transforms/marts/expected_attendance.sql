@@ -1,11 +1,17 @@
--- grain: one row per (meeting of a counted kind, member on the roster on the meeting date)
--- A member expected but with no attendance row counts as absent.
+-- grain: one row per (meeting of a counted kind held up to the quarter's as_of, member on the
+-- roster on the meeting date). A member expected but with no attendance row counts as absent.
 with
 
+quarters as (
+    select quarter, as_of from ref.quarters
+),
+
 meetings as (
-    select * from staging.stg_meetings
-    where is_counted_kind
-      and quarter in (select quarter from ref.quarters)
+    select meetings.*
+    from staging.stg_meetings as meetings
+    join quarters using (quarter)
+    where meetings.is_counted_kind
+      and meetings.meeting_on <= quarters.as_of
 ),
 
 members as (

@@ -1,37 +1,166 @@
--- grain: one row per (metric_id, quarter): every metric's value and the n it rests on, before the
--- small-n rule. Each metric's formula lives in the mart named in transforms/metrics.yml.
+-- grain: one row per (metric_id, dimension, quarter): every metric's value and the n it rests on,
+-- before the small-n rule. dimension is null for the overall figure; the published id is
+-- metric_id[dimension]. Each formula lives in the mart named for the metric in
+-- transforms/metrics.yml; this model only reshapes. Flags are 1 (true) or 0 (false).
 with
 
+meetings as (
+    select 'meetings_held' as metric_id, kind as dimension, quarter, seq,
+           meetings_held::double as value, meetings_held as n
+    from marts.meetings_by_kind
+    union all
+    select 'meetings_held', null, quarter, seq, sum(meetings_held)::double, sum(meetings_held)
+    from marts.meetings_by_kind group by quarter, seq
+    union all
+    select 'cadence_adherence', kind, quarter, seq, cadence_adherence, meetings_held
+    from marts.meetings_by_kind where expected_per_quarter > 0
+    union all
+    -- overall: the mean of the kinds' adherence, over the kinds with an expected cadence
+    select 'cadence_adherence', null, quarter, seq, avg(cadence_adherence), sum(meetings_held)
+    from marts.meetings_by_kind where expected_per_quarter > 0 group by quarter, seq
+),
+
 attendance as (
-    select 'attendance_rate' as metric_id, quarter, seq, attendance_rate as value,
-           count_present + count_absent as n, false as is_survey
+    select 'attendance_rate' as metric_id, null as dimension, quarter, seq, attendance_rate as value,
+           count_present + count_absent as n
     from marts.attendance_by_quarter
+    union all
+    select 'attendance_rate', kind, quarter, seq, attendance_rate, count_present + count_absent
+    from marts.attendance_by_kind
+    union all
+    select 'member_attendance_rate', member_id, quarter, seq, attendance_rate, count_present + count_absent
+    from marts.attendance_by_member
 ),
 
 engagement as (
-    select 'engagement_rate' as metric_id, quarter, seq, engagement_rate as value,
-           count_roster as n, false as is_survey
+    select 'active_members' as metric_id, null as dimension, quarter, seq,
+           active_members::double as value, count_roster as n
     from marts.engagement_by_quarter
+    union all
+    select 'engagement_rate', null, quarter, seq, engagement_rate, count_roster
+    from marts.engagement_by_quarter
+    union all
+    select 'retention_rate', null, quarter, seq, retention_rate, count_active_last_quarter
+    from marts.engagement_by_quarter
+    union all
+    select 'disengagement_alerts', null, engagement.quarter, engagement.seq,
+           count(distinct alerts.member_id)::double, engagement.count_roster
+    from marts.engagement_by_quarter as engagement
+    left join marts.disengagement_alerts as alerts using (quarter)
+    group by engagement.quarter, engagement.seq, engagement.count_roster
 ),
 
 tasks as (
-    select 'task_completion_rate' as metric_id, quarter, seq, task_completion_rate as value,
-           count_due as n, false as is_survey
+    select 'task_completion_rate' as metric_id, null as dimension, quarter, seq,
+           task_completion_rate as value, count_due as n
+    from marts.tasks_by_quarter
+    union all
+    select 'on_time_rate', null, quarter, seq, on_time_rate, count_completed_by_end
+    from marts.tasks_by_quarter
+    union all
+    select 'overdue_open', null, quarter, seq, overdue_open::double, count_due_before_as_of
+    from marts.tasks_by_quarter
+    union all
+    select 'raci_gaps', null, quarter, seq, raci_gaps::double, count_due
     from marts.tasks_by_quarter
 ),
 
-satisfaction as (
-    select 'satisfaction_mean' as metric_id, wave as quarter, seq, mean as value,
-           n, true as is_survey
-    from marts.survey_items_by_wave
-    where item = 'satisfaction'
+leadership as (
+    select 'leadership_concentration' as metric_id, source as dimension, quarter, seq,
+           leadership_concentration as value, count_items as n
+    from marts.leadership_by_quarter
+    union all
+    select 'ownership_hhi', source, quarter, seq, ownership_hhi, count_items
+    from marts.leadership_by_quarter
+    union all
+    select 'single_champion_risk', source, quarter, seq, single_champion_risk::integer::double, count_items
+    from marts.leadership_by_quarter
+    union all
+    -- overall: the more concentrated of tasks and facilitation
+    select 'leadership_concentration', null, quarter, seq, max(leadership_concentration), sum(count_items)
+    from marts.leadership_by_quarter group by quarter, seq
+    union all
+    select 'ownership_hhi', null, quarter, seq, max(ownership_hhi), sum(count_items)
+    from marts.leadership_by_quarter group by quarter, seq
+    union all
+    select 'single_champion_risk', null, quarter, seq, max(single_champion_risk::integer)::double, sum(count_items)
+    from marts.leadership_by_quarter group by quarter, seq
+),
+
+survey as (
+    select 'satisfaction_mean' as metric_id, null as dimension, wave as quarter, seq, mean as value, n
+    from marts.survey_items_by_wave where item = 'satisfaction'
+    union all
+    select 'item_mean', item, wave, seq, mean, n from marts.survey_items_by_wave
+    union all
+    select 'item_sd', item, wave, seq, sd, n from marts.survey_items_by_wave
+    union all
+    select 'item_ci_low', item, wave, seq, ci_low, n from marts.survey_items_by_wave
+    union all
+    select 'item_ci_high', item, wave, seq, ci_high, n from marts.survey_items_by_wave
+    union all
+    select 'item_top2', item, wave, seq, top2_share, n from marts.survey_items_by_wave
+    union all
+    select 'satisfaction_change', null, wave, seq, change, n_pair
+    from marts.survey_change_by_wave where item = 'satisfaction'
+    union all
+    select 'satisfaction_change_p', null, wave, seq, p_value, n_pair
+    from marts.survey_change_by_wave where item = 'satisfaction'
+    union all
+    select 'item_change', item, wave, seq, change, n_pair from marts.survey_change_by_wave
+    union all
+    select 'item_change_p', item, wave, seq, p_value, n_pair from marts.survey_change_by_wave
+    union all
+    select 'response_rate', null, wave, seq, response_rate, count_roster from marts.survey_response_rate
+    union all
+    select 'voice_gap', null, wave, seq, voice_gap, n from marts.voice_gap_by_wave
+),
+
+goals as (
+    select 'goal_progress' as metric_id, goal_id as dimension, quarter, seq, goal_progress as value,
+           case when latest_value is null then 0 else 1 end as n
+    from marts.goals_by_quarter
+    union all
+    select 'expected_progress', goal_id, quarter, seq, expected_progress, 1 from marts.goals_by_quarter
+    union all
+    select 'on_track', goal_id, quarter, seq, on_track::integer::double,
+           case when latest_value is null then 0 else 1 end
+    from marts.goals_by_quarter
+    union all
+    select 'goals_on_track', null, quarter, seq, avg(on_track::integer), count(on_track)
+    from marts.goals_by_quarter group by quarter, seq
+),
+
+milestones as (
+    select 'milestones' as metric_id, kind as dimension, quarter, seq, milestones::double as value,
+           milestones as n
+    from marts.milestones_by_quarter
+    union all
+    select 'milestones', null, quarter, seq, sum(milestones)::double, sum(milestones)
+    from marts.milestones_by_quarter group by quarter, seq
+    union all
+    select 'quick_win_in_first_quarter', null, quarter, seq,
+           any_value(quick_win_in_first_quarter)::integer::double, null
+    from marts.milestones_by_quarter group by quarter, seq
 ),
 
 unioned as (
-    select * from attendance
+    select * from meetings
+    union all select * from attendance
     union all select * from engagement
     union all select * from tasks
-    union all select * from satisfaction
+    union all select * from leadership
+    union all select * from survey
+    union all select * from goals
+    union all select * from milestones
 )
 
-select * from unioned
+select
+    metric_id,
+    dimension,
+    metric_id || coalesce('[' || dimension || ']', '') as published_id,
+    quarter,
+    seq,
+    value,
+    n
+from unioned

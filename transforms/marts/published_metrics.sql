@@ -1,20 +1,40 @@
--- grain: one row per (metric_id, quarter), as published: survey figures over fewer than small_n
--- responses carry no value and are marked suppressed (the small-n rule, macros.sql).
+-- grain: one row per (published id, quarter), as published: a metric the registry marks as a
+-- survey figure carries no value and is marked suppressed when it rests on fewer than small_n
+-- responses (the small-n rule, macros.sql). Metrics not in the registry are not published.
 with
 
 metric_values as (
     select * from marts.metric_values
 ),
 
+registry as (
+    select metric_id, is_survey, position from ref.metrics
+),
+
+dimension_order as (
+    -- meeting and milestone kinds in the contract's order, survey items in the instrument's order
+    select value as dimension, min(position) as position from ref.enum_values
+    where enum in ('kind', 'milestone_kind') group by value
+    union all
+    select item, position from ref.survey_items
+),
+
 published as (
     select
-        metric_id,
-        quarter,
-        seq,
-        case when is_survey and is_suppressed(n) then null else value end as value,
-        n,
-        is_survey and is_suppressed(n) as suppressed
+        metric_values.published_id,
+        metric_values.metric_id,
+        metric_values.dimension,
+        metric_values.quarter,
+        metric_values.seq,
+        case when registry.is_survey and is_suppressed(metric_values.n) then null
+             else metric_values.value end as value,
+        metric_values.n,
+        registry.is_survey and is_suppressed(metric_values.n) as suppressed,
+        registry.position as metric_position,
+        coalesce(dimension_order.position, 0) as dimension_position
     from metric_values
+    join registry using (metric_id)
+    left join dimension_order using (dimension)
 )
 
 select * from published

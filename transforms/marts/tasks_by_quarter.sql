@@ -1,25 +1,76 @@
 -- grain: one row per quarter
--- task_completion_rate = tasks due in the quarter completed by quarter end / tasks due in the quarter.
+-- task_completion_rate = tasks due in the quarter (up to as_of) completed by as_of / tasks due;
+-- on_time_rate = of those completed, the ones completed on or before due_on;
+-- overdue_open = tasks due before as_of with no completed_on on or before as_of (any quarter);
+-- raci_gaps = tasks due in the quarter with no accountable_id, or an owner or accountable who is
+-- not on the quarter's roster.
 with
+
+quarters as (
+    select quarter, seq, start_on, end_on, as_of from ref.quarters
+),
 
 tasks as (
     select * from staging.stg_tasks
 ),
 
-per_quarter as (
+roster as (
+    select quarter, member_id from marts.roster_by_quarter
+),
+
+due as (
     select
         quarters.quarter,
-        quarters.seq,
-        count(tasks.task_id) as count_due,
-        count(tasks.task_id) filter (where tasks.completed_on <= quarters.end_on) as count_completed_by_end
-    from ref.quarters as quarters
-    left join tasks on tasks.due_on between quarters.start_on and quarters.end_on
-    group by quarters.quarter, quarters.seq
+        tasks.task_id,
+        tasks.completed_on is not null and tasks.completed_on <= quarters.as_of as is_completed,
+        tasks.completed_on is not null and tasks.completed_on <= quarters.as_of
+            and tasks.completed_on <= tasks.due_on as is_on_time,
+        tasks.accountable_id is null
+            or tasks.owner_id not in (select member_id from roster where roster.quarter = quarters.quarter)
+            or tasks.accountable_id not in (select member_id from roster where roster.quarter = quarters.quarter)
+            as is_raci_gap
+    from quarters
+    join tasks on tasks.due_on between quarters.start_on and quarters.as_of
+),
+
+due_counts as (
+    select
+        quarter,
+        count(*) as count_due,
+        count(*) filter (where is_completed) as count_completed_by_end,
+        count(*) filter (where is_on_time) as count_on_time,
+        count(*) filter (where is_raci_gap) as raci_gaps
+    from due
+    group by quarter
+),
+
+overdue as (
+    select
+        quarters.quarter,
+        count(tasks.task_id) as count_due_before_as_of,
+        count(tasks.task_id) filter (
+            where tasks.completed_on is null or tasks.completed_on > quarters.as_of
+        ) as overdue_open
+    from quarters
+    left join tasks on tasks.due_on < quarters.as_of
+    group by quarters.quarter
 ),
 
 rated as (
-    select *, safe_ratio(count_completed_by_end, count_due) as task_completion_rate
-    from per_quarter
+    select
+        quarters.quarter,
+        quarters.seq,
+        coalesce(due_counts.count_due, 0) as count_due,
+        coalesce(due_counts.count_completed_by_end, 0) as count_completed_by_end,
+        coalesce(due_counts.count_on_time, 0) as count_on_time,
+        safe_ratio(due_counts.count_completed_by_end, due_counts.count_due) as task_completion_rate,
+        safe_ratio(due_counts.count_on_time, due_counts.count_completed_by_end) as on_time_rate,
+        overdue.count_due_before_as_of,
+        overdue.overdue_open,
+        coalesce(due_counts.raci_gaps, 0) as raci_gaps
+    from quarters
+    left join due_counts using (quarter)
+    join overdue using (quarter)
 )
 
 select * from rated

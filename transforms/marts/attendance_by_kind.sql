@@ -1,0 +1,36 @@
+-- grain: one row per (quarter, counted meeting kind)
+-- attendance_rate[kind] = present / (present + absent) over expected attendances at meetings of
+-- that kind; excused left out of numerator and denominator.
+with
+
+grid as (
+    select quarters.quarter, quarters.seq, kinds.kind
+    from ref.quarters as quarters
+    cross join ref.counted_kinds as kinds
+),
+
+counts as (
+    select
+        quarter,
+        kind,
+        count(*) filter (where status = 'present') as count_present,
+        count(*) filter (where status = 'absent') as count_absent,
+        count(*) filter (where status = 'excused') as count_excused
+    from marts.expected_attendance
+    group by quarter, kind
+),
+
+rated as (
+    select
+        grid.quarter,
+        grid.seq,
+        grid.kind,
+        coalesce(counts.count_present, 0) as count_present,
+        coalesce(counts.count_absent, 0) as count_absent,
+        coalesce(counts.count_excused, 0) as count_excused,
+        safe_ratio(counts.count_present, counts.count_present + counts.count_absent) as attendance_rate
+    from grid
+    left join counts using (quarter, kind)
+)
+
+select * from rated

@@ -1,0 +1,61 @@
+-- grain: one row per (quarter, goal)
+-- goal_progress = (latest value measured on or before as_of - baseline) / (target - baseline),
+-- direction-aware: the sign follows the goal's direction, so a decrease goal moving down makes
+-- progress; not clipped; null with no measurement yet. expected_progress = elapsed share of
+-- baseline_on..target_on at as_of, clipped to 0..1. on_track when goal_progress >=
+-- expected_progress - [metrics] on_track_margin (null when goal_progress is null).
+with
+
+quarters as (
+    select quarter, seq, as_of from ref.quarters
+),
+
+goals as (
+    select * from staging.stg_goals
+),
+
+latest as (
+    select
+        quarters.quarter,
+        measurements.goal_id,
+        first(measurements.value order by measurements.measured_on desc, measurements.sheet_row desc) as latest_value,
+        max(measurements.measured_on) as latest_measured_on
+    from quarters
+    join staging.stg_goal_measurements as measurements on measurements.measured_on <= quarters.as_of
+    group by quarters.quarter, measurements.goal_id
+),
+
+progress as (
+    select
+        quarters.quarter,
+        quarters.seq,
+        goals.goal_id,
+        goals.direction,
+        goals.baseline,
+        goals.target,
+        latest.latest_value,
+        latest.latest_measured_on,
+        case when goals.target <> goals.baseline
+             then (case when goals.direction = 'decrease' then -1 else 1 end)
+                  * (latest.latest_value - goals.baseline) / abs(goals.target - goals.baseline)
+        end as goal_progress,
+        case when goals.target_on > goals.baseline_on
+             then greatest(0.0, least(1.0,
+                  datediff('day', goals.baseline_on, quarters.as_of)
+                  / datediff('day', goals.baseline_on, goals.target_on)))
+        end as expected_progress
+    from quarters
+    cross join goals
+    left join latest on latest.quarter = quarters.quarter and latest.goal_id = goals.goal_id
+),
+
+final as (
+    select
+        *,
+        case when goal_progress is not null and expected_progress is not null
+             then goal_progress >= expected_progress - (select on_track_margin from ref.params) - 1e-12
+        end as on_track
+    from progress
+)
+
+select * from final

@@ -1,0 +1,39 @@
+-- grain: one row per wave (every quarter)
+-- voice_gap = mean voice_heard of large members - mean voice_heard of small members, pooled over
+-- the last [metrics] voice_gap_waves waves up to this one (a rolling year by default). The member's
+-- size tier is the members tab's. n = the smaller side's number of answers, so the gap is
+-- suppressed unless each side has at least small_n answers.
+with
+
+answers as (
+    select answers.wave, quarters.seq, members.size_tier, answers.score
+    from staging.stg_survey_answers as answers
+    join ref.quarters as quarters on quarters.quarter = answers.wave
+    join staging.stg_members as members using (member_id)
+    where answers.item = 'voice_heard'
+      and members.size_tier in ('large', 'small')
+),
+
+pooled as (
+    select
+        quarters.quarter as wave,
+        quarters.seq,
+        count(answers.score) filter (where answers.size_tier = 'large') as n_large,
+        count(answers.score) filter (where answers.size_tier = 'small') as n_small,
+        avg(answers.score) filter (where answers.size_tier = 'large') as mean_large,
+        avg(answers.score) filter (where answers.size_tier = 'small') as mean_small
+    from ref.quarters as quarters
+    left join answers
+      on answers.seq between quarters.seq - (select voice_gap_waves from ref.params) + 1 and quarters.seq
+    group by quarters.quarter, quarters.seq
+),
+
+final as (
+    select
+        *,
+        mean_large - mean_small as voice_gap,
+        least(n_large, n_small) as n
+    from pooled
+)
+
+select * from final
