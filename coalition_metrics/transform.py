@@ -106,7 +106,20 @@ def run_models(con, settings) -> list[str]:
         except Exception as exc:
             raise RuntimeError(f"transforms/{path.parent.name}/{path.name} failed: {exc}") from exc
         built.append(name)
+    check_registry(con)
     return built
+
+
+def check_registry(con) -> None:
+    """Every metric the SQL computes is in the registry, and every registered metric is computed:
+    an unregistered metric would never be published, a registered one without rows never shown."""
+    computed = {m for (m,) in con.execute("select distinct metric_id from marts.metric_values").fetchall()}
+    registered = {m for (m,) in con.execute("select metric_id from ref.metrics").fetchall()}
+    if computed != registered:
+        raise RuntimeError(
+            "transforms: marts/metric_values.sql and transforms/metrics.yml disagree; computed but not "
+            f"registered: {sorted(computed - registered)}; registered but not computed: {sorted(registered - computed)}"
+        )
 
 
 def _strip_comments(sql: str) -> str:

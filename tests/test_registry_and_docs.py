@@ -1,0 +1,48 @@
+"""The registry is the one place a metric is defined: docs/metrics.md is generated from it and
+the SQL computes exactly the registered metrics."""
+
+import pytest
+
+from coalition_metrics.docs import DOC_PATH, metrics_markdown
+from coalition_metrics.registry import load_registry, metric
+
+
+def test_docs_metrics_md_is_generated_from_the_registry():
+    assert DOC_PATH.read_text(encoding="utf-8") == metrics_markdown(), (
+        "docs/metrics.md is stale: run `.venv/bin/python -m coalition_metrics.docs`")
+
+
+def test_every_registered_metric_is_documented_with_its_model_and_ids():
+    text = DOC_PATH.read_text(encoding="utf-8")
+    for m in load_registry():
+        assert f"### {m.id}\n" in text
+        assert f"transforms/{m.model}" in text
+        assert m.definition in text
+    assert "`meetings_held[kind]`" in text and "`goal_progress[goal]`" in text and "`item_mean[item]`" in text
+
+
+def test_dimensioned_ids_resolve_to_their_metric():
+    assert metric("attendance_rate[monthly_call]").id == "attendance_rate"
+    assert metric("goal_progress[G1]").unit == "share"
+    assert metric("item_mean[trust]").survey is True
+    with pytest.raises(KeyError):
+        metric("no_such_metric")
+
+
+def test_sql_computes_exactly_the_registered_metrics(example_run):
+    import duckdb
+
+    con = duckdb.connect(str(example_run.folder.parent.parent / "coalition.duckdb"), read_only=True)
+    try:
+        computed = {m for (m,) in con.execute("select distinct metric_id from marts.metric_values").fetchall()}
+    finally:
+        con.close()
+    assert computed == {m.id for m in load_registry()}
+
+
+def test_registry_units_format_for_people():
+    assert metric("attendance_rate").format(0.6462) == "65%"
+    assert metric("satisfaction_change").format(0.25) == "+0.25"
+    assert metric("single_champion_risk").format(1.0) == "yes"
+    assert metric("satisfaction_change_p").format(0.0004) == "< 0.001"
+    assert metric("overdue_open").format(None) == "no data"
