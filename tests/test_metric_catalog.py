@@ -417,3 +417,10 @@ def test_fiscal_quarters_relabel_the_same_figures(tmp_path, hillside):
         assert {relabel[q] for q in by_quarter} == set(hillside[0][pid]), pid
         for q, figure in by_quarter.items():
             assert figure == hillside[0][pid][relabel[q]], (pid, q)
+
+
+def test_a_coalition_without_goals_or_milestones_tabs_publishes_no_data(survey):
+    assert survey[0]["goals_on_track"]["2026-Q3"] == (None, 0, False)
+    assert not any(pid.startswith("goal_progress[") for pid in survey[0])
+    assert survey[0]["milestones"]["2026-Q3"] == (0.0, 0, False)
+    assert survey[0]["quick_win_in_first_quarter"]["2026-Q3"][0] == 0

@@ -127,8 +127,10 @@ goals as (
            case when latest_value is null then 0 else 1 end
     from marts.goals_by_quarter
     union all
-    select 'goals_on_track', null, quarter, seq, avg(on_track::integer), count(on_track)
-    from marts.goals_by_quarter group by quarter, seq
+    select 'goals_on_track', null, quarters.quarter, quarters.seq, avg(goals.on_track::integer), count(goals.on_track)
+    from ref.quarters as quarters
+    left join marts.goals_by_quarter as goals using (quarter)
+    group by quarters.quarter, quarters.seq
 ),
 
 milestones as (
