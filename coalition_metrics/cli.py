@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--format", choices=("table", "csv", "json"), default="table", help="how to print the problems (default: table)")
     val.add_argument("--html", metavar="PATH", help="also write the data-quality page to PATH")
 
+    exp = sub.add_parser("explain", help="what a metric means, how it is computed, and its values in the latest run")
+    exp.add_argument("metric", metavar="METRIC_ID", help="e.g. attendance_rate, meetings_held[weekly_call], item_mean[trust]")
+    exp.add_argument("--config", metavar="PATH", help="coalition.toml (to find the output folder)")
+    exp.add_argument("--out", metavar="DIR", help="output folder holding coalition.duckdb (default: [output] folder)")
+
     tpl = sub.add_parser("template", help="write a blank workbook with every tab, header and drop-down, or add them to a Google Sheet")
     tpl.add_argument("--config", metavar="PATH", help="coalition.toml (tab names, survey questions, scale)")
     where = tpl.add_mutually_exclusive_group(required=True)
@@ -69,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_validate(args)
         if args.command == "template":
             return cmd_template(args)
+        if args.command == "explain":
+            return cmd_explain(args)
     except CoalitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -98,6 +105,27 @@ def cmd_run(args) -> int:
     print(f"  rows set aside for review: {q} (listed in {result.folder / 'validation' / 'index.html'})")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  report: {result.report}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from pathlib import Path
+
+    from .config import load_settings
+    from .errors import CoalitionError
+    from .explain import explain
+
+    settings = load_settings(args.config)
+    out = Path(args.out) if args.out else settings.output_folder
+    try:
+        print(explain(args.metric, out))
+    except KeyError:
+        from .registry import load_registry
+
+        raise CoalitionError(
+            f"No metric '{args.metric}'. Known ids: {', '.join(m.id for m in load_registry())} "
+            f"(with a dimension as id[dimension]; see docs/metrics.md)."
+        ) from None
     return 0
 
 

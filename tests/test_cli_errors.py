@@ -144,3 +144,16 @@ def test_template_xlsx_writes_a_workbook_and_never_overwrites(tmp_path):
     assert (tmp_path / "records.xlsx").stat().st_size > 10_000
     again = run_cli("template", "--xlsx", str(tmp_path / "records.xlsx"), cwd=tmp_path)
     assert_one_paragraph_error(again, "already exists; the template never overwrites a file")
+
+
+def test_explain_prints_definition_and_the_latest_runs_values(example_run, tmp_path):
+    out = example_run.folder.parent.parent
+    proc = run_cli("explain", "item_mean[trust]", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "item_mean[trust]: Item mean" in proc.stdout
+    assert "transforms/marts/survey_items_by_wave.sql" in proc.stdout
+    lines = [l.split() for l in proc.stdout.splitlines() if l.strip().startswith("item_mean[trust]  ")]
+    assert lines[1][1:] == ["2025-Q1", "n<5", "(suppressed)", "n=4"]
+    assert lines[-1][1:] == ["2026-Q3", "3.12", "n=8"]
+    unknown = run_cli("explain", "attendence_rate", "--out", str(out), cwd=tmp_path)
+    assert_one_paragraph_error(unknown, "No metric 'attendence_rate'. Known ids: meetings_held")
