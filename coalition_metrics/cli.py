@@ -38,6 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from-snapshot", metavar="RUN_ID", help="replay an earlier run's snapshot (run id or snapshot id) instead of reading the source")
     run.add_argument("--no-prefect", action="store_true", help="run the stages directly, without the Prefect flow")
 
+    ref = sub.add_parser("refresh", help="refresh the funder metrics for the current quarter to date (no report)")
+    _common(ref)
+    ref.add_argument("--as-of", metavar="DATE", help="figures as of this day, YYYY-MM-DD (default: today)")
+    ref.add_argument("--no-prefect", action="store_true", help="run the stages directly, without the Prefect flow")
+
+    runs = sub.add_parser("runs", help="list the runs recorded in the output folder (newest first)")
+    runs.add_argument("--config", metavar="PATH", help="coalition.toml (to find the output folder)")
+    runs.add_argument("--out", metavar="DIR", help="output folder (default: [output] folder)")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs to show (default 20)")
+
+    srv = sub.add_parser("serve", help="serve the Prefect deployments: quarterly-report on its schedule, refresh-funder-metrics on demand")
+    srv.add_argument("--config", metavar="PATH", help="coalition.toml the deployments run with")
+
     val = sub.add_parser("validate", help="check the sheet: extract, snapshot and validate only, and list the rows to fix",
                          description="Exit status: 0 every row passed, 1 rows were quarantined, 2 blocking problems (a run would stop).")
     _common(val)
@@ -72,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "refresh":
+            return cmd_refresh(args)
+        if args.command == "runs":
+            return cmd_runs(args)
+        if args.command == "serve":
+            return cmd_serve(args)
         if args.command == "template":
             return cmd_template(args)
         if args.command == "explain":
@@ -98,7 +117,7 @@ def cmd_run(args) -> int:
     else:
         from .orchestration import run_flow
 
-        result = run_flow(settings, quarter=args.quarter, source=args.source, out=args.out,
+        result = run_flow(args.config, quarter=args.quarter, source=args.source, out=_abs(args.out),
                           from_snapshot=args.from_snapshot)
     q = sum(result.manifest["quarantined_counts"].values())
     print(f"Quarterly report {result.quarter} (run {result.run_id})")
@@ -106,6 +125,67 @@ def cmd_run(args) -> int:
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  report: {result.report}")
     return 0
+
+
+def _abs(path):
+    from pathlib import Path
+
+    return str(Path(path).resolve()) if path else None
+
+
+def cmd_refresh(args) -> int:
+    from .config import load_settings
+
+    settings = load_settings(args.config)
+    if args.no_prefect:
+        from .pipeline import run_refresh
+
+        result = run_refresh(settings, source=args.source, out=args.out, as_of=args.as_of)
+    else:
+        from .orchestration import run_refresh_flow
+
+        result = run_refresh_flow(args.config, source=args.source, out=_abs(args.out), as_of=args.as_of)
+    q = sum(result.manifest["quarantined_counts"].values())
+    print(f"Funder metrics {result.quarter} as of {result.manifest['as_of']} (run {result.run_id})")
+    print(f"  rows set aside for review: {q} (run `coalition validate` for the list)")
+    print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from pathlib import Path
+
+    from .config import load_settings
+    from .pipeline import list_runs
+
+    settings = load_settings(args.config)
+    out = Path(args.out) if args.out else settings.output_folder
+    runs = list_runs(out, settings)[: args.limit]
+    if not runs:
+        print(f"No runs recorded under {out}.")
+        return 0
+    head = ("run id", "flow", "quarter", "as of", "started (UTC)", "took", "status", "snapshot", "output folder")
+    rows = []
+    for r in runs:
+        took = f"{(r['finished_at'] - r['started_at']).total_seconds():.1f} s" if r["finished_at"] else ""
+        rows.append((r["run_id"], r["flow"], r["quarter"], str(r["as_of"]), r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                     took, r["status"], (r["snapshot_id"] or "")[:12], r["output_folder"] or ""))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    failed = [r for r in runs if r["status"] in ("failed", "interrupted")]
+    for r in failed:
+        first_line = (r["message"] or "").splitlines()[0] if r["message"] else ""
+        hint = f" Resume: coalition run --from-snapshot {r['run_id']}" if r["status"] == "interrupted" and r["snapshot_id"] else ""
+        print(f"\n{r['run_id']} {r['status']}: {first_line}{hint}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .orchestration import serve
+
+    return serve(_abs(args.config))
 
 
 def cmd_explain(args) -> int:

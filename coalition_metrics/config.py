@@ -93,6 +93,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "output": {
         # Run folders, snapshots and the DuckDB database go here.
         "folder": "output",
+        # A run waits this long for another run to finish with the database, then stops.
+        "lock_timeout_seconds": 600.0,
+    },
+    "orchestration": {
+        # Time zone of the quarterly schedule (cron 0 6 1 <quarter start months> *), an IANA name.
+        "timezone": "UTC",
+        # The extract task: how often a run retries a Google Sheets outage that outlasted the
+        # client's own retries ([source] retry_delays), and the seconds to wait before each retry.
+        "extract_retries": 2,
+        "extract_retry_delays": [60.0, 300.0],
+        # A flow run that takes longer than this is stopped and marked failed.
+        "flow_timeout_seconds": 3600.0,
     },
 }
 
@@ -301,6 +313,15 @@ def _check_values(data: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: [metrics] {key} must be between 0 and 1 (a share), not {data['metrics'][key]}.")
     if data["metrics"]["alert_absences"] < 1 or data["metrics"]["voice_gap_waves"] < 1:
         raise ConfigError(f"{where}: [metrics] alert_absences and voice_gap_waves must be at least 1.")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(data["orchestration"]["timezone"])
+    except (KeyError, ValueError):
+        raise ConfigError(f"{where}: [orchestration] timezone {data['orchestration']['timezone']!r} is not a "
+                          f"time zone name such as \"America/New_York\" or \"UTC\".") from None
+    if data["orchestration"]["extract_retries"] < 0 or data["output"]["lock_timeout_seconds"] < 0:
+        raise ConfigError(f"{where}: [orchestration] extract_retries and [output] lock_timeout_seconds must be 0 or more.")
     if data["metrics"]["small_n"] < 2:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
     unknown = set(data["survey_items"]) - _ITEM_CODES

@@ -17,6 +17,11 @@ class SourceError(CoalitionError):
     """The source (Google Sheet, workbook or CSV folder) could not be read."""
 
 
+class TransientSourceError(SourceError):
+    """An outage (HTTP 408/429/5xx, timeouts, dropped connections) that outlasted the client's own
+    retries: worth retrying the extract later, unlike a sharing or credentials problem."""
+
+
 class BlockingValidationError(CoalitionError):
     """A tab failed a blocking expectation: nothing is published."""
 

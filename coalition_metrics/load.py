@@ -29,7 +29,8 @@ create table if not exists runs (
     status varchar,
     snapshot_id varchar,
     output_folder varchar,
-    message varchar
+    message varchar,
+    pid integer
 )
 """
 
@@ -43,6 +44,7 @@ def connect(db_path: Path):
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     con.execute(RUNS_DDL)
+    con.execute("alter table runs add column if not exists pid integer")  # databases from before pid
     return con
 
 

@@ -36,9 +36,43 @@ def quiet_prefect_console() -> None:
                 handler.addFilter(ActionableErrorFilter())
 
 
-def run_flow(settings, **kwargs):
+def run_flow(config: str | None = None, **kwargs):
     """Run `quarterly-report` in-process: against PREFECT_API_URL if set, else ephemeral mode."""
     from flows.quarterly_report import quarterly_report
 
     quiet_prefect_console()
-    return quarterly_report(settings, **kwargs)
+    return quarterly_report(config=_absolute(config), **kwargs)
+
+
+def run_refresh_flow(config: str | None = None, **kwargs):
+    """Run `refresh-funder-metrics` in-process."""
+    from flows.refresh_funder_metrics import refresh_funder_metrics
+
+    quiet_prefect_console()
+    return refresh_funder_metrics(config=_absolute(config), **kwargs)
+
+
+def _absolute(path: str | None) -> str | None:
+    from pathlib import Path
+
+    return str(Path(path).resolve()) if path else None
+
+
+def serve(config: str | None = None) -> int:
+    """Register both deployments with the Prefect API (PREFECT_API_URL) and run their flow runs
+    until stopped (Ctrl-C). The quarterly one carries its schedule; the refresh runs on demand."""
+    import os
+
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import build_deployments
+
+    if not os.environ.get("PREFECT_API_URL"):
+        from .errors import CoalitionError
+
+        raise CoalitionError(
+            "coalition serve needs a Prefect server: start one with `make server` (or `.venv/bin/prefect "
+            "server start`), then set PREFECT_API_URL=http://127.0.0.1:4200/api and run again."
+        )
+    prefect_serve(*build_deployments(config))
+    return 0

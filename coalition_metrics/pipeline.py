@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -25,6 +27,9 @@ from .sources import RawTab, open_source
 from .validate import ValidationResult, validate_snapshot
 
 DB_NAME = "coalition.duckdb"
+LOCK_NAME = ".coalition.lock"
+QUARTERLY_FLOW = "quarterly-report"
+REFRESH_FLOW = "refresh-funder-metrics"
 
 
 @dataclass
@@ -44,6 +49,13 @@ class RunPlan:
     @property
     def snapshots_dir(self) -> Path:
         return self.out_dir / "snapshots"
+
+    @property
+    def publish_dir(self) -> Path:
+        """Quarterly runs publish under <out>/<quarter>/, refreshes under <out>/refresh/<quarter>/."""
+        if self.flow == REFRESH_FLOW:
+            return self.out_dir / "refresh" / self.quarter.label
+        return self.out_dir / self.quarter.label
 
 
 @dataclass
@@ -77,6 +89,23 @@ def plan_run(settings: Settings, quarter: str | None = None, today: date | None 
     return RunPlan(settings, run_id, q, as_of, out_dir.resolve(), flow, now)
 
 
+def plan_refresh(settings: Settings, as_of: date | str | None = None, today: date | None = None,
+                 out: str | Path | None = None) -> RunPlan:
+    """A refresh covers the quarter of ``as_of`` (default today) up to as_of."""
+    today = today or date.today()
+    if isinstance(as_of, str):
+        try:
+            as_of = date.fromisoformat(as_of)
+        except ValueError:
+            raise CoalitionError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD.") from None
+    as_of = as_of or today
+    if as_of > today:
+        raise CoalitionError(f"--as-of {as_of} is in the future (today is {today}); figures can only be as of today or earlier.")
+    plan = plan_run(settings, Quarter.of(as_of, settings.fiscal_year_start_month).label, today=as_of, out=out,
+                    flow=REFRESH_FLOW)
+    return plan
+
+
 def with_source(settings: Settings, source: str | None) -> Settings:
     """Settings with ``--source`` (a CSV folder, .xlsx path or Google Sheets URL/key) in place."""
     if not source:
@@ -97,8 +126,12 @@ def snapshot(tabs: dict[str, RawTab], plan: RunPlan) -> Snapshot:
 
 def replay(run_or_snapshot: str, plan: RunPlan) -> Snapshot:
     """The snapshot of an earlier run (by run id) or a snapshot id (or a unique prefix of one)."""
-    for manifest in sorted(plan.out_dir.glob(f"*/{run_or_snapshot}/manifest.json")):
+    for manifest in sorted(plan.out_dir.glob(f"*/{run_or_snapshot}/manifest.json")) + sorted(
+            plan.out_dir.glob(f"refresh/*/{run_or_snapshot}/manifest.json")):
         snap_id = json.loads(manifest.read_text())["snapshot"]["id"]
+        return load_snapshot(snap_id, plan.snapshots_dir)
+    snap_id = _snapshot_of_run(plan, run_or_snapshot)  # a run that stopped after its snapshot
+    if snap_id:
         return load_snapshot(snap_id, plan.snapshots_dir)
     try:
         return load_snapshot(run_or_snapshot, plan.snapshots_dir)
@@ -107,6 +140,14 @@ def replay(run_or_snapshot: str, plan: RunPlan) -> Snapshot:
             f"No run or snapshot '{run_or_snapshot}' under {plan.out_dir}. Pass a run id from "
             f"`coalition runs` (or a run folder's name) or a snapshot id, and the same --out."
         ) from None
+
+
+def _snapshot_of_run(plan: RunPlan, run_id: str) -> str | None:
+    if not plan.db_path.is_file():
+        return None
+    with run_lock(plan), open_db(plan) as con:
+        row = con.execute("select snapshot_id from runs where run_id = ?", [run_id]).fetchone()
+    return row[0] if row else None
 
 
 def validate(snap: Snapshot, settings: Settings) -> ValidationResult:
@@ -146,10 +187,84 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
             f"Quarter {plan.quarter} is before the coalition's data starts ({first}). Pick a quarter "
             f"from {first} on."
         )
-    with open_db(plan) as con:
+    with run_lock(plan), open_db(plan) as con:
         load_snapshot_tables(con, snap, validation, plan.settings)
         load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
         return run_models(con, plan.settings)
+
+
+class _RunLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self.thread_lock = threading.RLock()
+        self.depth = 0
+        self.handle = None
+
+
+_run_locks: dict[str, _RunLock] = {}
+_run_locks_guard = threading.Lock()
+
+
+@contextmanager
+def run_lock(plan: RunPlan):
+    """Runs take turns with the output folder's database: one writer at a time.
+
+    An exclusive lock on ``<out>/.coalition.lock`` (flock, so a killed run releases it) guards
+    everything that writes or reads-then-publishes from coalition.duckdb. It is re-entrant within
+    a process. A run waits up to ``[output] lock_timeout_seconds`` and then stops with a message
+    naming the run that holds it; extract, snapshot and validate need no lock and run in parallel.
+    """
+    import fcntl
+
+    path = plan.out_dir / LOCK_NAME
+    with _run_locks_guard:
+        lock = _run_locks.setdefault(str(path), _RunLock(path))
+    timeout = float(plan.settings.data["output"]["lock_timeout_seconds"])
+    deadline = time.monotonic() + timeout
+    if not lock.thread_lock.acquire(timeout=max(timeout, 0.001)):
+        raise _busy(plan, path)
+    try:
+        if lock.depth == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+")
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        handle.close()
+                        raise _busy(plan, path) from None
+                    time.sleep(0.1)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"run {plan.run_id} ({plan.flow} {plan.quarter.label}, pid {os.getpid()})\n")
+            handle.flush()
+            lock.handle = handle
+        lock.depth += 1
+        try:
+            yield
+        finally:
+            lock.depth -= 1
+            if lock.depth == 0 and lock.handle is not None:
+                fcntl.flock(lock.handle, fcntl.LOCK_UN)
+                lock.handle.close()
+                lock.handle = None
+    finally:
+        lock.thread_lock.release()
+
+
+def _busy(plan: RunPlan, path: Path) -> CoalitionError:
+    try:
+        holder = path.read_text().strip() or "another run"
+    except OSError:
+        holder = "another run"
+    return CoalitionError(
+        f"The output folder {plan.out_dir} is busy: {holder} is using its database, and this run "
+        f"({plan.run_id}) waited {plan.settings.data['output']['lock_timeout_seconds']:.0f} s "
+        f"([output] lock_timeout_seconds). Nothing was published by this run; run it again when the "
+        f"other has finished (`coalition runs`), or use another --out."
+    )
 
 
 class open_db:
@@ -183,7 +298,7 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
 
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
-    with open_db(plan) as con:
+    with run_lock(plan), open_db(plan) as con:
         records = render.funder_records(con)
         context = render.report_context(
             con, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
@@ -195,22 +310,7 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
         validation, coalition=s.coalition_name, quarter=plan.quarter.label, run_id=plan.run_id,
         snapshot_id=snap.snapshot_id, source=source_description(s),
         validated_on=validation.validated_on.isoformat() if validation.validated_on else ""))
-    run_metrics = [r for r in records if r["quarter"] == plan.quarter.label]
-    manifest = {
-        "run_id": plan.run_id,
-        "flow": plan.flow,
-        "quarter": plan.quarter.label,
-        "as_of": plan.as_of.isoformat(),
-        "started_at": plan.started_at.isoformat(timespec="seconds"),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "code_version": code_version(),
-        "config_hash": s.config_hash(),
-        "source": source_description(s),
-        "snapshot": {"id": snap.snapshot_id, "tabs": snap.tab_hashes},
-        "row_counts": validation.counts(),
-        "quarantined_counts": {t: c["rows_quarantined"] for t, c in validation.counts().items()},
-        "metrics": run_metrics,
-    }
+    manifest = run_manifest(snap, validation, plan, records)
     files = {
         "report.html": html,
         "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
@@ -224,9 +324,30 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     return RunResult(plan.run_id, plan.quarter.label, folder, folder / "report.html", manifest)
 
 
+def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict]) -> dict[str, Any]:
+    """manifest.json: the run's identity, inputs (snapshot hashes, config hash, code version), row
+    counts and the quarter's metric values."""
+    s = plan.settings
+    return {
+        "run_id": plan.run_id,
+        "flow": plan.flow,
+        "quarter": plan.quarter.label,
+        "as_of": plan.as_of.isoformat(),
+        "started_at": plan.started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "config_hash": s.config_hash(),
+        "source": source_description(s),
+        "snapshot": {"id": snap.snapshot_id, "tabs": snap.tab_hashes},
+        "row_counts": validation.counts(),
+        "quarantined_counts": {t: c["rows_quarantined"] for t, c in validation.counts().items()},
+        "metrics": [r for r in records if r["quarter"] == plan.quarter.label],
+    }
+
+
 def publish_folder(plan: RunPlan, files: dict[str, str]) -> Path:
-    """Write files to ``<out>/<quarter>/<run_id>/`` atomically and mark it as the latest run."""
-    quarter_dir = plan.out_dir / plan.quarter.label
+    """Write files to ``<publish_dir>/<run_id>/`` atomically and mark it as the latest run there."""
+    quarter_dir = plan.publish_dir
     quarter_dir.mkdir(parents=True, exist_ok=True)
     target = quarter_dir / plan.run_id
     if target.exists():
@@ -250,26 +371,33 @@ def publish_folder(plan: RunPlan, files: dict[str, str]) -> Path:
 def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folder: Path | None = None,
                message: str = "") -> None:
     """Insert or update the run's row in the runs table."""
-    with open_db(plan) as con:
+    with run_lock(plan), open_db(plan) as con:
         con.execute("delete from runs where run_id = ?", [plan.run_id])
         con.execute(
-            "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
+                                 output_folder, message, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, plan.started_at.replace(tzinfo=None),
              None if status == "running" else datetime.now(timezone.utc).replace(tzinfo=None),
-             status, snapshot_id, str(folder) if folder else None, message[:2000]],
+             status, snapshot_id, str(folder) if folder else None, message[:2000], os.getpid()],
         )
 
 
 @dataclass
 class RunRecord:
+    plan: RunPlan
     snapshot_id: str | None = None
     folder: Path | None = None
+
+    def snapshot_taken(self, snap: Snapshot) -> None:
+        """Record the snapshot at once, so a run that dies later can be resumed from it."""
+        self.snapshot_id = snap.snapshot_id
+        record_run(self.plan, "running", snap.snapshot_id)
 
 
 @contextmanager
 def recorded_run(plan: RunPlan):
     """Record the run as running, then as succeeded or failed (with the error) in the runs table."""
-    run = RunRecord()
+    run = RunRecord(plan)
     record_run(plan, "running")
     try:
         yield run
@@ -306,9 +434,76 @@ def run_quarterly(settings: Settings, quarter: str | None = None, source: str | 
     plan = plan_run(settings, quarter, today, out)
     with recorded_run(plan) as run:
         snap = replay(from_snapshot, plan) if from_snapshot else snapshot(extract(settings), plan)
-        run.snapshot_id = snap.snapshot_id
+        run.snapshot_taken(snap)
         validation = validate(snap, settings)
-        build_database(snap, validation, plan)
-        result = render_and_publish(snap, validation, plan)
+        with run_lock(plan):  # build and publish from the same database state
+            build_database(snap, validation, plan)
+            result = render_and_publish(snap, validation, plan)
         run.folder = result.folder
     return result
+
+
+def run_refresh(settings: Settings, source: str | None = None, out: str | Path | None = None,
+                as_of: date | str | None = None, today: date | None = None) -> RunResult:
+    """`refresh-funder-metrics` without Prefect: the current quarter to date, funder files only."""
+    settings = with_source(settings, source)
+    plan = plan_refresh(settings, as_of, today, out)
+    with recorded_run(plan) as run:
+        snap = snapshot(extract(settings), plan)
+        run.snapshot_taken(snap)
+        validation = validate(snap, settings)
+        with run_lock(plan):
+            build_database(snap, validation, plan)
+            result = publish_funder(snap, validation, plan)
+        run.folder = result.folder
+    return result
+
+
+def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
+    """A refresh publishes the funder files, the quarantine list and a manifest (no report)."""
+    from . import render
+
+    s = plan.settings
+    with run_lock(plan), open_db(plan) as con:
+        records = render.funder_records(con)
+    files = {
+        "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.csv": render.funder_csv(records),
+        "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
+                                                 ensure_ascii=False) + "\n",
+    }
+    manifest = run_manifest(snap, validation, plan, records)
+    files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    folder = publish_folder(plan, files)
+    return RunResult(plan.run_id, plan.quarter.label, folder, folder / "funder_metrics.csv", manifest)
+
+
+def list_runs(out_dir: Path, settings: Settings) -> list[dict[str, Any]]:
+    """Every run in the output folder's runs table, newest first. A run recorded as running whose
+    process is gone is shown as interrupted (resume it with --from-snapshot RUN_ID)."""
+    out_dir = Path(out_dir).resolve()
+    if not (out_dir / DB_NAME).is_file():
+        return []
+    plan = RunPlan(settings, "runs", Quarter.of(date.today()), date.today(), out_dir, flow="runs")
+    with run_lock(plan), open_db(plan) as con:
+        rows = con.execute(
+            """select run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
+                      output_folder, message, pid from runs order by started_at desc, run_id desc"""
+        ).fetchall()
+    cols = ("run_id", "flow", "quarter", "as_of", "started_at", "finished_at", "status", "snapshot_id",
+            "output_folder", "message", "pid")
+    runs = [dict(zip(cols, r)) for r in rows]
+    for r in runs:
+        if r["status"] == "running" and r["pid"] and not _alive(r["pid"]):
+            r["status"] = "interrupted"
+    return runs
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

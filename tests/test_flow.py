@@ -16,7 +16,7 @@ def prefect_harness():
 def test_quarterly_report_flow_publishes_the_same_figures(prefect_harness, settings, example_run):
     from flows.quarterly_report import quarterly_report
 
-    state = quarterly_report(settings, quarter="2026-Q3", return_state=True)
+    state = quarterly_report(quarter="2026-Q3", out=str(settings.output_folder), return_state=True)
     assert state.is_completed(), state.message
     result = state.result()
     assert result.quarter == "2026-Q3"
@@ -29,8 +29,8 @@ def test_flow_fails_on_blocking_validation_and_publishes_nothing(prefect_harness
     from coalition_metrics.errors import BlockingValidationError
 
     (example_copy / "attendance.csv").write_text("meeting_id,member_id\nWC-2024-10-01,M01\n")
-    s = settings.with_overrides(source={"location": str(example_copy)})
-    state = quarterly_report(s, quarter="2026-Q3", return_state=True)
+    state = quarterly_report(quarter="2026-Q3", source=str(example_copy), out=str(settings.output_folder),
+                             return_state=True)
     assert state.is_failed()
     with pytest.raises(BlockingValidationError, match="no required column 'status'"):
         state.result()

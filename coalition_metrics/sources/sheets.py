@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..errors import SourceError
+from ..errors import SourceError, TransientSourceError
 from . import RawTab, a1_tab, split_rows
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _retrying_client_class(delays: list[float], timeout: float):
                     reason = f"HTTP {code}"
                 except (requests.ConnectionError, requests.Timeout) as err:
                     if attempt == len(self.retry_delays):
-                        raise SourceError(
+                        raise TransientSourceError(
                             f"Google Sheets could not be reached after {attempt + 1} attempts "
                             f"({type(err).__name__}). Check the network and try again."
                         ) from None
@@ -153,7 +153,8 @@ class GoogleSheetSource:
                     f"No spreadsheet with key {self.key} exists. Check the URL in [source] location "
                     f"(copy it from the browser's address bar) and share the sheet with {email}."
                 ) from None
-            raise SourceError(
+            error = TransientSourceError if code in RETRY_STATUS else SourceError
+            raise error(
                 f"Google Sheets answered HTTP {code} for spreadsheet {self.key} after "
                 f"{len(self.retry_delays) + 1} attempts: {err.error.get('message', '')}. Nothing was "
                 f"published; try again later."

@@ -1,0 +1,76 @@
+"""What a finished (or failed) run reports about itself: the markdown summary, the funder table and
+the link that the flows publish as Prefect artifacts. Plain functions, tested without Prefect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .pipeline import RunPlan, RunResult, open_db, run_lock
+from .registry import load_registry
+
+
+def run_summary(plan: RunPlan, result: RunResult) -> dict[str, Any]:
+    """Headline KPIs of the run's quarter, the disengagement alerts and the quarantined count."""
+    by_id = {r["metric_id"]: r for r in result.manifest["metrics"]}
+    kpis = []
+    for m in load_registry():
+        if m.headline:
+            r = by_id.get(m.id)
+            shown = "n<5" if r and r["suppressed"] else m.format(r["value"] if r else None)
+            kpis.append({"id": m.id, "name": m.name, "value": shown, "n": r["n"] if r else None})
+    with run_lock(plan), open_db(plan) as con:
+        alerts = con.execute(
+            """select a.member_id, m.organization, a.detail
+               from marts.disengagement_alerts as a join staging.stg_members as m using (member_id)
+               where a.quarter = ? order by a.member_id, a.reason""", [plan.quarter.label]).fetchall()
+    return {
+        "kpis": kpis,
+        "alerts": [{"member_id": a, "organization": o, "detail": d} for a, o, d in alerts],
+        "quarantined": sum(result.manifest["quarantined_counts"].values()),
+    }
+
+
+def summary_markdown(plan: RunPlan, result: RunResult, summary: dict[str, Any]) -> str:
+    s = plan.settings
+    title = "Quarterly report" if plan.flow == "quarterly-report" else "Funder metrics refresh"
+    lines = [
+        f"# {s.coalition_name}: {title} {result.quarter}",
+        "",
+        f"Data as of **{plan.as_of.isoformat()}** · run `{result.run_id}` · snapshot "
+        f"`{result.manifest['snapshot']['id'][:12]}`",
+        "",
+        "| Metric | Value | n |",
+        "|---|---:|---:|",
+    ]
+    for k in summary["kpis"]:
+        lines.append(f"| {k['name']} (`{k['id']}`) | {k['value']} | {'' if k['n'] is None else k['n']} |")
+    lines += ["", f"## Disengagement alerts ({len(summary['alerts'])})", ""]
+    if summary["alerts"]:
+        lines += [f"- **{a['member_id']}** {a['organization']}: {a['detail']}" for a in summary["alerts"]]
+    else:
+        lines.append("None this quarter.")
+    lines += ["", f"**Rows set aside by validation:** {summary['quarantined']} (see `validation/` in the run folder).",
+              "", f"Published to `{result.folder}`."]
+    return "\n".join(lines)
+
+
+def funder_table(result: RunResult) -> list[dict[str, Any]]:
+    """The run quarter's funder metrics as table rows (suppressed figures show no value)."""
+    return [
+        {"metric_id": r["metric_id"], "value": r["value"], "unit": r["unit"], "n": r["n"],
+         "suppressed": r["suppressed"]}
+        for r in result.manifest["metrics"]
+    ]
+
+
+def failure_markdown(flow: str, quarter: str | None, error: Exception) -> str:
+    """The artifact of a failed run: why it stopped, and that nothing was published."""
+    return "\n".join([
+        f"# {flow} {quarter or ''} failed".rstrip(),
+        "",
+        "Nothing was published by this run; earlier published runs are untouched.",
+        "",
+        "## Reason",
+        "",
+        str(error),
+    ])

@@ -1,0 +1,41 @@
+"""The `refresh-funder-metrics` flow: the current quarter to date, funder outputs only (no report),
+for a coordinator who needs today's figures. Same tasks as the quarterly report."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from coalition_metrics import pipeline
+from coalition_metrics.config import load_settings
+from coalition_metrics.errors import CoalitionError
+from flows import tasks
+
+
+@flow(name="refresh-funder-metrics", log_prints=True, timeout_seconds=1800)
+def refresh_funder_metrics(config: str | None = None, source: str | None = None, out: str | None = None,
+                           as_of: str | None = None) -> pipeline.RunResult:
+    """extract -> snapshot -> validate -> load -> transform -> publish funder files.
+
+    as_of: YYYY-MM-DD, default today; the refresh covers the quarter it falls in, up to it.
+    """
+    try:
+        settings = pipeline.with_source(load_settings(config), source)
+        plan = pipeline.plan_refresh(settings, as_of, out=out)
+    except CoalitionError as exc:
+        tasks.publish_failure("refresh-funder-metrics", None, exc)
+        raise
+    try:
+        with pipeline.recorded_run(plan) as run:
+            snap = tasks.snapshot(tasks.extract_task(settings)(settings), plan)
+            run.snapshot_taken(snap)
+            checked = tasks.validate(snap, settings)
+            with pipeline.run_lock(plan):
+                tasks.build_database(snap, checked, plan)
+                result = tasks.publish_funder(snap, checked, plan)
+            run.folder = result.folder
+    except CoalitionError as exc:
+        tasks.publish_failure("refresh-funder-metrics", plan.quarter.label, exc)
+        raise
+    tasks.publish_artifacts(plan, result, "funder_metrics.csv")
+    print(f"published {result.folder}")
+    return result

@@ -1,0 +1,90 @@
+"""Prefect tasks shared by the flows: each calls one plain function of coalition_metrics.pipeline."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from coalition_metrics import pipeline
+from coalition_metrics.config import Settings
+from coalition_metrics.errors import TransientSourceError
+
+
+def retry_on_outage(task, task_run, state) -> bool:
+    """Retry the extract only for an outage (5xx, 429, timeouts) that outlasted the client's own
+    retries; a sharing, credentials or missing-file problem needs a person, not another try."""
+    try:
+        state.result()
+    except TransientSourceError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="extract", timeout_seconds=900, retry_condition_fn=retry_on_outage)
+def extract(settings: Settings):
+    """Read every tab from the source (one values:batchGet for a Google Sheet). Retries and their
+    delays come from [orchestration] extract_retries / extract_retry_delays (see extract_task)."""
+    return pipeline.extract(settings)
+
+
+def extract_task(settings: Settings):
+    o = settings.data["orchestration"]
+    delays = list(o["extract_retry_delays"]) or [0.0]
+    return extract.with_options(retries=o["extract_retries"], retry_delay_seconds=delays)
+
+
+@task(name="snapshot", timeout_seconds=300)
+def snapshot(tabs, plan: pipeline.RunPlan):
+    return pipeline.snapshot(tabs, plan)
+
+
+@task(name="replay-snapshot", timeout_seconds=300)
+def replay(run_or_snapshot: str, plan: pipeline.RunPlan):
+    return pipeline.replay(run_or_snapshot, plan)
+
+
+@task(name="validate", timeout_seconds=600)
+def validate(snap, settings: Settings):
+    return pipeline.validate(snap, settings)
+
+
+@task(name="load-and-transform", timeout_seconds=900)
+def build_database(snap, validation, plan: pipeline.RunPlan):
+    return pipeline.build_database(snap, validation, plan)
+
+
+@task(name="render-and-publish", timeout_seconds=600)
+def render_and_publish(snap, validation, plan: pipeline.RunPlan):
+    return pipeline.render_and_publish(snap, validation, plan)
+
+
+@task(name="publish-funder-metrics", timeout_seconds=300)
+def publish_funder(snap, validation, plan: pipeline.RunPlan):
+    return pipeline.publish_funder(snap, validation, plan)
+
+
+@task(name="artifacts", timeout_seconds=120)
+def publish_artifacts(plan: pipeline.RunPlan, result: pipeline.RunResult, link_to: str) -> None:
+    """A markdown summary (KPIs, alerts), a table of the quarter's funder metrics and a link."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+    from coalition_metrics.summary import funder_table, run_summary, summary_markdown
+
+    prefix = plan.flow
+    create_markdown_artifact(summary_markdown(plan, result, run_summary(plan, result)), key=f"{prefix}-summary",
+                             description=f"{plan.flow} {result.quarter}: KPIs and alerts")
+    create_table_artifact(funder_table(result), key=f"{prefix}-funder-metrics",
+                          description=f"Funder metrics {result.quarter} (as of {plan.as_of})")
+    target = result.folder / link_to
+    create_link_artifact(target.as_uri(), link_text=f"{link_to} ({result.quarter}, run {result.run_id})",
+                         key=f"{prefix}-output", description=str(target))
+
+
+def publish_failure(flow: str, quarter: str | None, error: Exception) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    from coalition_metrics.summary import failure_markdown
+
+    create_markdown_artifact(failure_markdown(flow, quarter, error), key=f"{flow}-failure",
+                             description=f"Why {flow} {quarter or ''} failed")
