@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test example clean
+.PHONY: install demo test example server serve bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,18 @@ test: install
 
 example: install
 	$(BIN)/python examples/generate_example.py
+
+# A local Prefect server with its UI on http://127.0.0.1:4200 (until Ctrl-C).
+server: install
+	$(BIN)/python -m coalition_metrics.prefect_server
+
+# Serve the deployments against that server (in a second shell).
+serve: install
+	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/coalition serve
+
+bench: install
+	$(BIN)/python benchmarks/validate_100k.py
+	$(BIN)/python benchmarks/refresh.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache *.egg-info

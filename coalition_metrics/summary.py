@@ -44,9 +44,12 @@ def summary_markdown(plan: RunPlan, result: RunResult, summary: dict[str, Any]) 
     ]
     for k in summary["kpis"]:
         lines.append(f"| {k['name']} (`{k['id']}`) | {k['value']} | {'' if k['n'] is None else k['n']} |")
-    lines += ["", f"## Disengagement alerts ({len(summary['alerts'])})", ""]
-    if summary["alerts"]:
-        lines += [f"- **{a['member_id']}** {a['organization']}: {a['detail']}" for a in summary["alerts"]]
+    by_member: dict[tuple[str, str], list[str]] = {}
+    for a in summary["alerts"]:
+        by_member.setdefault((a["member_id"], a["organization"]), []).append(a["detail"])
+    lines += ["", f"## Disengagement alerts ({len(by_member)})", ""]
+    if by_member:
+        lines += [f"- **{mid}** {org}: {'; '.join(details)}" for (mid, org), details in by_member.items()]
     else:
         lines.append("None this quarter.")
     lines += ["", f"**Rows set aside by validation:** {summary['quarantined']} (see `validation/` in the run folder).",
