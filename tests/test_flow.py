@@ -35,3 +35,124 @@ def test_flow_fails_on_blocking_validation_and_publishes_nothing(prefect_harness
     with pytest.raises(BlockingValidationError, match="no required column 'status'"):
         state.result()
     assert not (settings.output_folder / "2026-Q3").exists()
+
+
+# ---- Sheets outages through the flow -------------------------------------------------------------
+def _sheet_config(tmp_path, credentials_file, out):
+    from test_sheets_source import SHEET_URL
+
+    config = tmp_path / "coalition.toml"
+    config.write_text(
+        f'[source]\nlocation = "{SHEET_URL}"\ncredentials_file = "{credentials_file}"\nretry_delays = [0.0]\n\n'
+        f'[orchestration]\nextract_retries = 1\nextract_retry_delays = [0.0]\n\n[output]\nfolder = "{out}"\n')
+    return config
+
+
+def _flow_logs(flow_run_id) -> str:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    import time
+
+    async def read():
+        async with get_client() as client:
+            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            return "\n".join(log.message for log in logs)
+
+    deadline = time.monotonic() + 30
+    while True:  # logs reach the API in batches, every couple of seconds
+        text = asyncio.run(read())
+        if "Finished in state" in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
+
+
+def _artifacts(flow_run_id) -> dict:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read():
+        async with get_client() as client:
+            found = await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            return {a.key: a for a in found}
+
+    return asyncio.run(read())
+
+
+def test_sheets_500_then_success_completes(prefect_harness, tmp_path, credentials_file, example_run):
+    from flows.quarterly_report import quarterly_report
+    from test_sheets_source import BATCH_URL, FakeGoogle, api_calls, fake_google
+
+    config = _sheet_config(tmp_path, credentials_file, tmp_path / "out")
+    with FakeGoogle(assert_all_requests_are_fired=True) as rsps:
+        fake_google(rsps, batch_statuses=(500, 200))
+        state = quarterly_report(config=str(config), quarter="2026-Q3", return_state=True)
+        statuses = [c.response.status_code for c in api_calls(rsps) if c.request.url.startswith(BATCH_URL)]
+    assert state.is_completed(), state.message
+    assert statuses == [500, 200]
+    result = state.result()
+    assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()
+    assert set(_artifacts(state.state_details.flow_run_id)) == {
+        "quarterly-report-summary", "quarterly-report-funder-metrics", "quarterly-report-output"}
+
+
+def test_persistent_429_fails_publishes_nothing_and_keeps_the_previous_run(
+        prefect_harness, tmp_path, credentials_file, private_key_pem):
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.errors import TransientSourceError
+    from coalition_metrics.pipeline import list_runs, run_quarterly
+    from flows.quarterly_report import quarterly_report
+    from test_sheets_source import BATCH_URL, FakeGoogle, api_calls, fake_google
+
+    out = tmp_path / "out"
+    previous = run_quarterly(load_settings(None, environ={}), quarter="2026-Q3", out=out)  # from the CSVs
+    before = sorted(p.name for p in (out / "2026-Q3").iterdir())
+    config = _sheet_config(tmp_path, credentials_file, out)
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
+        fake_google(rsps, batch_statuses=(429,))
+        state = quarterly_report(config=str(config), quarter="2026-Q3", return_state=True)
+        batch = [c for c in api_calls(rsps) if c.request.url.startswith(BATCH_URL)]
+    assert state.is_failed()
+    with pytest.raises(TransientSourceError, match="HTTP 429"):
+        state.result()
+    # 2 client attempts ([source] retry_delays = [0]) x 2 task attempts (extract_retries = 1)
+    assert len(batch) == 4
+    assert sorted(p.name for p in (out / "2026-Q3").iterdir()) == before  # nothing new, nothing partial
+    assert (out / "2026-Q3" / "LATEST").read_text().strip() == previous.run_id
+    assert (previous.folder / "funder_metrics.json").is_file()
+    runs = list_runs(out, load_settings(None, environ={}))
+    assert runs[0]["status"] == "failed" and "HTTP 429" in runs[0]["message"] and runs[1]["status"] == "succeeded"
+    flow_run_id = state.state_details.flow_run_id
+    failure = _artifacts(flow_run_id)["quarterly-report-failure"]
+    assert "Nothing was published" in failure.data and "HTTP 429" in failure.data
+    logs = _flow_logs(flow_run_id)
+    assert "429" in logs  # the run's log says what happened ...
+    for secret in (private_key_pem.splitlines()[1], str(credentials_file), "ya29.fake"):
+        assert secret not in logs and secret not in failure.data  # ... and never shows credentials
+
+
+def test_blocking_validation_is_a_failed_run_with_the_reason_in_its_artifact(prefect_harness, settings, example_copy):
+    from flows.quarterly_report import quarterly_report
+
+    (example_copy / "attendance.csv").write_text("meeting_id,member_id\nWC-2024-10-01,M01\n")
+    state = quarterly_report(quarter="2026-Q3", source=str(example_copy), out=str(settings.output_folder),
+                             return_state=True)
+    assert state.is_failed()
+    failure = _artifacts(state.state_details.flow_run_id)["quarterly-report-failure"]
+    assert "Tab 'attendance' has no required column 'status'" in failure.data
+
+
+def test_refresh_flow_publishes_funder_files_only(prefect_harness, settings, example_run):
+    from flows.refresh_funder_metrics import refresh_funder_metrics
+
+    state = refresh_funder_metrics(out=str(settings.output_folder), as_of="2026-09-30", return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result.folder.parent == settings.output_folder / "refresh" / "2026-Q3"
+    assert sorted(p.name for p in result.folder.iterdir()) == ["funder_metrics.csv", "funder_metrics.json",
+                                                               "manifest.json", "validation"]
+    # a closed quarter refreshed as of its last day: the quarterly report's funder figures
+    assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()
