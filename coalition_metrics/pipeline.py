@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -84,7 +85,8 @@ def plan_run(settings: Settings, quarter: str | None = None, today: date | None 
         raise CoalitionError(f"Quarter {q} has not started yet (today is {today}); pick {last_completed(today, fs)} or earlier.")
     as_of = min(q.end, today)
     now = datetime.now(timezone.utc)
-    run_id = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+    # Sortable by start time; the random tail keeps two runs started in the same millisecond apart.
+    run_id = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
     out_dir = Path(out) if out else settings.output_folder
     return RunPlan(settings, run_id, q, as_of, out_dir.resolve(), flow, now)
 
