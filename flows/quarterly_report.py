@@ -11,7 +11,6 @@ from prefect import flow
 
 from coalition_metrics import pipeline
 from coalition_metrics.config import load_settings
-from coalition_metrics.errors import CoalitionError
 from flows import tasks
 
 
@@ -23,13 +22,10 @@ def quarterly_report(config: str | None = None, quarter: str | None = None, sour
     quarter: e.g. 2026-Q3 or FY2027-Q1; default the last completed quarter.
     from_snapshot: a run id or snapshot id to replay instead of reading the source (resume).
     """
-    try:
+    with tasks.failure_reported("quarterly-report", quarter):
         settings = pipeline.with_source(load_settings(config), source)
         plan = pipeline.plan_run(settings, quarter, out=out)
-    except CoalitionError as exc:
-        tasks.publish_failure("quarterly-report", quarter, exc)
-        raise
-    try:
+    with tasks.failure_reported("quarterly-report", plan.quarter.label):
         with pipeline.recorded_run(plan) as run:
             if from_snapshot:
                 snap = tasks.replay(from_snapshot, plan)
@@ -41,9 +37,6 @@ def quarterly_report(config: str | None = None, quarter: str | None = None, sour
                 tasks.build_database(snap, checked, plan)
                 result = tasks.render_and_publish(snap, checked, plan)
             run.folder = result.folder
-    except CoalitionError as exc:
-        tasks.publish_failure("quarterly-report", plan.quarter.label, exc)
-        raise
     tasks.publish_artifacts(plan, result, "report.html")
     print(f"published {result.folder}")
     return result

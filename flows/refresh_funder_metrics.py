@@ -7,7 +7,6 @@ from prefect import flow
 
 from coalition_metrics import pipeline
 from coalition_metrics.config import load_settings
-from coalition_metrics.errors import CoalitionError
 from flows import tasks
 
 
@@ -18,13 +17,10 @@ def refresh_funder_metrics(config: str | None = None, source: str | None = None,
 
     as_of: YYYY-MM-DD, default today; the refresh covers the quarter it falls in, up to it.
     """
-    try:
+    with tasks.failure_reported("refresh-funder-metrics", None):
         settings = pipeline.with_source(load_settings(config), source)
         plan = pipeline.plan_refresh(settings, as_of, out=out)
-    except CoalitionError as exc:
-        tasks.publish_failure("refresh-funder-metrics", None, exc)
-        raise
-    try:
+    with tasks.failure_reported("refresh-funder-metrics", plan.quarter.label):
         with pipeline.recorded_run(plan) as run:
             snap = tasks.snapshot(tasks.extract_task(settings)(settings), plan)
             run.snapshot_taken(snap)
@@ -33,9 +29,6 @@ def refresh_funder_metrics(config: str | None = None, source: str | None = None,
                 tasks.build_database(snap, checked, plan)
                 result = tasks.publish_funder(snap, checked, plan)
             run.folder = result.folder
-    except CoalitionError as exc:
-        tasks.publish_failure("refresh-funder-metrics", plan.quarter.label, exc)
-        raise
     tasks.publish_artifacts(plan, result, "funder_metrics.csv")
     print(f"published {result.folder}")
     return result

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from prefect import task
 
 from coalition_metrics import pipeline
 from coalition_metrics.config import Settings
-from coalition_metrics.errors import TransientSourceError
+from coalition_metrics.errors import CoalitionError, TransientSourceError
 
 
 def retry_on_outage(task, task_run, state) -> bool:
@@ -79,6 +81,16 @@ def publish_artifacts(plan: pipeline.RunPlan, result: pipeline.RunResult, link_t
     target = result.folder / link_to
     create_link_artifact(target.as_uri(), link_text=f"{link_to} ({result.quarter}, run {result.run_id})",
                          key=f"{prefix}-output", description=str(target))
+
+
+@contextmanager
+def failure_reported(flow: str, quarter: str | None):
+    """A CoalitionError inside leaves a failure artifact with its reason, then fails the run."""
+    try:
+        yield
+    except CoalitionError as exc:
+        publish_failure(flow, quarter, exc)
+        raise
 
 
 def publish_failure(flow: str, quarter: str | None, error: Exception) -> None:

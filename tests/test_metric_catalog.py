@@ -17,7 +17,7 @@ from datetime import date
 import pytest
 from scipy import stats
 
-from coalition_metrics.config import load_settings
+from coalition_metrics.config import DEFAULT_ITEMS, load_settings
 from coalition_metrics.pipeline import run_quarterly
 
 HILLSIDE = {
@@ -105,14 +105,7 @@ G3,2026-07-15,110,
 """,
 }
 
-SURVEY_Q = {
-    "satisfaction": "Overall, how satisfied are you with your organization's participation in the coalition?",
-    "trust": "I trust the other members of this coalition to follow through on their commitments.",
-    "voice_heard": "My organization's voice is heard in coalition decisions.",
-    "shared_vision": "Members share a clear, common vision of what the coalition is trying to achieve.",
-    "communication": "Communication among members is timely and useful.",
-    "value_received": "The benefits of participating outweigh the costs for my organization.",
-}
+SURVEY_Q = DEFAULT_ITEMS  # the default instrument: question text per item
 
 
 def _survey_csv(rows):

@@ -11,7 +11,7 @@ from coalition_metrics.quarters import last_completed
 def _next_runs(settings, n=4, start=datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)):
     from prefect.server.schemas.schedules import CronSchedule
 
-    from flows.deployments import build_deployments, quarterly_cron
+    from flows.deployments import quarterly_cron
 
     schedule = CronSchedule(cron=quarterly_cron(settings), timezone=settings.data["orchestration"]["timezone"])
     dates = asyncio.run(schedule.get_dates(n=n, start=start))

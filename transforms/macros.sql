@@ -10,3 +10,9 @@ create or replace macro is_suppressed(n) as (
 create or replace macro safe_ratio(numerator, denominator) as (
     case when coalesce(denominator, 0) = 0 then null else numerator::double / denominator end
 );
+
+-- attendance_rate = present / (present + absent): excused is left out of numerator and
+-- denominator (DESIGN.md); null when nobody was expected (or all were excused).
+create or replace macro attendance_rate(present, absent) as (
+    safe_ratio(present, present + absent)
+);

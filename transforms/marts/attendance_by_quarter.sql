@@ -26,7 +26,7 @@ rated as (
         coalesce(counts.count_present, 0) as count_present,
         coalesce(counts.count_absent, 0) as count_absent,
         coalesce(counts.count_excused, 0) as count_excused,
-        safe_ratio(counts.count_present, counts.count_present + counts.count_absent) as attendance_rate
+        attendance_rate(counts.count_present, counts.count_absent) as attendance_rate
     from quarters
     left join counts using (quarter)
 )
