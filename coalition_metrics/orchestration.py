@@ -6,6 +6,7 @@ import logging
 
 from .errors import CoalitionError
 
+_TIMEOUT_NAMES = {"TaskRunTimeoutError", "FlowRunTimeoutError", "CancelledError", "TimeoutError"}
 _ERROR_NAMES = tuple(cls.__name__ for cls in (CoalitionError, *CoalitionError.__subclasses__()))
 
 
@@ -21,6 +22,9 @@ class ActionableErrorFilter(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, CoalitionError):
             return False
+        if exc is not None and type(exc).__name__ in _TIMEOUT_NAMES:
+            # A run past its time limit: keep Prefect's one-line message, drop the traceback.
+            record.exc_info, record.exc_text = None, None
         return not any(name + "(" in record.getMessage() or name + ":" in record.getMessage()
                        for name in _ERROR_NAMES)
 
@@ -41,7 +45,7 @@ def run_flow(config: str | None = None, **kwargs):
     from flows.quarterly_report import quarterly_report
 
     quiet_prefect_console()
-    return quarterly_report(config=_absolute(config), **kwargs)
+    return _finished(quarterly_report, config, kwargs)
 
 
 def run_refresh_flow(config: str | None = None, **kwargs):
@@ -49,7 +53,27 @@ def run_refresh_flow(config: str | None = None, **kwargs):
     from flows.refresh_funder_metrics import refresh_funder_metrics
 
     quiet_prefect_console()
-    return refresh_funder_metrics(config=_absolute(config), **kwargs)
+    return _finished(refresh_funder_metrics, config, kwargs)
+
+
+def _finished(flow, config: str | None, kwargs: dict):
+    """Run the flow with the configured timeout; its result, or the error a person can act on."""
+    from .config import load_settings
+
+    timeout = float(load_settings(config).data["orchestration"]["flow_timeout_seconds"])
+    state = flow.with_options(timeout_seconds=timeout)(config=_absolute(config), return_state=True, **kwargs)
+    try:
+        return state.result()
+    except CoalitionError:
+        raise
+    except Exception:
+        if state.name == "TimedOut":
+            raise CoalitionError(
+                f"The {flow.name} run stopped after {timeout:.0f} s ([orchestration] flow_timeout_seconds) and "
+                f"was marked failed; nothing was published by it. If the source is slow, raise the limit; "
+                f"if it stopped after its snapshot, resume with --from-snapshot RUN_ID (see `coalition runs`)."
+            ) from None
+        raise
 
 
 def _absolute(path: str | None) -> str | None:

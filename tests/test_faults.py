@@ -93,3 +93,15 @@ def test_a_run_that_cannot_get_the_database_stops_with_a_clear_message(tmp_path)
     assert f"is busy: run {holder.run_id} (quarterly-report 2026-Q3, pid {os.getpid()})" in proc.stderr
     assert "Nothing was published by this run" in proc.stderr
     assert not (out / "2026-Q3").exists()
+
+
+def test_a_run_past_its_time_limit_fails_clearly_and_publishes_nothing(tmp_path):
+    out = tmp_path / "out"
+    proc = _cli("run", "--quarter", "2026-Q3", "--out", str(out), cwd=tmp_path,
+                COALITION_ORCHESTRATION_FLOW_TIMEOUT_SECONDS="0.5")
+    assert proc.returncode == 2
+    assert "error: The quarterly-report run stopped after 0 s ([orchestration] flow_timeout_seconds)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "2026-Q3").exists()
+    (run,) = list_runs(out, load_settings(None, environ={}))
+    assert run["status"] == "failed"
