@@ -546,13 +546,7 @@ def _derive_survey(frame, results: dict[str, TabResult], settings) -> None:
     frame["row__superseded"] = None
     if "respondent" not in results["survey"].column_map:
         return  # anonymous survey
-    members = results["members"].accepted
-    lookup: dict[str, str] = {}
-    if members is not None:
-        for mid, org in zip(members["member_id"], members["organization"]):
-            lookup.setdefault(parsing.norm_key(mid), mid)
-            if org:
-                lookup.setdefault(parsing.norm_key(org), mid)
+    lookup = _member_lookup(results)
     ids, unknown = [], []
     for text in frame["respondent"]:
         mid = lookup.get(parsing.norm_key(text)) if text else None
