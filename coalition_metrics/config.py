@@ -64,6 +64,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "scale_max": 5,
     },
     "survey_items": dict(DEFAULT_ITEMS),
+    # An item answered on another scale than [survey] scale_min..scale_max: item = [min, max].
+    "survey_scales": {item: [] for item in DEFAULT_ITEMS},
     "quarters": {
         # 1 = calendar quarters; 7 = fiscal year from July (labels like FY2027-Q1).
         "fiscal_year_start_month": 1,
@@ -145,6 +147,13 @@ class Settings:
     @property
     def survey_items(self) -> dict[str, str]:
         return self.data["survey_items"]
+
+    def item_scale(self, item: str) -> tuple[int, int]:
+        """(min, max) of an item's answers: its [survey_scales] entry, else the survey's scale."""
+        own = self.data["survey_scales"].get(item) or []
+        if own:
+            return int(own[0]), int(own[1])
+        return int(self.data["survey"]["scale_min"]), int(self.data["survey"]["scale_max"])
 
     @property
     def fiscal_year_start_month(self) -> int:
@@ -324,6 +333,13 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [orchestration] extract_retries and [output] lock_timeout_seconds must be 0 or more.")
     if data["metrics"]["small_n"] < 2:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
+    if data["survey"]["scale_min"] >= data["survey"]["scale_max"]:
+        raise ConfigError(f"{where}: [survey] scale_min must be below scale_max.")
+    for item, scale in data["survey_scales"].items():
+        if scale and not (len(scale) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in scale)
+                          and scale[0] < scale[1]):
+            raise ConfigError(f"{where}: [survey_scales] {item} must be [min, max] whole numbers with min < max "
+                              f"(like [1, 7]), not {scale!r}.")
     unknown = set(data["survey_items"]) - _ITEM_CODES
     if unknown:
         raise ConfigError(

@@ -135,8 +135,10 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
     _replace_table(con, "ref.counted_kinds", kinds, {})
     items = list(settings.survey_items)
-    _replace_table(con, "ref.survey_items", pd.DataFrame({"item": items, "position": range(1, len(items) + 1)}),
-                   {"position": "integer"})
+    _replace_table(con, "ref.survey_items", pd.DataFrame({
+        "item": items, "position": range(1, len(items) + 1),
+        "scale_min": [settings.item_scale(i)[0] for i in items], "scale_max": [settings.item_scale(i)[1] for i in items]}),
+        {"position": "integer", "scale_min": "integer", "scale_max": "integer"})
     dfs = list(range(1, 1001))
     t = pd.DataFrame({"df": dfs, "t975": [float(stats.t.ppf(0.975, d)) for d in dfs]})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})

@@ -79,8 +79,6 @@ class TabSpec:
 
 
 def template_spec(settings) -> list[TabSpec]:
-    lo, hi = settings.survey["scale_min"], settings.survey["scale_max"]
-    scale = [str(v) for v in range(lo, hi + 1)]
     specs = []
     for name in ("members", "meetings", "attendance", "survey", "tasks", "goals", "goal_measurements", "milestones"):
         headers = headers_of(name, settings)
@@ -88,7 +86,8 @@ def template_spec(settings) -> list[TabSpec]:
         for col in columns_of(name, settings):
             choices = list(ENUMS[col.enum]) if col.kind == "enum" and col.enum else []
             if col.kind == "likert":
-                choices = scale
+                lo, hi = settings.item_scale(col.name)
+                choices = [str(v) for v in range(lo, hi + 1)]
             ref = ID_LISTS.get((name, col.name))
             id_list = (settings.tabs[ref[0]], "A") if ref else None  # ids are column A of a template tab
             cols.append(ColumnSpec(headers[col.name], col.kind, col.required, choices, id_list))

@@ -18,7 +18,7 @@ one row per non-blank sheet row and these columns:
 - survey only: ``respondent__unknown`` (respondent text that matches no member) and
   ``row__superseded`` (the sheet row of the same member's later submission in the wave).
 A kwarg written ``{"$ref": "members.member_id"}`` is replaced by the accepted ids of that tab,
-``{"$ref": "config.scale_min"}`` by the setting, ``{"$ref": "run.today"}`` by the end of the day the
+``{"$ref": "scale.trust.min"}`` by the item's scale (Settings.item_scale), ``{"$ref": "run.today"}`` by the end of the day the
 validation runs (so "not in the future" means not after that day) and ``{"$date": "1990-01-01"}``
 by that date.
 
@@ -588,9 +588,11 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
             scope, _, key = ref.partition(".")
             if ref == "run.today":
                 return datetime.combine(today, time(23, 59, 59))
+            if scope == "scale":  # scale.<item>.min / .max: the item's own scale
+                item, _, end = key.partition(".")
+                lo, hi = settings.item_scale(item)
+                return lo if end == "min" else hi
             if scope == "config":
-                if key in ("scale_min", "scale_max"):
-                    return settings.survey[key]
                 raise ValueError(f"unknown config reference {ref} in expectations/{tab}.json")
             if scope == "enum":
                 return ENUMS[key]

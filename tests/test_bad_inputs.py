@@ -175,9 +175,9 @@ CASES = [
          check=lambda r: list(r.tabs["goal_measurements"].accepted["value__value"][:2]) == [1063.5, 65.0]),
     # -- survey
     Case("likert-six", {"survey": set_cell(3, "I trust the other members of this coalition to follow through on their commitments.", "6")},
-         {("survey", 3, "trust"): "answer '6' is outside the scale"}),
+         {("survey", 3, "trust"): "answer '6' is outside the item's scale"}),
     Case("likert-zero", {"survey": set_cell(4, "Communication among members is timely and useful.", "0")},
-         {("survey", 4, "communication"): "answer '0' is outside the scale"}),
+         {("survey", 4, "communication"): "answer '0' is outside the item's scale"}),
     Case("likert-labels-accepted", {"survey": [set_cell(2, "Communication among members is timely and useful.", "Strongly agree"),
                                                set_cell(3, "Communication among members is timely and useful.", "4 - Agree"),
                                                set_cell(4, "Communication among members is timely and useful.", "")]},
@@ -333,3 +333,15 @@ def test_merged_header_cell_over_two_columns_leaves_the_second_unnamed(tmp_path,
     att = result.tabs["attendance"]
     assert (att.rows_read, att.rows_accepted, att.rows_quarantined) == (15, 15, 0)
     assert list(att.accepted["status__value"][:3]) == ["present", "present", "absent"]
+
+
+def test_an_item_on_its_own_scale(base_settings):
+    """[survey_scales] trust = [1, 7]: a 6 or 7 is a valid trust answer, 0 is not; other items stay 1-5."""
+    s = base_settings.with_overrides(survey_scales={"trust": [1, 7]}, validation={"max_bad_share": 0.5})
+    trust = "I trust the other members of this coalition to follow through on their commitments."
+    case = Case("trust-1-7", {"survey": [set_cell(2, trust, "7"), set_cell(3, trust, "6"), set_cell(4, trust, "0"),
+                                         set_cell(5, "Communication among members is timely and useful.", "6")]})
+    result = validate_snapshot(_tabs_for(case), s, today=TODAY)
+    got = {(q.sheet_row, q.column): q.reason for q in result.quarantined}
+    assert got == {(4, "trust"): "answer '0' is outside the item's scale",
+                   (5, "communication"): "answer '6' is outside the item's scale"}

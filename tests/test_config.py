@@ -48,3 +48,17 @@ def test_credentials_are_not_in_the_config_hash_or_public_dict(tmp_path):
     s = load_settings(None, environ={"GOOGLE_APPLICATION_CREDENTIALS": "/secret/key.json"})
     assert s.credentials_file == "/secret/key.json"
     assert "/secret/key.json" not in str(s.public_dict())
+
+
+def test_survey_scales_are_checked_and_default_to_the_survey_scale(tmp_path):
+    import pytest
+
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.errors import ConfigError
+
+    s = load_settings(None, environ={}).with_overrides(survey_scales={"trust": [1, 7]})
+    assert s.item_scale("trust") == (1, 7) and s.item_scale("satisfaction") == (1, 5)
+    bad = tmp_path / "c.toml"
+    bad.write_text("[survey_scales]\ntrust = [7, 1]\n")
+    with pytest.raises(ConfigError, match=r"\[survey_scales\] trust must be \[min, max\] whole numbers with min < max"):
+        load_settings(bad, environ={})

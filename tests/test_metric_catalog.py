@@ -417,3 +417,12 @@ def test_a_coalition_without_goals_or_milestones_tabs_publishes_no_data(survey):
     assert not any(pid.startswith("goal_progress[") for pid in survey[0])
     assert survey[0]["milestones"]["2026-Q3"] == (0.0, 0, False)
     assert survey[0]["quick_win_in_first_quarter"]["2026-Q3"][0] == 0
+
+
+def test_top2_box_follows_the_items_own_scale(tmp_path, survey):
+    # voice_heard in 2026-Q3: 5 4 5 2 3 2. On 1-5 the top two points are 4 and 5 -> 3/6; answered on
+    # a 0-10 scale ([survey_scales] voice_heard = [0, 10]) the top two are 9 and 10 -> 0/6.
+    assert value(survey, "item_top2[voice_heard]", "2026-Q3") == 0.5
+    wide = run_fixture(tmp_path, SURVEY, "2026-Q3", date(2026, 11, 24), survey_scales={"voice_heard": [0, 10]})
+    assert value(wide, "item_top2[voice_heard]", "2026-Q3") == 0.0
+    assert value(wide, "item_top2[satisfaction]", "2026-Q3") == value(survey, "item_top2[satisfaction]", "2026-Q3")

@@ -74,7 +74,7 @@ def test_manifest_and_outputs(example_run):
 def test_report_counts_the_quarantined_rows(example_run):
     html = (example_run.folder / "report.html").read_text()
     assert "5 rows were set aside (quarantined)" in html
-    for needle in ("M11", "T017", "March 15, 2026", "answer &#39;6&#39; is outside the scale", "superseded"):
+    for needle in ("M11", "T017", "March 15, 2026", "answer &#39;6&#39; is outside the item&#39;s scale", "superseded"):
         assert needle in html or needle.replace("&#39;", "'") in html, needle
 
 

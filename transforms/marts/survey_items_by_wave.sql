@@ -1,6 +1,6 @@
 -- grain: one row per (wave, item); a wave is the quarter a response's timestamp falls in.
 -- mean, n, sample standard deviation, 95% t-interval and top-2-box share (the top two points of
--- the scale) over the answers given; a blank answer is item non-response.
+-- the item's scale, ref.survey_items) over the answers given; a blank answer is item non-response.
 with
 
 answers as (
@@ -25,8 +25,9 @@ stats as (
         count(score) as n,
         avg(score) as mean,
         stddev_samp(score) as sd,
-        count(score) filter (where score >= (select scale_max - 1 from ref.params)) as count_top2
+        count(score) filter (where score >= scales.scale_max - 1) as count_top2
     from answers
+    join ref.survey_items as scales using (item)
     group by wave, item
 ),
 
