@@ -46,7 +46,7 @@ def served(tmp_path_factory):
     api = httpx.Client(base_url=server.api_url, timeout=30)
     try:
         def both_registered():
-            names = {d["name"] for d in api.post("/deployments/filter", json={}).json()}
+            names = {d["name"] for d in _call(api, "POST", "/deployments/filter", json={})}
             return names >= {"quarterly-report", "refresh-funder-metrics"}
         _wait(both_registered, 120, "coalition serve to register both deployments")
         yield {"api": api, "config": config, "out": tmp / "out", "log": tmp / "serve.log"}
@@ -61,10 +61,20 @@ def served(tmp_path_factory):
         server.stop()
 
 
-def _deployment(api, flow: str, name: str) -> dict:
-    r = api.get(f"/deployments/name/{flow}/{name}")
+def _call(api, method: str, url: str, **kwargs):
+    """One API call, retried on 503/502/429 as Prefect's own client does: a SQLite-backed server
+    answers 503 while its database is busy (the scheduler writes the quarterly runs meanwhile)."""
+    for attempt in range(20):
+        r = api.request(method, url, **kwargs)
+        if r.status_code not in (429, 502, 503):
+            break
+        time.sleep(0.5 * (attempt + 1))
     r.raise_for_status()
     return r.json()
+
+
+def _deployment(api, flow: str, name: str) -> dict:
+    return _call(api, "GET", f"/deployments/name/{flow}/{name}")
 
 
 def test_deployments_are_registered_with_schedule_and_parameters(served):
@@ -82,12 +92,11 @@ def test_deployments_are_registered_with_schedule_and_parameters(served):
 def test_refresh_triggered_through_the_api_publishes_funder_files_and_artifacts(served):
     api = served["api"]
     deployment = _deployment(api, "refresh-funder-metrics", "refresh-funder-metrics")
-    r = api.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": {"as_of": "2026-09-30"}})
-    r.raise_for_status()
-    run_id = r.json()["id"]
+    run_id = _call(api, "POST", f"/deployments/{deployment['id']}/create_flow_run",
+                   json={"parameters": {"as_of": "2026-09-30"}})["id"]
 
     def finished():
-        state = api.get(f"/flow_runs/{run_id}").json()["state"]
+        state = _call(api, "GET", f"/flow_runs/{run_id}")["state"]
         return state if state and state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
     state = _wait(finished, 240, "the refresh flow run to finish")
@@ -102,7 +111,7 @@ def test_refresh_triggered_through_the_api_publishes_funder_files_and_artifacts(
     assert att["n"] == 147 and att["value"] == pytest.approx(95 / 147, abs=1e-6)  # as the quarterly report
     assert not (folders[0] / "report.html").exists()  # a refresh publishes funder outputs only
 
-    artifacts = api.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}).json()
+    artifacts = _call(api, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}})
     by_key = {a["key"]: a for a in artifacts}
     assert set(by_key) == {"refresh-funder-metrics-summary", "refresh-funder-metrics-funder-metrics",
                            "refresh-funder-metrics-output"}
