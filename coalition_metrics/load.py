@@ -107,8 +107,6 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
             "run_quarter": [quarter.label],
             "as_of": [as_of],
             "small_n": [settings.small_n],
-            "scale_min": [settings.survey["scale_min"]],
-            "scale_max": [settings.survey["scale_max"]],
             "is_anonymous": [not settings.survey["respondent_column"]],
             "alert_drop": [m["alert_drop"]],
             "alert_absences": [m["alert_absences"]],
@@ -118,7 +116,7 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
         }
     )
     _replace_table(con, "ref.params", params, {
-        "as_of": "date", "small_n": "integer", "scale_min": "integer", "scale_max": "integer",
+        "as_of": "date", "small_n": "integer",
         "is_anonymous": "boolean", "alert_drop": "double", "alert_absences": "integer",
         "champion_share": "double", "on_track_margin": "double", "voice_gap_waves": "integer"})
     cadence = pd.DataFrame({"kind": list(settings.data["cadence"]),

@@ -70,7 +70,7 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------
 def plan_run(settings: Settings, quarter: str | None = None, today: date | None = None,
-             out: str | Path | None = None, flow: str = "quarterly-report") -> RunPlan:
+             out: str | Path | None = None, flow: str = QUARTERLY_FLOW) -> RunPlan:
     """Choose the quarter (default: the last completed one) and a new run id."""
     fs = settings.fiscal_year_start_month
     today = today or date.today()
@@ -103,9 +103,8 @@ def plan_refresh(settings: Settings, as_of: date | str | None = None, today: dat
     as_of = as_of or today
     if as_of > today:
         raise CoalitionError(f"--as-of {as_of} is in the future (today is {today}); figures can only be as of today or earlier.")
-    plan = plan_run(settings, Quarter.of(as_of, settings.fiscal_year_start_month).label, today=as_of, out=out,
+    return plan_run(settings, Quarter.of(as_of, settings.fiscal_year_start_month).label, today=as_of, out=out,
                     flow=REFRESH_FLOW)
-    return plan
 
 
 def with_source(settings: Settings, source: str | None) -> Settings:
@@ -433,30 +432,27 @@ def run_quarterly(settings: Settings, quarter: str | None = None, source: str | 
                   today: date | None = None) -> RunResult:
     """The whole quarterly run without Prefect: what the flow does, in the same order."""
     settings = with_source(settings, source)
-    plan = plan_run(settings, quarter, today, out)
-    with recorded_run(plan) as run:
-        snap = replay(from_snapshot, plan) if from_snapshot else snapshot(extract(settings), plan)
-        run.snapshot_taken(snap)
-        validation = validate(snap, settings)
-        with run_lock(plan):  # build and publish from the same database state
-            build_database(snap, validation, plan)
-            result = render_and_publish(snap, validation, plan)
-        run.folder = result.folder
-    return result
+    return run_stages(plan_run(settings, quarter, today, out), render_and_publish, from_snapshot)
 
 
 def run_refresh(settings: Settings, source: str | None = None, out: str | Path | None = None,
                 as_of: date | str | None = None, today: date | None = None) -> RunResult:
     """`refresh-funder-metrics` without Prefect: the current quarter to date, funder files only."""
     settings = with_source(settings, source)
-    plan = plan_refresh(settings, as_of, today, out)
+    return run_stages(plan_refresh(settings, as_of, today, out), publish_funder)
+
+
+def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None) -> RunResult:
+    """extract (or replay) -> snapshot -> validate -> load -> transform -> publish, recorded in the
+    runs table; ``publish`` is render_and_publish (quarterly) or publish_funder (refresh)."""
+    settings = plan.settings
     with recorded_run(plan) as run:
-        snap = snapshot(extract(settings), plan)
+        snap = replay(from_snapshot, plan) if from_snapshot else snapshot(extract(settings), plan)
         run.snapshot_taken(snap)
         validation = validate(snap, settings)
-        with run_lock(plan):
+        with run_lock(plan):  # build and publish from the same database state
             build_database(snap, validation, plan)
-            result = publish_funder(snap, validation, plan)
+            result = publish(snap, validation, plan)
         run.folder = result.folder
     return result
 

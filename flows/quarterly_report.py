@@ -26,17 +26,7 @@ def quarterly_report(config: str | None = None, quarter: str | None = None, sour
         settings = pipeline.with_source(load_settings(config), source)
         plan = pipeline.plan_run(settings, quarter, out=out)
     with tasks.failure_reported("quarterly-report", plan.quarter.label):
-        with pipeline.recorded_run(plan) as run:
-            if from_snapshot:
-                snap = tasks.replay(from_snapshot, plan)
-            else:
-                snap = tasks.snapshot(tasks.extract_task(settings)(settings), plan)
-            run.snapshot_taken(snap)
-            checked = tasks.validate(snap, settings)
-            with pipeline.run_lock(plan):  # build and publish from the same database state
-                tasks.build_database(snap, checked, plan)
-                result = tasks.render_and_publish(snap, checked, plan)
-            run.folder = result.folder
+        result = tasks.run_stages(plan, tasks.render_and_publish, from_snapshot)
     tasks.publish_artifacts(plan, result, "report.html")
     print(f"published {result.folder}")
     return result

@@ -21,14 +21,7 @@ def refresh_funder_metrics(config: str | None = None, source: str | None = None,
         settings = pipeline.with_source(load_settings(config), source)
         plan = pipeline.plan_refresh(settings, as_of, out=out)
     with tasks.failure_reported("refresh-funder-metrics", plan.quarter.label):
-        with pipeline.recorded_run(plan) as run:
-            snap = tasks.snapshot(tasks.extract_task(settings)(settings), plan)
-            run.snapshot_taken(snap)
-            checked = tasks.validate(snap, settings)
-            with pipeline.run_lock(plan):
-                tasks.build_database(snap, checked, plan)
-                result = tasks.publish_funder(snap, checked, plan)
-            run.folder = result.folder
+        result = tasks.run_stages(plan, tasks.publish_funder)
     tasks.publish_artifacts(plan, result, "funder_metrics.csv")
     print(f"published {result.folder}")
     return result

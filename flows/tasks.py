@@ -66,6 +66,24 @@ def publish_funder(snap, validation, plan: pipeline.RunPlan):
     return pipeline.publish_funder(snap, validation, plan)
 
 
+def run_stages(plan: pipeline.RunPlan, publish, from_snapshot: str | None = None) -> pipeline.RunResult:
+    """pipeline.run_stages with each stage a task: extract (or replay) -> snapshot -> validate ->
+    load -> transform -> publish (the render_and_publish or publish_funder task)."""
+    settings = plan.settings
+    with pipeline.recorded_run(plan) as run:
+        if from_snapshot:
+            snap = replay(from_snapshot, plan)
+        else:
+            snap = snapshot(extract_task(settings)(settings), plan)
+        run.snapshot_taken(snap)
+        checked = validate(snap, settings)
+        with pipeline.run_lock(plan):  # build and publish from the same database state
+            build_database(snap, checked, plan)
+            result = publish(snap, checked, plan)
+        run.folder = result.folder
+    return result
+
+
 @task(name="artifacts", timeout_seconds=120)
 def publish_artifacts(plan: pipeline.RunPlan, result: pipeline.RunResult, link_to: str) -> None:
     """A markdown summary (KPIs, alerts), a table of the quarter's funder metrics and a link."""
