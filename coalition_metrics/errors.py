@@ -34,5 +34,9 @@ class BlockingValidationError(CoalitionError):
         super().__init__(text)
 
 
+class RunTimedOut(CoalitionError):
+    """The run went past [orchestration] flow_timeout_seconds; it stopped between two stages."""
+
+
 class SnapshotError(CoalitionError):
     """A snapshot or run to replay could not be found or does not match its hash."""

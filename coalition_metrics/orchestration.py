@@ -57,11 +57,15 @@ def run_refresh_flow(config: str | None = None, **kwargs):
 
 
 def _finished(flow, config: str | None, kwargs: dict):
-    """Run the flow with the configured timeout; its result, or the error a person can act on."""
-    from .config import load_settings
+    """Run the flow with the backstop timeout; its result, or the error a person can act on.
 
-    timeout = float(load_settings(config).data["orchestration"]["flow_timeout_seconds"])
-    state = flow.with_options(timeout_seconds=timeout)(config=_absolute(config), return_state=True, **kwargs)
+    The run's own limit ([orchestration] flow_timeout_seconds) is checked between stages and fails
+    with RunTimedOut; Prefect's timeout fires only for a stage that hangs well past it."""
+    from .config import load_settings
+    from .pipeline import hard_time_limit
+
+    limit = hard_time_limit(load_settings(config))
+    state = flow.with_options(timeout_seconds=limit)(config=_absolute(config), return_state=True, **kwargs)
     try:
         return state.result()
     except CoalitionError:
@@ -69,9 +73,10 @@ def _finished(flow, config: str | None, kwargs: dict):
     except Exception:
         if state.name == "TimedOut":
             raise CoalitionError(
-                f"The {flow.name} run stopped after {timeout:.0f} s ([orchestration] flow_timeout_seconds) and "
-                f"was marked failed; nothing was published by it. If the source is slow, raise the limit; "
-                f"if it stopped after its snapshot, resume with --from-snapshot RUN_ID (see `coalition runs`)."
+                f"The {flow.name} run was stopped by Prefect after {limit:.0f} s (a stage hung past "
+                f"[orchestration] flow_timeout_seconds) and marked failed; nothing was published by it. "
+                f"If the source is slow, raise the limit; if it stopped after its snapshot, resume with "
+                f"--from-snapshot RUN_ID (see `coalition runs`)."
             ) from None
         raise
 

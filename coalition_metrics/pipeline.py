@@ -21,7 +21,7 @@ from typing import Any
 
 from . import __version__
 from .config import PROJECT_ROOT, Settings
-from .errors import CoalitionError, SnapshotError
+from .errors import CoalitionError, RunTimedOut, SnapshotError
 from .quarters import Quarter, last_completed
 from .snapshot import Snapshot, load_snapshot, take_snapshot
 from .sources import RawTab, open_source
@@ -383,11 +383,40 @@ def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folde
         )
 
 
+BACKSTOP_GRACE_SECONDS = 120.0
+
+
+def hard_time_limit(settings: Settings) -> float:
+    """Prefect's own flow timeout: the run's limit plus a grace period. It only fires for a stage
+    that hangs past the limit (RunRecord.stage cannot interrupt a stage), because Prefect enforces
+    it by raising into whatever code is running at that instant."""
+    return float(settings.data["orchestration"]["flow_timeout_seconds"]) + BACKSTOP_GRACE_SECONDS
+
+
 @dataclass
 class RunRecord:
     plan: RunPlan
     snapshot_id: str | None = None
     folder: Path | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def stage(self, name: str) -> None:
+        """Stop before ``name`` when the run has used up [orchestration] flow_timeout_seconds.
+
+        The limit is checked between stages, at points where stopping is clean (nothing half-written,
+        the snapshot kept for a resume); a source that hangs is bounded by its own request timeout
+        and retries. Prefect's own flow timeout stays as a backstop a little later
+        (hard_time_limit)."""
+        limit = float(self.plan.settings.data["orchestration"]["flow_timeout_seconds"])
+        used = time.monotonic() - self.started
+        if used > limit:
+            resume = (f"resume from its snapshot with --from-snapshot {self.plan.run_id}" if self.snapshot_id
+                      else "it stopped before its snapshot, so run it again")
+            raise RunTimedOut(
+                f"The {self.plan.flow} run {self.plan.run_id} stopped before {name} after {used:.1f} s: "
+                f"its limit is {limit:g} s ([orchestration] flow_timeout_seconds). It was marked failed "
+                f"and nothing was published by it. If the source is slow, raise the limit; {resume}."
+            )
 
     def snapshot_taken(self, snap: Snapshot) -> None:
         """Record the snapshot at once, so a run that dies later can be resumed from it."""
@@ -447,11 +476,19 @@ def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None) -> RunR
     runs table; ``publish`` is render_and_publish (quarterly) or publish_funder (refresh)."""
     settings = plan.settings
     with recorded_run(plan) as run:
-        snap = replay(from_snapshot, plan) if from_snapshot else snapshot(extract(settings), plan)
+        if from_snapshot:
+            snap = replay(from_snapshot, plan)
+        else:
+            tabs = extract(settings)
+            run.stage("snapshot")
+            snap = snapshot(tabs, plan)
         run.snapshot_taken(snap)
+        run.stage("validate")
         validation = validate(snap, settings)
         with run_lock(plan):  # build and publish from the same database state
+            run.stage("load")
             build_database(snap, validation, plan)
+            run.stage("publish")
             result = publish(snap, validation, plan)
         run.folder = result.folder
     return result

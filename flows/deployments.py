@@ -15,6 +15,7 @@ from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron
 
 from coalition_metrics.config import Settings, load_settings
+from coalition_metrics.pipeline import hard_time_limit
 from flows.quarterly_report import quarterly_report
 from flows.refresh_funder_metrics import refresh_funder_metrics
 
@@ -32,7 +33,7 @@ def quarterly_cron(settings: Settings) -> str:
 def build_deployments(config: str | None = None):
     settings = load_settings(config)
     o = settings.data["orchestration"]
-    quarterly = quarterly_report.with_options(timeout_seconds=o["flow_timeout_seconds"]).to_deployment(
+    quarterly = quarterly_report.with_options(timeout_seconds=hard_time_limit(settings)).to_deployment(
         name="quarterly-report",
         schedules=[Cron(quarterly_cron(settings), timezone=o["timezone"])],
         parameters={"config": config},
@@ -40,7 +41,7 @@ def build_deployments(config: str | None = None):
         tags=["coalition-metrics"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    refresh = refresh_funder_metrics.with_options(timeout_seconds=o["flow_timeout_seconds"]).to_deployment(
+    refresh = refresh_funder_metrics.with_options(timeout_seconds=hard_time_limit(settings)).to_deployment(
         name="refresh-funder-metrics",
         parameters={"config": config},
         description="Funder metrics for the current quarter to date (as_of: YYYY-MM-DD, default today).",

@@ -74,11 +74,16 @@ def run_stages(plan: pipeline.RunPlan, publish, from_snapshot: str | None = None
         if from_snapshot:
             snap = replay(from_snapshot, plan)
         else:
-            snap = snapshot(extract_task(settings)(settings), plan)
+            tabs = extract_task(settings)(settings)
+            run.stage("snapshot")
+            snap = snapshot(tabs, plan)
         run.snapshot_taken(snap)
+        run.stage("validate")
         checked = validate(snap, settings)
         with pipeline.run_lock(plan):  # build and publish from the same database state
+            run.stage("load")
             build_database(snap, checked, plan)
+            run.stage("publish")
             result = publish(snap, checked, plan)
         run.folder = result.folder
     return result

@@ -4,10 +4,13 @@ once on one output folder, and a run that cannot get the database in time."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from coalition_metrics.config import load_settings
 from coalition_metrics.pipeline import list_runs
@@ -95,13 +98,30 @@ def test_a_run_that_cannot_get_the_database_stops_with_a_clear_message(tmp_path)
     assert not (out / "2026-Q3").exists()
 
 
-def test_a_run_past_its_time_limit_fails_clearly_and_publishes_nothing(tmp_path):
+@pytest.mark.parametrize("mode", ["prefect", "no-prefect"])
+def test_a_run_past_its_time_limit_fails_clearly_and_publishes_nothing(tmp_path, mode):
     out = tmp_path / "out"
-    proc = _cli("run", "--quarter", "2026-Q3", "--out", str(out), cwd=tmp_path,
+    flags = ["--no-prefect"] if mode == "no-prefect" else []
+    proc = _cli("run", *flags, "--quarter", "2026-Q3", "--out", str(out), cwd=tmp_path,
                 COALITION_ORCHESTRATION_FLOW_TIMEOUT_SECONDS="0.5")
-    assert proc.returncode == 2
-    assert "error: The quarterly-report run stopped after 0 s ([orchestration] flow_timeout_seconds)" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    (run,) = list_runs(out, load_settings(None, environ={}))
+    # The limit is checked between stages; validation alone (importing Great Expectations) takes
+    # longer than 0.5 s, so the run stops at the latest before it loads the database.
+    stopped = re.search(rf"error: The quarterly-report run {run['run_id']} stopped before (\w+) after [0-9.]+ s: "
+                        r"its limit is 0.5 s \(\[orchestration\] flow_timeout_seconds\)\. It was marked failed "
+                        r"and nothing was published by it\.", proc.stderr)
+    assert stopped and stopped.group(1) in {"snapshot", "validate", "load"}, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (out / "2026-Q3").exists()
-    (run,) = list_runs(out, load_settings(None, environ={}))
     assert run["status"] == "failed"
+    assert "flow_timeout_seconds" in run["message"]
+    if stopped.group(1) == "snapshot":
+        assert "run it again" in proc.stderr
+        return
+    # Stopped after its snapshot: the hint names the resume, and the resume publishes.
+    assert f"--from-snapshot {run['run_id']}" in proc.stderr
+    resumed = _cli("run", "--no-prefect", "--quarter", "2026-Q3", "--out", str(out), "--from-snapshot",
+                   run["run_id"], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "2026-Q3" / "LATEST").exists()
