@@ -152,7 +152,8 @@ def _snapshot_of_run(plan: RunPlan, run_id: str) -> str | None:
 
 
 def validate(snap: Snapshot, settings: Settings) -> ValidationResult:
-    return validate_snapshot(snap.tabs, settings)
+    """The checks, with "today" the day the snapshot's source was read (a replay checks alike)."""
+    return validate_snapshot(snap.tabs, settings, snap.read_on)
 
 
 def check_source(settings: Settings, source: str | None = None, out: str | Path | None = None,
@@ -162,8 +163,8 @@ def check_source(settings: Settings, source: str | None = None, out: str | Path 
     Raises BlockingValidationError (carrying the row-level result when the row checks ran)."""
     settings = with_source(settings, source)
     out_dir = (Path(out) if out else settings.output_folder).resolve()
-    snap = take_snapshot(extract(settings), out_dir / "snapshots")
-    return snap, validate_snapshot(snap.tabs, settings, today)
+    snap = take_snapshot(extract(settings), out_dir / "snapshots", today)
+    return snap, validate(snap, settings)
 
 
 def first_quarter(validation: ValidationResult, settings: Settings) -> Quarter:
@@ -339,7 +340,8 @@ def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, re
         "code_version": code_version(),
         "config_hash": s.config_hash(),
         "source": source_description(s),
-        "snapshot": {"id": snap.snapshot_id, "tabs": snap.tab_hashes},
+        "snapshot": {"id": snap.snapshot_id, "read_on": snap.read_on.isoformat() if snap.read_on else None,
+                     "tabs": snap.tab_hashes},
         "row_counts": validation.counts(),
         "quarantined_counts": {t: c["rows_quarantined"] for t, c in validation.counts().items()},
         "metrics": [r for r in records if r["quarter"] == plan.quarter.label],

@@ -3,8 +3,12 @@
 Layout under ``<output>/snapshots/<snapshot_id>/``:
 - ``<tab>.json``: ``{"tab", "title", "present", "header", "rows": [[sheet_row, [cells...]], ...]}``
   as canonical JSON; its SHA-256 is the tab's hash;
-- ``snapshot.json``: the tab hashes; the snapshot id is the SHA-256 of this file.
-The same cells always give the same id, so re-extracting an unchanged sheet reuses its snapshot.
+- ``snapshot.json``: the tab hashes and ``read_on``, the day the source was read; the snapshot id
+  is the SHA-256 of this file.
+``read_on`` is the "today" of the checks that depend on the day ("measured_on not in the
+future"), so a replay months later validates exactly as the first run did: same snapshot, same
+config, same code, same metrics. The same cells read on the same day give the same id, so
+re-extracting an unchanged sheet that day reuses its snapshot.
 Files are written once, made read-only, and checked against their hashes when read back.
 """
 
@@ -16,6 +20,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from .errors import SnapshotError
@@ -28,6 +33,7 @@ class Snapshot:
     folder: Path
     tab_hashes: dict[str, str]
     tabs: dict[str, RawTab]
+    read_on: date | None = None  # None only for snapshots written before read_on was recorded
 
 
 def _canonical(obj) -> bytes:
@@ -44,11 +50,13 @@ def _tab_document(tab: RawTab) -> dict:
     }
 
 
-def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path) -> Snapshot:
-    """Write the tabs to a content-hashed snapshot (or reuse the identical one already there)."""
+def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path, read_on: date | None = None) -> Snapshot:
+    """Write the tabs, read on ``read_on`` (default today), to a content-hashed snapshot (or reuse
+    the identical one already there)."""
+    read_on = read_on or date.today()
     blobs = {name: _canonical(_tab_document(tab)) for name, tab in sorted(tabs.items())}
     tab_hashes = {name: hashlib.sha256(blob).hexdigest() for name, blob in blobs.items()}
-    index = _canonical({"format": 1, "tabs": tab_hashes})
+    index = _canonical({"format": 2, "read_on": read_on.isoformat(), "tabs": tab_hashes})
     snapshot_id = hashlib.sha256(index).hexdigest()
     target = Path(snapshots_dir) / snapshot_id
     if target.is_dir():
@@ -70,7 +78,7 @@ def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path) -> Snapshot:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Snapshot(snapshot_id, target, tab_hashes, dict(tabs))
+    return Snapshot(snapshot_id, target, tab_hashes, dict(tabs), read_on)
 
 
 def load_snapshot(snapshot_id: str, snapshots_dir: Path) -> Snapshot:
@@ -88,7 +96,9 @@ def load_snapshot(snapshot_id: str, snapshots_dir: Path) -> Snapshot:
     index = (folder / "snapshot.json").read_bytes()
     if hashlib.sha256(index).hexdigest() != folder.name:
         raise SnapshotError(f"Snapshot {folder} was altered: its index no longer matches its id.")
-    tab_hashes = json.loads(index)["tabs"]
+    doc = json.loads(index)
+    tab_hashes = doc["tabs"]
+    read_on = date.fromisoformat(doc["read_on"]) if "read_on" in doc else None
     tabs = {}
     for name, expected in tab_hashes.items():
         blob = (folder / f"{name}.json").read_bytes()
@@ -98,4 +108,4 @@ def load_snapshot(snapshot_id: str, snapshots_dir: Path) -> Snapshot:
         tabs[name] = RawTab(
             doc["tab"], doc["title"], doc["header"], [(n, cells) for n, cells in doc["rows"]], doc["present"]
         )
-    return Snapshot(folder.name, folder, tab_hashes, tabs)
+    return Snapshot(folder.name, folder, tab_hashes, tabs, read_on)

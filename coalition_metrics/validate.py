@@ -576,7 +576,8 @@ def _derive_survey(frame, results: dict[str, TabResult], settings) -> None:
 
 # ----------------------------------------------------------------------------------------------
 def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | None = None) -> dict:
-    """The suite file for a tab with its ``$ref`` and ``$date`` values filled in."""
+    """The suite file for a tab with its ``$ref`` and ``$date`` values filled in, and ``{today}``
+    in a reason written as the day checked against (the day the source was read)."""
     doc = json.loads((EXPECTATIONS_DIR / f"{tab}.json").read_text(encoding="utf-8"))
     today = today or date.today()
 
@@ -608,8 +609,14 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
         ref = (kwargs.get("value_set") or {}).get("$ref") if isinstance(kwargs.get("value_set"), dict) else None
         return ref if ref and ref.split(".")[0] in results else None
 
+    def meta_of(e) -> dict:
+        meta = {**e.get("meta", {}), "ref": ref_of(e["kwargs"])}
+        if "reason" in meta:
+            meta["reason"] = meta["reason"].replace("{today}", today.isoformat())
+        return meta
+
     doc["expectations"] = [
-        {**e, "kwargs": resolve(e["kwargs"]), "meta": {**e.get("meta", {}), "ref": ref_of(e["kwargs"])}}
+        {**e, "kwargs": resolve(e["kwargs"]), "meta": meta_of(e)}
         for e in doc["expectations"]
         if e.get("meta", {}).get("when") != "respondent" or "respondent" in results[tab].column_map
     ]

@@ -151,7 +151,7 @@ CASES = [
          blocking="Tab 'attendance': 5 of 15 rows (33%) failed checks, more than the 20% allowed by "
                   "[validation] max_bad_share. Most common: meeting_id 'MC-08-04' is on row 4 of the meetings tab"),
     Case("measurement-in-the-future", {"goal_measurements": append("G2,2027-01-15,78,projected")},
-         {("goal_measurements", 10, "measured_on"): "measured_on '2027-01-15' is in the future"}),
+         {("goal_measurements", 10, "measured_on"): "measured_on '2027-01-15' is after 2026-11-24, the day the sheet was read"}),
     Case("completed-before-created", {"tasks": set_cell(4, "completed_on", "2026-07-01")},
          {("tasks", 4, "completed_on"): "before created_on"}),
     Case("due-before-created", {"tasks": set_cell(6, "due_on", "2026-07-15")},
@@ -159,7 +159,7 @@ CASES = [
     Case("left-before-joined", {"members": set_cell(7, "left_on", "2026-01-15")},
          {("members", 7, "left_on"): "left_on '2026-01-15' is before joined_on"}),
     Case("survey-timestamp-in-the-future", {"survey": set_cell(6, "Timestamp", "12/1/2026 09:00:00")},
-         {("survey", 6, "timestamp"): "Timestamp '12/1/2026 09:00:00' is in the future"}),
+         {("survey", 6, "timestamp"): "Timestamp '12/1/2026 09:00:00' is after 2026-11-24, the day the sheet was read"}),
     # -- enumerations and numbers
     Case("unknown-status", {"attendance": set_cell(8, "status", "late")},
          {("attendance", 8, "status"): "'late' is not a known attendance status"}),

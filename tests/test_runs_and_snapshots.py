@@ -112,3 +112,29 @@ def test_grid_form_attendance_gives_the_same_funder_metrics(settings, example_co
     assert (grid_run.folder / "funder_metrics.json").read_bytes() == (long_run.folder / "funder_metrics.json").read_bytes()
     counts = grid_run.manifest["row_counts"]["attendance"]
     assert counts["rows_read"] == len(members) and counts["rows_quarantined"] == 1  # the planted M11 row
+
+
+def test_a_replay_checks_dates_against_the_day_the_source_was_read(settings):
+    """Same snapshot, same metrics, whatever the day of the replay: "not in the future" is judged
+    against the snapshot's read_on, not the replay's clock."""
+    from datetime import date
+
+    from coalition_metrics.pipeline import extract
+    from coalition_metrics.snapshot import take_snapshot
+
+    snaps = settings.output_folder / "snapshots"
+    earlier = take_snapshot(extract(settings), snaps, read_on=date(2026, 9, 29))
+    today = take_snapshot(extract(settings), snaps)
+    assert earlier.snapshot_id != today.snapshot_id and earlier.tab_hashes == today.tab_hashes
+    assert load_snapshot(earlier.snapshot_id, snaps).read_on == date(2026, 9, 29)
+
+    replayed = [run_quarterly(settings, quarter="2026-Q3", from_snapshot=earlier.snapshot_id) for _ in range(2)]
+    quarantined = json.loads((replayed[0].folder / "validation" / "quarantine.json").read_text())
+    future = sorted((q["sheet_row"], q["column"], q["value"]) for q in quarantined if q["tab"] == "goal_measurements")
+    assert [(c, v) for _, c, v in future] == [("measured_on", "2026-09-30")] * 2  # G1 and G2, Sept 30
+    assert all("after 2026-09-29, the day the sheet was read" in q["reason"] for q in quarantined if q["tab"] == "goal_measurements")
+    assert replayed[0].manifest["snapshot"]["read_on"] == "2026-09-29"
+    assert (replayed[0].folder / "funder_metrics.json").read_bytes() == (replayed[1].folder / "funder_metrics.json").read_bytes()
+
+    current = run_quarterly(settings, quarter="2026-Q3", from_snapshot=today.snapshot_id)
+    assert current.manifest["quarantined_counts"]["goal_measurements"] == 0
