@@ -473,23 +473,37 @@ def run_refresh(settings: Settings, source: str | None = None, out: str | Path |
     return run_stages(plan_refresh(settings, as_of, today, out), publish_funder)
 
 
-def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None) -> RunResult:
+@dataclass(frozen=True)
+class Stages:
+    """The stage functions a run calls: the plain ones here, or the Prefect tasks that wrap them
+    (flows.tasks.run_stages), so the order and the checks between stages are written once."""
+    extract: Any
+    snapshot: Any
+    replay: Any
+    validate: Any
+    build_database: Any
+
+
+def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages: Stages | None = None) -> RunResult:
     """extract (or replay) -> snapshot -> validate -> load -> transform -> publish, recorded in the
-    runs table; ``publish`` is render_and_publish (quarterly) or publish_funder (refresh)."""
+    runs table; ``publish`` is render_and_publish (quarterly) or publish_funder (refresh).
+
+    Between stages the run checks its time limit (RunRecord.stage)."""
+    st = stages or Stages(extract, snapshot, replay, validate, build_database)
     settings = plan.settings
     with recorded_run(plan) as run:
         if from_snapshot:
-            snap = replay(from_snapshot, plan)
+            snap = st.replay(from_snapshot, plan)
         else:
-            tabs = extract(settings)
+            tabs = st.extract(settings)
             run.stage("snapshot")
-            snap = snapshot(tabs, plan)
+            snap = st.snapshot(tabs, plan)
         run.snapshot_taken(snap)
         run.stage("validate")
-        validation = validate(snap, settings)
+        validation = st.validate(snap, settings)
         with run_lock(plan):  # build and publish from the same database state
             run.stage("load")
-            build_database(snap, validation, plan)
+            st.build_database(snap, validation, plan)
             run.stage("publish")
             result = publish(snap, validation, plan)
         run.folder = result.folder

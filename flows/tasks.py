@@ -69,24 +69,9 @@ def publish_funder(snap, validation, plan: pipeline.RunPlan):
 def run_stages(plan: pipeline.RunPlan, publish, from_snapshot: str | None = None) -> pipeline.RunResult:
     """pipeline.run_stages with each stage a task: extract (or replay) -> snapshot -> validate ->
     load -> transform -> publish (the render_and_publish or publish_funder task)."""
-    settings = plan.settings
-    with pipeline.recorded_run(plan) as run:
-        if from_snapshot:
-            snap = replay(from_snapshot, plan)
-        else:
-            tabs = extract_task(settings)(settings)
-            run.stage("snapshot")
-            snap = snapshot(tabs, plan)
-        run.snapshot_taken(snap)
-        run.stage("validate")
-        checked = validate(snap, settings)
-        with pipeline.run_lock(plan):  # build and publish from the same database state
-            run.stage("load")
-            build_database(snap, checked, plan)
-            run.stage("publish")
-            result = publish(snap, checked, plan)
-        run.folder = result.folder
-    return result
+    stages = pipeline.Stages(extract=extract_task(plan.settings), snapshot=snapshot, replay=replay,
+                             validate=validate, build_database=build_database)
+    return pipeline.run_stages(plan, publish, from_snapshot, stages)
 
 
 @task(name="artifacts", timeout_seconds=120)

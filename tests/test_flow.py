@@ -22,6 +22,30 @@ def test_quarterly_report_flow_publishes_the_same_figures(prefect_harness, setti
     assert result.quarter == "2026-Q3"
     assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()
     assert json.loads((result.folder / "manifest.json").read_text())["flow"] == "quarterly-report"
+    # each stage is its own task run, in order
+    assert _task_runs(state.state_details.flow_run_id) == [
+        "extract", "snapshot", "validate", "load-and-transform", "render-and-publish", "artifacts"]
+
+
+def _task_runs(flow_run_id) -> list[str]:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read():
+        async with get_client() as client:
+            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            return [r.name.rsplit("-", 1)[0] for r in sorted(runs, key=lambda r: r.start_time or r.expected_start_time)]
+
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:  # task runs reach the API through events, shortly after the flow returns
+        names = asyncio.run(read())
+        if "artifacts" in names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.5)
 
 
 def test_flow_fails_on_blocking_validation_and_publishes_nothing(prefect_harness, settings, example_copy):
