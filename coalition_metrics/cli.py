@@ -244,7 +244,6 @@ def cmd_template(args) -> int:
 
 def cmd_validate(args) -> int:
     import json
-    from datetime import date
     from pathlib import Path
 
     from .config import load_settings
@@ -274,8 +273,7 @@ def cmd_validate(args) -> int:
         if args.html:
             page = render_quality_page(quality_context(
                 result, coalition=settings.coalition_name, quarter=None, run_id=None, snapshot_id=snap_id,
-                source=source_description(settings),
-                validated_on=(result.validated_on or date.today()).isoformat()))
+                source=source_description(settings), validated_on=result.validated_on.isoformat()))
             Path(args.html).write_text(page, encoding="utf-8")
             print(f"\ndata-quality page: {args.html}", file=sys.stderr)
     if blocking is not None:

@@ -388,11 +388,16 @@ def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folde
 BACKSTOP_GRACE_SECONDS = 120.0
 
 
+def run_time_limit(settings: Settings) -> float:
+    """[orchestration] flow_timeout_seconds: checked between stages (RunRecord.stage)."""
+    return float(settings.data["orchestration"]["flow_timeout_seconds"])
+
+
 def hard_time_limit(settings: Settings) -> float:
     """Prefect's own flow timeout: the run's limit plus a grace period. It only fires for a stage
     that hangs past the limit (RunRecord.stage cannot interrupt a stage), because Prefect enforces
     it by raising into whatever code is running at that instant."""
-    return float(settings.data["orchestration"]["flow_timeout_seconds"]) + BACKSTOP_GRACE_SECONDS
+    return run_time_limit(settings) + BACKSTOP_GRACE_SECONDS
 
 
 @dataclass
@@ -409,7 +414,7 @@ class RunRecord:
         the snapshot kept for a resume); a source that hangs is bounded by its own request timeout
         and retries. Prefect's own flow timeout stays as a backstop a little later
         (hard_time_limit)."""
-        limit = float(self.plan.settings.data["orchestration"]["flow_timeout_seconds"])
+        limit = run_time_limit(self.plan.settings)
         used = time.monotonic() - self.started
         if used > limit:
             resume = (f"resume from its snapshot with --from-snapshot {self.plan.run_id}" if self.snapshot_id
