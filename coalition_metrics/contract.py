@@ -1,7 +1,7 @@
 """The data contract of DESIGN.md as data: each tab's columns, their kinds and which are required.
 
-Validation (validate.py) reads this to match headers and derive the checked columns; the suites in
-expectations/ name the derived columns described in validate.py.
+Validation (coalition_metrics/validate/) reads this to match headers and derive the checked columns; the suites in
+expectations/ name the derived columns described in coalition_metrics/validate/.
 """
 
 from __future__ import annotations

@@ -1,0 +1,100 @@
+"""Validate: match headers, derive checked columns, run the Great Expectations suites per tab.
+
+Blocking problems (a required tab missing, a tab with no header, a missing required column, a
+required tab with no rows, more than ``max_bad_share`` of a tab's rows quarantined) stop the run
+with a message that names the tab, the column and the fix. Row-level failures are quarantined with
+tab, sheet row, column, value, the expectation that failed and a sentence; the run goes on.
+
+The suites (expectations/<tab>.json, Great Expectations 1.x suite JSON) run against a frame with
+one row per non-blank sheet row and these columns:
+- ``sheet_row`` and every contract column as trimmed text (None when blank);
+- ``<col>__value``: the parsed value of a date, timestamp, number, Likert or enumerated column
+  (dates as ISO text, enumerations case-folded), None when blank or unparseable;
+- ``<col>__invalid``: the cell text when it is not blank but cannot be parsed, else None;
+- ``<col>__when``: date and timestamp columns as datetimes, for the plausible-range checks;
+- ``row__formula_error``: ``column<TAB>text`` of the first cell showing a spreadsheet error
+  (#REF!, #N/A, ...); the suite's ``"column": "$cell"`` names that cell's column;
+- ``row__repeat``: for a repeated unique key, the sheet row of its first occurrence;
+- survey only: ``respondent__unknown`` (respondent text that matches no member) and
+  ``row__superseded`` (the sheet row of the same member's later submission in the wave).
+A kwarg written ``{"$ref": "members.member_id"}`` is replaced by the accepted ids of that tab,
+``{"$ref": "scale.trust.min"}`` by the item's scale (Settings.item_scale), ``{"$ref": "run.today"}`` by the end of the day the
+validation runs (so "not in the future" means not after that day) and ``{"$date": "1990-01-01"}``
+by that date.
+
+Attendance in grid form (one row per member, one column per meeting id or meeting date, cells
+P/A/E, TRUE/FALSE, yes/no, x or blank) becomes one record per marked cell with ``sheet_column``
+(the header) and the same columns as the long form; a cell that cannot be read is quarantined on
+its own (scope ``cell``), a row whose member is unknown or repeated is quarantined whole.
+A blank grid cell is no record, so an expected member counts as absent (DESIGN.md).
+
+Each sheet row is counted once: rows read = blank + accepted + quarantined, where a quarantined
+row is one with at least one quarantined cell.
+
+Modules: frames (header matching, the checked frame of a tab), grid (grid-form attendance),
+references (respondents and grid rows to members), suites (Great Expectations), quarantine
+(failures to entries, the bad-share rule), results (the dataclasses).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ..errors import BlockingValidationError
+from ..sources import RawTab
+from .frames import FORMULA_ERRORS, prepare_tab
+from .grid import resolve_grid
+from .quarantine import accepted_records, bad_share_problem, quarantine_cells
+from .references import derive_survey
+from .results import QuarantinedCell, TabResult, ValidationResult
+from .suites import gx_context, load_suite, run_suite
+
+__all__ = ["FORMULA_ERRORS", "TAB_ORDER", "QuarantinedCell", "TabResult", "ValidationResult", "load_suite",
+           "validate_snapshot"]
+
+TAB_ORDER = ("members", "meetings", "goals", "attendance", "tasks", "goal_measurements", "survey", "milestones")
+
+
+def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = None) -> ValidationResult:
+    """Validate every tab; raise BlockingValidationError listing every blocking problem.
+
+    ``today`` is the day the checks treat as now ("measured_on not in the future")."""
+    today = today or date.today()
+    problems: list[str] = []
+    results: dict[str, TabResult] = {}
+    frames: dict[str, Any] = {}
+
+    for name in TAB_ORDER:
+        raw = tabs.get(name) or RawTab(name, settings.tabs[name], present=False)
+        result, frame, tab_problems = prepare_tab(raw, settings)
+        results[name] = result
+        problems += tab_problems
+        if frame is not None:
+            frames[name] = frame
+    if problems:
+        raise BlockingValidationError(problems)
+
+    context = gx_context()
+    for name in TAB_ORDER:
+        if name not in frames:
+            continue
+        frame = frames[name]
+        result = results[name]
+        if name == "survey":
+            derive_survey(frame, results, settings)
+        if name == "attendance" and result.form == "grid":
+            resolve_grid(frame, results, settings)
+        suite = load_suite(name, results, settings, today)
+        failures, result.checks = run_suite(context, name, frame, suite)
+        result.quarantined = quarantine_cells(name, frame, failures, result.form, settings, results)
+        result.records = frame
+        result.accepted = accepted_records(frame, result.quarantined)
+        bad = {q.sheet_row for q in result.quarantined}
+        result.accepted_rows = [r for r in result.checked_rows if r not in bad]
+        problem = bad_share_problem(result, frame, settings.max_bad_share)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise BlockingValidationError(problems, ValidationResult(results, today))
+    return ValidationResult(results, today)

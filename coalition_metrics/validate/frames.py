@@ -1,0 +1,205 @@
+"""Header matching and the checked frame of a long-form tab: one record per non-blank sheet row,
+contract columns as trimmed text plus the derived ``__value`` / ``__invalid`` / ``__when``
+columns, formula errors and repeated keys (see the package docstring)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from .. import dates, parsing
+from ..contract import REQUIRED_TABS, UNIQUE_KEYS, Column, columns_of, headers_of
+from ..sources import RawTab
+from .results import TabResult
+
+# What a cell shows when its formula fails (Google Sheets and Excel), case-folded.
+FORMULA_ERRORS = frozenset(
+    {"#ref!", "#n/a", "#value!", "#div/0!", "#name?", "#num!", "#null!", "#error!", "#spill!", "#calc!",
+     "#getting_data", "loading..."}
+)
+
+
+def prepare_tab(raw: RawTab, settings):
+    """Match headers, count blank rows, build the frame with derived columns (no GX yet)."""
+    import pandas as pd
+
+    name, title = raw.name, raw.title
+    result = TabResult(name, title, raw.present)
+    problems: list[str] = []
+    if not raw.present:
+        if name in REQUIRED_TABS:
+            problems.append(
+                f"Tab '{title}' is missing. Add a tab named '{title}' (or set [tabs] {name} in the "
+                f"config to the tab's actual name)."
+            )
+        return result, None, problems
+    result.rows_read = len(raw.rows)
+    if not any(h.strip() for h in raw.header):
+        problems.append(
+            f"Tab '{title}' is empty: it has no header row. Put the column names in row 1 "
+            f"({', '.join(headers_of(name, settings).values())})."
+        )
+        return result, None, problems
+
+    columns = columns_of(name, settings)
+    expected = headers_of(name, settings)
+    found: dict[str, int] = {}
+    for i, h in enumerate(raw.header):
+        found.setdefault(parsing.norm_key(h), i)
+    from .grid import is_grid, prepare_grid  # grid.py builds on this module's helpers
+
+    if name == "attendance" and is_grid(found):
+        return prepare_grid(raw, result, found, settings)
+    for col in columns:
+        idx = found.get(parsing.norm_key(expected[col.name]))
+        if idx is not None:
+            result.column_map[col.name] = idx
+        elif col.required:
+            close = difflib.get_close_matches(
+                parsing.norm_key(expected[col.name]), [parsing.norm_key(h) for h in raw.header if h.strip()], n=1, cutoff=0.6
+            )
+            hint = f" The tab has a column '{_original(raw.header, close[0])}': rename it to '{expected[col.name]}'." if close else ""
+            what = "question" if name == "survey" and col.kind == "likert" else "required column"
+            problems.append(
+                f"Tab '{title}' has no {what} '{expected[col.name]}' (header row 1).{hint} "
+                f"Add the column, or map it in the config."
+            )
+    if name == "survey":
+        # A mapped question missing from the sheet is blocking (DESIGN.md, survey items).
+        for col in columns:
+            if col.kind == "likert" and col.name not in result.column_map:
+                problems.append(
+                    f"Tab '{title}' has no column for survey item '{col.name}': expected the question "
+                    f"'{expected[col.name]}'. Rename the column or set [survey_items] {col.name} to the "
+                    f"question text the sheet uses."
+                )
+    if problems:
+        header_row = _header_further_down(raw, columns, expected)
+        if header_row:
+            problems = [
+                f"Tab '{title}': the column names are in sheet row {header_row}, not row 1 (row 1 looks "
+                f"like a title, often merged cells). Delete the rows above the column names so that "
+                f"they are in row 1."
+            ]
+        return result, None, _unique(problems)
+
+    records = []
+    for sheet_row, cells in non_blank_rows(raw, result):
+        rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None}
+        for col in columns:
+            idx = result.column_map.get(col.name)
+            text = cells[idx].strip() if idx is not None and idx < len(cells) else ""
+            rec[col.name] = text or None
+            if text.casefold() in FORMULA_ERRORS:
+                rec["row__formula_error"] = rec["row__formula_error"] or f"{col.name}\t{text}"
+            _derive(rec, col, text, settings)
+        records.append(rec)
+    if name in REQUIRED_TABS and not records:
+        problems.append(no_rows_problem(title))
+        return result, None, problems
+    frame = pd.DataFrame.from_records(records, columns=_frame_columns(columns))
+    _add_when_columns(frame, columns)
+    _mark_repeats(frame, name)
+    return result, frame, problems
+
+
+def non_blank_rows(raw: RawTab, result: TabResult):
+    """The rows to check; wholly blank rows are skipped and counted (DESIGN.md, data contract)."""
+    for sheet_row, cells in raw.rows:
+        if not any(str(c).strip() for c in cells):
+            result.blank_rows.append(sheet_row)
+            continue
+        result.checked_rows.append(sheet_row)
+        yield sheet_row, cells
+
+
+def no_rows_problem(title: str) -> str:
+    return (f"Tab '{title}' has a header but no rows. Fill in the tab (or point [source] location at "
+            f"the right spreadsheet).")
+
+
+def _header_further_down(raw: RawTab, columns: list[Column], expected: dict[str, str]) -> int | None:
+    """The sheet row (2..6) that holds all required headers when row 1 does not, else None."""
+    required = {parsing.norm_key(expected[c.name]) for c in columns if c.required}
+    for sheet_row, cells in raw.rows[:5]:
+        if required <= {parsing.norm_key(c) for c in cells}:
+            return sheet_row
+    return None
+
+
+def _add_when_columns(frame, columns: list[Column]) -> None:
+    import pandas as pd
+
+    for col in columns:
+        if col.kind in ("date", "timestamp"):
+            frame[f"{col.name}__when"] = pd.to_datetime(frame[f"{col.name}__value"], format="ISO8601")
+
+
+def _frame_columns(columns: list[Column]) -> list[str]:
+    out = ["sheet_row", "row__formula_error"]
+    for col in columns:
+        out.append(col.name)
+        if col.kind in ("date", "timestamp", "number", "likert", "enum"):
+            out.append(f"{col.name}__value")
+        if col.kind in ("date", "timestamp", "number", "likert"):
+            out.append(f"{col.name}__invalid")
+    return out
+
+
+def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
+    fmt = settings.date_format
+    if col.kind == "enum":
+        rec[f"{col.name}__value"] = parsing.enum_value(text)
+        return
+    if col.kind not in ("date", "timestamp", "number", "likert"):
+        return
+    value = None
+    if text:
+        if col.kind == "date":
+            d = dates.try_parse_date(text, fmt)
+            value = d.isoformat() if d else None
+        elif col.kind == "timestamp":
+            ts = dates.try_parse_timestamp(text, fmt)
+            value = ts.isoformat(sep=" ") if ts else None
+        elif col.kind == "number":
+            value = parsing.parse_number(text)
+        else:
+            value = parsing.parse_likert(text)
+    rec[f"{col.name}__value"] = value
+    rec[f"{col.name}__invalid"] = text if text and value is None else None
+
+
+def _mark_repeats(frame, tab: str) -> None:
+    key = UNIQUE_KEYS.get(tab)
+    frame["row__repeat"] = None
+    if not key or frame.empty:
+        return
+    first: dict[tuple, int] = {}
+    repeats = []
+    for row in frame[["sheet_row", *key]].itertuples(index=False):
+        k = tuple(row[1:])
+        if any(v is None for v in k):
+            repeats.append(None)
+            continue
+        if k in first:
+            repeats.append(f"repeats row {first[k]}")
+        else:
+            first[k] = row[0]
+            repeats.append(None)
+    frame["row__repeat"] = repeats
+
+
+def _original(header: list[str], key: str) -> str:
+    for h in header:
+        if parsing.norm_key(h) == key:
+            return h.strip()
+    return key
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen, out = set(), []
+    for i in items:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
