@@ -279,11 +279,18 @@ def cmd_validate(args) -> int:
     if blocking is not None:
         print(f"\nerror: {blocking}", file=sys.stderr)
         return 2
-    n = sum(t.rows_quarantined for t in result.tabs.values())
+    from .quality import rows_to_fix
+
+    n, total = rows_to_fix(result), sum(t.rows_quarantined for t in result.tabs.values())
     if n:
-        print(f"\n{n} row{'s' if n != 1 else ''} would be set aside (quarantined). Fix them in the sheet, "
-              f"then run `coalition validate` again.", file=sys.stderr)
+        also = f" ({total} set aside in all)" if total != n else ""
+        print(f"\n{n} row{'s' if n != 1 else ''} to fix{also} would be set aside (quarantined). Fix them in the "
+              f"sheet, then run `coalition validate` again.", file=sys.stderr)
         return 1
+    if total:
+        print(f"\nNothing to fix; {total} row{'s' if total != 1 else ''} kept for information only "
+              f"(listed above).", file=sys.stderr)
+        return 0
     print("\nEvery row passed.", file=sys.stderr)
     return 0
 

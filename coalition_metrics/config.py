@@ -56,6 +56,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "timeout_seconds": 60.0,
     },
     "tabs": {t: t for t in TABS},
+    # A tab whose header differs from the contract's column name: tab = { column = "Sheet header" },
+    # e.g. tasks = { owner_id = "Owner", due_on = "Due date" }. The survey's headers are set in
+    # [survey] and [survey_items].
+    "columns": {t: {} for t in TABS if t != "survey"},
     "survey": {
         # Header of the respondent column: organization name or member id. "" = anonymous survey.
         "respondent_column": "Organization",
@@ -139,6 +143,11 @@ class Settings:
     @property
     def tabs(self) -> dict[str, str]:
         return self.data["tabs"]
+
+    @property
+    def columns(self) -> dict[str, dict[str, str]]:
+        """Contract column -> the sheet's own header, per tab (only the mapped ones)."""
+        return self.data["columns"]
 
     @property
     def survey(self) -> dict[str, Any]:
@@ -299,9 +308,85 @@ def _from_env_text(raw: str, default: Any, name: str) -> Any:
             return float(raw)
         if isinstance(default, list):
             return json.loads(raw) if raw.strip().startswith("[") else [x.strip() for x in raw.split(",") if x.strip()]
+        if isinstance(default, dict):
+            return json.loads(raw)  # e.g. COALITION_COLUMNS_TASKS='{"owner_id": "Owner"}'
     except ValueError:
         raise ConfigError(f"Environment variable {name}={raw!r} is not a {type(default).__name__}.") from None
     return raw
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).strip().casefold().split())
+
+
+def _check_names(data: dict[str, Any], where: str) -> None:
+    """Settings that name things (meeting kinds, columns, questions) name things that exist, and
+    never two things with one name: a typo must fail here, not publish a 0% figure."""
+    from .contract import CONTRACT, ENUMS
+
+    kinds = ENUMS["kind"]
+    counted = data["metrics"]["counted_kinds"]
+    if not counted:
+        raise ConfigError(f"{where}: [metrics] counted_kinds is empty; list the meeting kinds that count for "
+                          f"attendance and engagement, e.g. {kinds[:3]!r}.")
+    for kind in counted:
+        if kind not in kinds:
+            import difflib
+
+            close = difflib.get_close_matches(str(kind).replace("-", "_").replace(" ", "_").lower(), kinds, n=1)
+            hint = f" Did you mean \"{close[0]}\"?" if close else ""
+            raise ConfigError(f"{where}: [metrics] counted_kinds has {kind!r}, which is not a meeting kind.{hint} "
+                              f"The kinds are {', '.join(kinds)}.")
+    if len(set(counted)) != len(counted):
+        raise ConfigError(f"{where}: [metrics] counted_kinds lists a kind twice: {counted!r}.")
+
+    for tab, title in data["tabs"].items():
+        if not str(title).strip():
+            raise ConfigError(f"{where}: [tabs] {tab} is empty; give the title of the tab in your sheet.")
+    titles: dict[str, str] = {}
+    for tab, title in data["tabs"].items():
+        other = titles.setdefault(_norm(title), tab)
+        if other != tab:
+            raise ConfigError(f"{where}: [tabs] {other} and {tab} both name the tab {title!r}; each contract tab "
+                              f"needs a tab of its own.")
+
+    for tab, mapping in data["columns"].items():
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{where}: [columns] {tab} must be a table like {{ member_id = \"Member\" }}.")
+        names = [c.name for c in CONTRACT[tab]]
+        for column, header in mapping.items():
+            if column not in names:
+                raise ConfigError(f"{where}: [columns] {tab}.{column}: the {tab} tab has no column {column!r} in the "
+                                  f"data contract; its columns are {', '.join(names)}.")
+            if not isinstance(header, str) or not header.strip():
+                raise ConfigError(f"{where}: [columns] {tab}.{column} must be the header text of that column in "
+                                  f"your sheet, not {header!r}.")
+        headers: dict[str, str] = {}
+        for name in names:
+            header = mapping.get(name, name)
+            other = headers.setdefault(_norm(header), name)
+            if other != name:
+                raise ConfigError(f"{where}: [columns] {tab}: {other} and {name} would both be read from the "
+                                  f"column {header!r}; map each to a column of its own.")
+
+    survey = data["survey"]
+    questions: dict[str, str] = {}
+    for label, header in (("[survey] timestamp_column", survey["timestamp_column"]),
+                          ("[survey] respondent_column", survey["respondent_column"])):
+        if header.strip():
+            questions.setdefault(_norm(header), label)
+    if not survey["timestamp_column"].strip():
+        raise ConfigError(f"{where}: [survey] timestamp_column is empty; it is the header of the Forms "
+                          f"'Timestamp' column.")
+    for item, question in data["survey_items"].items():
+        if not isinstance(question, str) or not question.strip():
+            raise ConfigError(f"{where}: [survey_items] {item} is empty; set it to the question text, as in the "
+                              f"column header of the response sheet.")
+        other = questions.setdefault(_norm(question), f"[survey_items] {item}")
+        if other != f"[survey_items] {item}":
+            raise ConfigError(f"{where}: {other} and [survey_items] {item} name the same column {question!r}; "
+                              f"one item would silently copy the other's answers. Give each item its own "
+                              f"question text.")
 
 
 def _check_values(data: dict[str, Any], where: str) -> None:
@@ -346,5 +431,6 @@ def _check_values(data: dict[str, Any], where: str) -> None:
             f"{where}: [survey_items] has unknown item code(s) {', '.join(sorted(unknown))}; "
             f"item codes are fixed: {', '.join(DEFAULT_ITEMS)}."
         )
+    _check_names(data, where)
     if not data["source"]["location"]:
         raise ConfigError(f"{where}: [source] location is empty; name a CSV folder, an .xlsx file or a Google Sheet URL.")

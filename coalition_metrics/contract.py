@@ -97,6 +97,19 @@ def columns_of(tab: str, settings) -> list[Column]:
 
 
 def headers_of(tab: str, settings) -> dict[str, str]:
+    """Contract column -> the header the sheet uses: the column's own name unless [columns] maps it."""
     if tab == "survey":
         return survey_headers(settings)
-    return {c.name: c.name for c in CONTRACT[tab]}
+    mapped = settings.columns.get(tab, {})
+    return {c.name: mapped.get(c.name, c.name) for c in CONTRACT[tab]}
+
+
+def header_setting(tab: str, column: str, settings) -> str:
+    """The config setting that names a column's header, for messages: '[columns] tasks.owner_id'."""
+    if tab == "survey":
+        if column == "timestamp":
+            return "[survey] timestamp_column"
+        if column == "respondent":
+            return "[survey] respondent_column"
+        return f"[survey_items] {column}"
+    return f"[columns] {tab}.{column}"

@@ -31,6 +31,17 @@ def test_environment_overrides_the_file(tmp_path):
         ("[sources]\nlocation = 'x'\n", "unknown section [sources]"),
         ("[survey_items]\nsatisfactoin = 'x'\n", "unknown setting 'satisfactoin'"),
         ("[source]\ndate_format = 'YYYY/MM/DD'\n", 'date_format must be "M/D/YYYY" or "D/M/YYYY"'),
+        ("[metrics]\ncounted_kinds = ['weekly-call']\n",
+         "[metrics] counted_kinds has 'weekly-call', which is not a meeting kind. Did you mean \"weekly_call\"?"),
+        ("[metrics]\ncounted_kinds = []\n", "[metrics] counted_kinds is empty"),
+        ("[survey_items]\ntrust = \"Overall, how satisfied are you with your organization's participation in the coalition? \"\n",
+         "[survey_items] satisfaction and [survey_items] trust name the same column"),
+        ("[survey_items]\nvoice_heard = 'Timestamp'\n", "[survey] timestamp_column and [survey_items] voice_heard name the same column"),
+        ("[tabs]\nsurvey = 'Members'\n", "[tabs] members and survey both name the tab 'Members'"),
+        ("[columns]\ntasks = { owner = 'Owner' }\n", "[columns] tasks.owner: the tasks tab has no column 'owner'"),
+        ("[columns]\nsurvey = { timestamp = 'When' }\n", "unknown setting 'survey' in [columns]"),
+        ("[columns]\ntasks = { owner_id = 'Owner', accountable_id = ' owner ' }\n",
+         "[columns] tasks: owner_id and accountable_id would both be read from the column ' owner '"),
     ],
 )
 def test_malformed_config_is_named(tmp_path, text, message):
@@ -62,3 +73,12 @@ def test_survey_scales_are_checked_and_default_to_the_survey_scale(tmp_path):
     bad.write_text("[survey_scales]\ntrust = [7, 1]\n")
     with pytest.raises(ConfigError, match=r"\[survey_scales\] trust must be \[min, max\] whole numbers with min < max"):
         load_settings(bad, environ={})
+
+
+def test_columns_map_headers_from_the_file_and_the_environment(tmp_path):
+    (tmp_path / "c.toml").write_text('[columns]\ntasks = { owner_id = "Owner" }\n')
+    s = load_settings(tmp_path / "c.toml", environ={"COALITION_COLUMNS_MEMBERS": '{"organization": "Organisation"}'})
+    from coalition_metrics.contract import headers_of
+
+    assert headers_of("tasks", s)["owner_id"] == "Owner" and headers_of("tasks", s)["due_on"] == "due_on"
+    assert headers_of("members", s)["organization"] == "Organisation"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from ..errors import SourceError
-from . import RawTab, split_rows
+from . import RawTab, column_letter, split_rows
 
 
 class CsvFolderSource:
@@ -23,11 +24,12 @@ class CsvFolderSource:
                 continue
             try:
                 with path.open(newline="", encoding="utf-8-sig") as fh:
-                    values = list(csv.reader(fh))
+                    text = fh.read()
             except UnicodeDecodeError:
                 raise SourceError(
                     f"{path} is not UTF-8 text. Save it again as 'CSV UTF-8' and re-run."
                 ) from None
+            values = read_csv_text(text, path, title)
             header, rows = split_rows(values)
             tabs[name] = RawTab(name, title, header, rows)
         return tabs
@@ -41,3 +43,51 @@ class CsvFolderSource:
             if p.stem.strip().casefold() == wanted:
                 return p
         return None
+
+
+def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
+    """The rows of a CSV file. A quote that is never closed would swallow every line after it into
+    one cell (rows silently gone), and a quote closed many lines later swallows the rows between:
+    both stop the run with the tab, row, line and column of the quote."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    values: list[list[str]] = []
+    starts: list[int] = []  # the file line each record starts on
+    line = 1
+    for record in reader:
+        values.append(record)
+        starts.append(line)
+        line = reader.line_num + 1
+    header = values[0] if values else []
+    width = len(header)
+    for i, record in enumerate(values):
+        for j, cell in enumerate(record):
+            if "\n" not in cell and "\r" not in cell:
+                continue
+            lines = cell.splitlines()
+            looks_like_rows = sum(1 for x in lines[1:] if width > 1 and x.count(",") >= width - 1) if i else 0
+            unclosed = i == len(values) - 1 and _quote_unclosed(text)
+            if not (unclosed or looks_like_rows):
+                continue  # a cell with line breaks of its own (a long note): fine
+            where = (f"Tab '{title}' ({path.name}), sheet row {i + 1} (line {starts[i]} of the file), column "
+                     f"{column_letter(j)} ({header[j] if j < width else 'no header'})")
+            if unclosed:
+                raise SourceError(
+                    f"{where}: a quote opens there and is never closed, so the {len(lines) - 1} lines after it "
+                    f"would be read as one cell and their rows lost. Close the quote (or remove it) and save "
+                    f"the file again."
+                )
+            raise SourceError(
+                f"{where}: a quoted cell runs over {len(lines)} lines, {looks_like_rows} of which look like rows "
+                f"of this tab; a quote is probably missing or misplaced, and those rows would be lost in one "
+                f"cell. Fix the quotes in that row and save the file again."
+            )
+    return values
+
+
+def _quote_unclosed(text: str) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as err:
+        return "unexpected end of data" in str(err)
+    return False

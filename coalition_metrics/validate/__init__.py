@@ -33,7 +33,8 @@ row is one with at least one quarantined cell.
 
 Modules: frames (header matching, the checked frame of a tab), grid (grid-form attendance),
 references (respondents and grid rows to members), suites (Great Expectations), quarantine
-(failures to entries, the bad-share rule), results (the dataclasses).
+(failures to entries, the bad-share rule), row_rules (rules over several cells of a row),
+results (the dataclasses).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from ..sources import RawTab
 from .frames import FORMULA_ERRORS, prepare_tab
 from .grid import resolve_grid
 from .quarantine import accepted_records, bad_share_problem, quarantine_cells
-from .references import derive_survey
+from .references import derive_survey, mark_attendance_membership
+from .row_rules import mark_goal_targets
 from .results import QuarantinedCell, TabResult, ValidationResult
 from .suites import gx_context, load_suite, run_suite
 
@@ -83,8 +85,12 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
         result = results[name]
         if name == "survey":
             derive_survey(frame, results, settings)
-        if name == "attendance" and result.form == "grid":
-            resolve_grid(frame, results, settings)
+        if name == "goals":
+            mark_goal_targets(frame)
+        if name == "attendance":
+            if result.form == "grid":
+                resolve_grid(frame, results, settings)
+            mark_attendance_membership(frame, results)
         suite = load_suite(name, results, settings, today)
         failures, result.checks = run_suite(context, name, frame, suite)
         result.quarantined = quarantine_cells(name, frame, failures, result.form, settings, results)

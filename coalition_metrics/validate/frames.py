@@ -8,8 +8,8 @@ import difflib
 from typing import Any
 
 from .. import dates, parsing
-from ..contract import REQUIRED_TABS, UNIQUE_KEYS, Column, columns_of, headers_of
-from ..sources import RawTab
+from ..contract import REQUIRED_TABS, UNIQUE_KEYS, Column, columns_of, header_setting, headers_of
+from ..sources import RawTab, column_letter
 from .results import TabResult
 
 # What a cell shows when its formula fails (Google Sheets and Excel), case-folded.
@@ -17,6 +17,12 @@ FORMULA_ERRORS = frozenset(
     {"#ref!", "#n/a", "#value!", "#div/0!", "#name?", "#num!", "#null!", "#error!", "#spill!", "#calc!",
      "#getting_data", "loading..."}
 )
+
+
+def is_uncalculated_formula(text: str) -> bool:
+    """A cell that holds a formula but no value (an .xlsx saved without calculating it keeps only
+    the formula, which the source reads as its text): it must not read as a blank or a typed value."""
+    return len(text) > 1 and text.startswith("=")
 
 
 def prepare_tab(raw: RawTab, settings):
@@ -32,6 +38,12 @@ def prepare_tab(raw: RawTab, settings):
                 f"Tab '{title}' is missing. Add a tab named '{title}' (or set [tabs] {name} in the "
                 f"config to the tab's actual name)."
             )
+        elif parsing.norm_key(settings.tabs[name]) != parsing.norm_key(name):
+            # An optional tab may be absent, but not one the config names: that is a typo.
+            problems.append(
+                f"Tab '{title}' is missing, and [tabs] {name} names it: the source has no tab of that name. "
+                f"Fix the setting to the tab's title in the sheet (or remove it if there is no {name} tab)."
+            )
         return result, None, problems
     result.rows_read = len(raw.rows)
     if not any(h.strip() for h in raw.header):
@@ -44,26 +56,45 @@ def prepare_tab(raw: RawTab, settings):
     columns = columns_of(name, settings)
     expected = headers_of(name, settings)
     found: dict[str, int] = {}
+    positions: dict[str, list[int]] = {}
     for i, h in enumerate(raw.header):
         found.setdefault(parsing.norm_key(h), i)
+        if h.strip():
+            positions.setdefault(parsing.norm_key(h), []).append(i)
     from .grid import is_grid, prepare_grid  # grid.py builds on this module's helpers
 
-    if name == "attendance" and is_grid(found):
+    if name == "attendance" and is_grid(found, expected):
         return prepare_grid(raw, result, found, settings)
+    mapped = settings.columns.get(name, {}) if name != "survey" else {}
     for col in columns:
-        idx = found.get(parsing.norm_key(expected[col.name]))
+        key = parsing.norm_key(expected[col.name])
+        idx = found.get(key)
+        if idx is not None and len(positions.get(key, [])) > 1:
+            letters = " and ".join(column_letter(i) for i in positions[key])
+            problems.append(
+                f"Tab '{title}' has {len(positions[key])} columns headed '{expected[col.name]}' ({letters}); only "
+                f"one can be read as {col.name}. Delete the copy or rename it (the checks would otherwise read "
+                f"column {column_letter(positions[key][0])} and ignore the rest)."
+            )
         if idx is not None:
             result.column_map[col.name] = idx
-        elif col.required:
-            close = difflib.get_close_matches(
-                parsing.norm_key(expected[col.name]), [parsing.norm_key(h) for h in raw.header if h.strip()], n=1, cutoff=0.6
+        elif col.name in mapped:
+            problems.append(
+                f"Tab '{title}' has no column '{expected[col.name]}', the header that {header_setting(name, col.name, settings)} "
+                f"names (header row 1). Fix the setting to the header the tab uses, or remove it to read the "
+                f"column '{col.name}'."
             )
+        elif col.required:
+            close = difflib.get_close_matches(key, [parsing.norm_key(h) for h in raw.header if h.strip()], n=1, cutoff=0.6)
             hint = f" The tab has a column '{_original(raw.header, close[0])}': rename it to '{expected[col.name]}'." if close else ""
             what = "question" if name == "survey" and col.kind == "likert" else "required column"
-            problems.append(
-                f"Tab '{title}' has no {what} '{expected[col.name]}' (header row 1).{hint} "
-                f"Add the column, or map it in the config."
-            )
+            if name == "survey":
+                how = f"set {header_setting(name, col.name, settings)} to the header the sheet uses"
+            else:
+                mine = _original(raw.header, close[0]) if close else "its header in your sheet"
+                how = f"map it in the config: [columns] {name} = {{ {col.name} = \"{mine}\" }}"
+            problems.append(f"Tab '{title}' has no {what} '{expected[col.name]}' (header row 1).{hint} "
+                            f"Add the column, or {how}.")
     if name == "survey":
         # A mapped question missing from the sheet is blocking (DESIGN.md, survey items).
         for col in columns:
@@ -85,13 +116,15 @@ def prepare_tab(raw: RawTab, settings):
 
     records = []
     for sheet_row, cells in non_blank_rows(raw, result):
-        rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None}
+        rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None, "row__formula_uncalculated": None}
         for col in columns:
             idx = result.column_map.get(col.name)
             text = cells[idx].strip() if idx is not None and idx < len(cells) else ""
             rec[col.name] = text or None
             if text.casefold() in FORMULA_ERRORS:
                 rec["row__formula_error"] = rec["row__formula_error"] or f"{col.name}\t{text}"
+            elif col.kind != "text" and is_uncalculated_formula(text):
+                rec["row__formula_uncalculated"] = rec["row__formula_uncalculated"] or f"{col.name}\t{text}"
             _derive(rec, col, text, settings)
         records.append(rec)
     if name in REQUIRED_TABS and not records:
@@ -136,7 +169,7 @@ def _add_when_columns(frame, columns: list[Column]) -> None:
 
 
 def _frame_columns(columns: list[Column]) -> list[str]:
-    out = ["sheet_row", "row__formula_error"]
+    out = ["sheet_row", "row__formula_error", "row__formula_uncalculated"]
     for col in columns:
         out.append(col.name)
         if col.kind in ("date", "timestamp", "number", "likert", "enum"):
@@ -149,7 +182,9 @@ def _frame_columns(columns: list[Column]) -> list[str]:
 def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
     fmt = settings.date_format
     if col.kind == "enum":
-        rec[f"{col.name}__value"] = parsing.enum_value(text)
+        # Attendance status accepts the grid's marks in long form too (P/A/E, yes/no, x, TRUE/FALSE).
+        mark = parsing.attendance_mark(text) if col.enum == "status" else None
+        rec[f"{col.name}__value"] = mark or parsing.enum_value(text)
         return
     if col.kind not in ("date", "timestamp", "number", "likert"):
         return

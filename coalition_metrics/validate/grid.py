@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .. import dates, parsing
+from ..contract import headers_of
 from ..sources import RawTab, column_letter
-from .frames import FORMULA_ERRORS, no_rows_problem, non_blank_rows
-from .references import member_lookup
+from .frames import FORMULA_ERRORS, is_uncalculated_formula, no_rows_problem, non_blank_rows
+from .references import resolve_members
 from .results import TabResult
 
 # Grid columns that describe the member rather than a meeting.
@@ -13,10 +14,14 @@ GRID_MEMBER_HEADERS = frozenset({"member_id", "member id", "organization", "orga
                                  "sector", "size_tier", "size tier", "role", "notes", "note", "comments"})
 
 
-def is_grid(found: dict[str, int]) -> bool:
-    """Attendance with a member column but neither meeting_id nor status is the grid form."""
-    has_member = "member_id" in found or "organization" in found
-    return has_member and "meeting_id" not in found and "status" not in found
+def is_grid(found: dict[str, int], expected: dict[str, str]) -> bool:
+    """Attendance with a member column but neither meeting_id nor status is the grid form
+    (``expected``: the headers of the long form, [columns] mapping applied)."""
+    def has(column: str) -> bool:
+        return parsing.norm_key(expected[column]) in found
+
+    has_member = has("member_id") or "member_id" in found or "organization" in found
+    return has_member and not has("meeting_id") and not has("status")
 
 
 def prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], settings):
@@ -24,12 +29,27 @@ def prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], settings
     import pandas as pd
 
     result.form = "grid"
-    member_col = found.get("member_id", found.get("organization"))
+    own = parsing.norm_key(headers_of("attendance", settings)["member_id"])
+    member_col = found.get(own, found.get("member_id", found.get("organization")))
     result.column_map["member_id"] = member_col
     meeting_cols = [
         (i, h.strip()) for i, h in enumerate(raw.header)
         if i != member_col and parsing.norm_key(h) not in GRID_MEMBER_HEADERS
     ]
+    problems = []
+    seen: dict[str, int] = {}
+    for i, header in meeting_cols:
+        if not header:
+            continue
+        first = seen.setdefault(parsing.norm_key(header), i)
+        if first != i:
+            problems.append(
+                f"Tab '{raw.title}' has two columns headed '{header}' ({column_letter(first)} and "
+                f"{column_letter(i)}): one meeting would be counted twice for every member. Keep one column "
+                f"per meeting (merge the marks into one of them)."
+            )
+    if problems:
+        return result, None, problems
     records = []
     for sheet_row, cells in non_blank_rows(raw, result):
         member = cells[member_col].strip() if member_col < len(cells) else ""
@@ -40,20 +60,21 @@ def prepare_grid(raw: RawTab, result: TabResult, found: dict[str, int], settings
             records.append({
                 "sheet_row": sheet_row,
                 "sheet_column": header or f"column {column_letter(i)}",
+                "sheet_column_index": i,
                 "meeting_id": header or None,
                 "member_id": member or None,
                 "member__text": member or None,
                 "status": text,
                 "status__value": parsing.attendance_mark(text) or parsing.enum_value(text),
                 "row__formula_error": f"status\t{text}" if text.casefold() in FORMULA_ERRORS else None,
+                "row__formula_uncalculated": f"status\t{text}" if is_uncalculated_formula(text) else None,
             })
-    problems = []
     if not result.checked_rows:
         problems.append(no_rows_problem(raw.title))
         return result, None, problems
     frame = pd.DataFrame.from_records(records, columns=[
-        "sheet_row", "sheet_column", "meeting_id", "member_id", "member__text", "status", "status__value",
-        "row__formula_error",
+        "sheet_row", "sheet_column", "sheet_column_index", "meeting_id", "member_id", "member__text", "status", "status__value",
+        "row__formula_error", "row__formula_uncalculated",
     ])
     return result, frame, problems
 
@@ -82,11 +103,25 @@ def resolve_grid(frame, results: dict[str, TabResult], settings) -> None:
             problem[header] = f"column '{header}': the meetings tab has no meeting on {day.isoformat()}"
         else:
             problem[header] = f"column '{header}' is neither a meeting id nor a meeting date in the meetings tab"
+    # Two columns for one meeting (its id and its date, say) would count it twice: the later
+    # column's cells are set aside, naming the first.
+    order = frame.drop_duplicates("sheet_column").sort_values("sheet_column_index")["sheet_column"]
+    first_column: dict[str, str] = {}
+    for header in order:
+        mid = resolved.get(header)
+        if mid is None:
+            continue
+        first = first_column.setdefault(mid, header)
+        if first != header:
+            problem[header] = (f"column '{header}' is meeting {mid} again (column '{first}' already is); "
+                               f"keep one column per meeting")
     frame["meeting_id"] = [resolved.get(h, h) for h in frame["sheet_column"]]
     frame["grid__meeting"] = [problem.get(h) for h in frame["sheet_column"]]
-    lookup = member_lookup(results)
-    member_ids = [lookup.get(parsing.norm_key(t), t) if t else None for t in frame["member__text"]]
+    ids, _unknown, ambiguous = resolve_members(frame["member__text"], results)
+    # An unknown member keeps its text, so the suite's member check names it.
+    member_ids = [mid or text for mid, text in zip(ids, frame["member__text"])]
     frame["member_id"] = member_ids
+    frame["member__ambiguous"] = ambiguous
     first: dict[str, int] = {}
     repeats = []
     for sheet_row, mid in zip(frame["sheet_row"], member_ids):

@@ -20,7 +20,7 @@ def quarantine_cells(tab: str, frame, failures, form: str, settings, results=Non
     grid = form == "grid"
     # Suites list the formula-error check first, so it wins over 'not a date' for the same cell.
     set_aside = _set_aside_ids(results or {})
-    for rec, _order, column, detail_column, expectation, reason, fix, ref in sorted(failures, key=lambda f: (f[0], f[1])):
+    for rec, _order, column, detail_column, expectation, reason, fix, ref, severity in sorted(failures, key=lambda f: (f[0], f[1])):
         row = frame.iloc[rec]
 
         def cell(col):
@@ -32,37 +32,48 @@ def quarantine_cells(tab: str, frame, failures, form: str, settings, results=Non
         if column == "$cell":  # row__formula_error holds "column<TAB>text"
             column, _, detail = detail.partition("\t")
         value = cell(column)
-        if grid and column in ("status", "meeting_id"):
+        if grid and (column in ("status", "meeting_id") or detail_column == "row__outside_membership"):
             column, value, scope = cell("sheet_column"), cell("status"), "cell"
         if (sheet_row, column) in seen:
             continue
         seen.add((sheet_row, column))
         text = reason.format(value=value, detail=detail)
+        caused_by = ""
         if ref and (ref, detail) in set_aside:
             other_tab, other_row = ref.split(".")[0], set_aside[(ref, detail)]
             text = (f"{column} '{detail}' is on row {other_row} of the {other_tab} tab, which was set aside; "
                     f"fix that row and this one counts again")
+            caused_by = f"{other_tab} row {other_row}"
         if detail_column.endswith("__invalid") and f"{column}__when" in col_index:
             text += _date_hint(value, settings)
         rule = reason.replace("{value}", "…").replace("{detail}", "…")
-        cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope, rule))
+        cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope, rule, severity,
+                                     caused_by))
     cells.sort(key=lambda c: (c.sheet_row, c.column, c.expectation))
     return cells
 
 
 def bad_share_problem(result: TabResult, frame, max_share: float) -> str | None:
     """More than max_share of a tab set aside blocks the run. The unit is the sheet row, or for
-    grid-form attendance the marked cell (one bad cell must not count as a whole member's row)."""
+    grid-form attendance the marked cell (one bad cell must not count as a whole member's row).
+
+    Only rows to fix count: not superseded submissions (information) and not rows set aside because
+    they refer to a row set aside in another tab (that row is the one thing to fix, and its own
+    tab's share counts it)."""
+    to_fix = [q for q in result.quarantined if q.to_fix]
     if result.form == "grid":
-        checked, bad, unit = len(frame), len(frame) - len(result.accepted), "marked cells"
+        checked, unit = len(frame), "marked cells"
+        cells = {(q.sheet_row, q.column) for q in to_fix if q.scope == "cell"}
+        rows = {q.sheet_row for q in to_fix if q.scope == "row"}
+        bad = sum(1 for r, c in zip(frame["sheet_row"], frame["sheet_column"]) if r in rows or (r, c) in cells)
     else:
-        checked, bad, unit = len(result.checked_rows), result.rows_quarantined, "rows"
+        checked, bad, unit = len(result.checked_rows), len({q.sheet_row for q in to_fix}), "rows"
     if not checked or bad / checked <= max_share:
         return None
     first_reason: dict[str, str] = {}
-    for q in result.quarantined:
+    for q in to_fix:
         first_reason.setdefault(q.rule, q.reason)
-    common = Counter(q.rule for q in result.quarantined).most_common(3)
+    common = Counter(q.rule for q in to_fix).most_common(3)
     examples = "; ".join(f"{first_reason[rule]} ({n}x)" for rule, n in common)
     return (f"Tab '{result.title}': {bad} of {checked} {unit} ({bad / checked:.0%}) failed checks, more than the "
             f"{max_share:.0%} allowed by [validation] max_bad_share. Most common: {examples}. Run "

@@ -1,5 +1,7 @@
 """References from one tab to another that are resolved in Python before the suites run:
-respondents and grid rows to members, superseded survey submissions."""
+respondents and grid rows to members (by id or organization name, never to two members),
+membership windows (a member is expected, and counted, only while a member), and superseded
+survey submissions."""
 
 from __future__ import annotations
 
@@ -8,48 +10,100 @@ from ..quarters import Quarter
 from .results import TabResult
 
 
-def member_lookup(results: dict[str, TabResult]) -> dict[str, str]:
-    """Case-folded member id or organization name -> member id, from the accepted members."""
+def member_lookup(results: dict[str, TabResult]) -> dict[str, list[str]]:
+    """Case-folded member id or organization name -> the accepted member ids it names.
+
+    Two members may share an organization name (or one's name may be another's id): such a key
+    names more than one member and a reference by it is ambiguous, never joined to both."""
     members = results["members"].accepted
-    lookup: dict[str, str] = {}
+    lookup: dict[str, list[str]] = {}
     if members is not None:
         for mid, org in zip(members["member_id"], members["organization"]):
-            lookup.setdefault(parsing.norm_key(mid), mid)
-            if org:
-                lookup.setdefault(parsing.norm_key(org), mid)
+            for key in {parsing.norm_key(mid), parsing.norm_key(org) if org else None} - {None}:
+                ids = lookup.setdefault(key, [])
+                if mid not in ids:
+                    ids.append(mid)
     return lookup
 
 
+def resolve_members(texts, results: dict[str, TabResult]) -> tuple[list, list, list]:
+    """For each member reference (id or organization name): (member id or None, the text when it
+    matches no member, a sentence when it matches several)."""
+    lookup = member_lookup(results)
+    ids, unknown, ambiguous = [], [], []
+    for text in texts:
+        found = lookup.get(parsing.norm_key(text), []) if text else []
+        ids.append(found[0] if len(found) == 1 else None)
+        unknown.append(text if text and not found else None)
+        ambiguous.append(f"{len(found)} members ({', '.join(sorted(found))}) share that name" if len(found) > 1 else None)
+    return ids, unknown, ambiguous
+
+
+def membership_windows(results: dict[str, TabResult]) -> dict[str, tuple[str, str | None]]:
+    """Accepted member id -> (joined_on, left_on) as ISO dates (left_on None while a member)."""
+    members = results["members"].accepted
+    if members is None:
+        return {}
+    return {mid: (_iso(joined), _iso(left))
+            for mid, joined, left in zip(members["member_id"], members["joined_on__value"], members["left_on__value"])}
+
+
+def _iso(value) -> str | None:
+    """An ISO date text from a frame cell; None for blank (None or NaN)."""
+    return value if isinstance(value, str) and value else None
+
+
+def outside_membership(member_id: str | None, day: str | None, windows: dict, what: str) -> str | None:
+    """A sentence when ``day`` (ISO) falls outside the member's joined_on..left_on, else None."""
+    if member_id is None or day is None or member_id not in windows:
+        return None
+    joined, left = windows[member_id]
+    if joined and day < joined:
+        return f"{member_id} joined on {joined}, after {what} ({day})"
+    if left and day > left:
+        return f"{member_id} left on {left}, before {what} ({day})"
+    return None
+
+
+def mark_attendance_membership(frame, results: dict[str, TabResult]) -> None:
+    """``row__outside_membership``: an attendance record for a meeting held while the member was not
+    a member (before joined_on or after left_on). The metrics would drop it without a word."""
+    meetings = results["meetings"].accepted
+    meeting_day = dict(zip(meetings["meeting_id"], meetings["date__value"])) if meetings is not None else {}
+    windows = membership_windows(results)
+    frame["row__outside_membership"] = [
+        outside_membership(mid, _iso(meeting_day.get(meeting)), windows, f"meeting {meeting}")
+        for mid, meeting in zip(frame["member_id"], frame["meeting_id"])
+    ]
+
+
 def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
-    """Match respondents to members and mark superseded submissions (the latest in a wave counts)."""
-    frame["respondent__member_id"] = None
-    frame["respondent__unknown"] = None
-    frame["row__superseded"] = None
+    """Match respondents to members (unknown, ambiguous, outside their membership) and mark
+    superseded submissions: the latest of a member's submissions in a wave counts."""
+    for column in ("respondent__member_id", "respondent__unknown", "respondent__ambiguous", "row__outside_membership",
+                   "row__superseded"):
+        frame[column] = None
     if "respondent" not in results["survey"].column_map:
         return  # anonymous survey
-    lookup = member_lookup(results)
-    ids, unknown = [], []
-    for text in frame["respondent"]:
-        mid = lookup.get(parsing.norm_key(text)) if text else None
-        ids.append(mid)
-        unknown.append(text if text and mid is None else None)
+    ids, unknown, ambiguous = resolve_members(frame["respondent"], results)
+    windows = membership_windows(results)
+    outside = [outside_membership(mid, ts[:10] if isinstance(ts, str) else None, windows, "this response")
+               for mid, ts in zip(ids, frame["timestamp__value"])]
     frame["respondent__member_id"] = ids
     frame["respondent__unknown"] = unknown
+    frame["respondent__ambiguous"] = ambiguous
+    frame["row__outside_membership"] = outside
     fs = settings.fiscal_year_start_month
+    counted = [(row, mid, ts) for row, mid, ts, out in zip(frame["sheet_row"], ids, frame["timestamp__value"], outside)
+               if mid is not None and isinstance(ts, str) and out is None]
     latest: dict[tuple, tuple] = {}
-    for sheet_row, mid, ts in zip(frame["sheet_row"], frame["respondent__member_id"], frame["timestamp__value"]):
-        if mid is None or ts is None:
-            continue
-        wave = Quarter.of(dates.parse_date(ts), fs).label
-        cur = latest.get((mid, wave))
-        if cur is None or (ts, sheet_row) > cur:
-            latest[(mid, wave)] = (ts, sheet_row)
-    superseded = []
-    for sheet_row, mid, ts in zip(frame["sheet_row"], frame["respondent__member_id"], frame["timestamp__value"]):
-        if mid is None or ts is None:
-            superseded.append(None)
-            continue
-        wave = Quarter.of(dates.parse_date(ts), fs).label
-        keep_row = latest[(mid, wave)][1]
-        superseded.append(None if keep_row == sheet_row else f"superseded by row {keep_row}")
-    frame["row__superseded"] = superseded
+    for sheet_row, mid, ts in counted:
+        key = (mid, Quarter.of(dates.parse_date(ts), fs).label)
+        if key not in latest or (ts, sheet_row) > latest[key]:
+            latest[key] = (ts, sheet_row)
+    superseded = {}
+    for sheet_row, mid, ts in counted:
+        keep_row = latest[(mid, Quarter.of(dates.parse_date(ts), fs).label)][1]
+        if keep_row != sheet_row:
+            superseded[sheet_row] = f"superseded by row {keep_row}"
+    frame["row__superseded"] = [superseded.get(r) for r in frame["sheet_row"]]

@@ -18,6 +18,17 @@ class QuarantinedCell:
     fix: str = ""
     scope: str = "row"  # "row": the whole sheet row is set aside; "cell": one grid cell only
     rule: str = ""  # the suite's reason with its placeholders, to group entries by what failed
+    # "fix": a row to correct. "info": set aside by a rule, nothing to correct (an earlier survey
+    # submission superseded by a later one); it does not make `coalition validate` exit 1.
+    severity: str = "fix"
+    # "meetings row 4" when the row is set aside only because it refers to a row set aside there:
+    # one thing to fix, listed under that row.
+    caused_by: str = ""
+
+    @property
+    def to_fix(self) -> bool:
+        """A row a person must correct (not information, not a consequence of another row)."""
+        return self.severity == "fix" and not self.caused_by
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()

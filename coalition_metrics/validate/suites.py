@@ -108,7 +108,8 @@ def run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple]:
                        "failed": len(unexpected), "success": bool(r.success)})
         for item in unexpected:
             failures.append((int(item["record"]), meta["order"], column, checked, cfg.type,
-                             meta.get("reason", cfg.type), meta.get("fix", ""), meta.get("ref")))
+                             meta.get("reason", cfg.type), meta.get("fix", ""), meta.get("ref"),
+                             meta.get("severity", "fix")))
     del frame["record"]
     return failures, checks
 

@@ -2,7 +2,19 @@
 -- active_members = roster members present at least once at a counted meeting in the quarter;
 -- engagement_rate = active / roster; retention_rate = members active last quarter who are active
 -- this quarter / members active last quarter (null in the first quarter).
+-- A quarter with no meeting of a counted kind up to its as_of measured no one: active_members,
+-- engagement_rate and retention_rate are null ("no data") then, never 0.
 with
+
+counted_meetings as (
+    select quarters.quarter, count(meetings.meeting_id) as count_counted_meetings
+    from ref.quarters as quarters
+    left join staging.stg_meetings as meetings
+      on meetings.quarter = quarters.quarter
+     and meetings.is_counted_kind
+     and meetings.meeting_on <= quarters.as_of
+    group by quarters.quarter
+),
 
 roster as (
     select quarter, seq, member_id from marts.roster_by_quarter
@@ -40,14 +52,20 @@ retention as (
 
 rated as (
     select
-        per_quarter.*,
-        safe_ratio(active_members, count_roster) as engagement_rate,
+        per_quarter.quarter,
+        per_quarter.seq,
+        per_quarter.count_roster,
+        counted_meetings.count_counted_meetings,
+        case when counted_meetings.count_counted_meetings > 0 then per_quarter.active_members end as active_members,
+        case when counted_meetings.count_counted_meetings > 0
+             then safe_ratio(per_quarter.active_members, per_quarter.count_roster) end as engagement_rate,
         retention.count_active_last_quarter,
         retention.count_retained,
-        case when per_quarter.seq > 1
+        case when per_quarter.seq > 1 and counted_meetings.count_counted_meetings > 0
              then safe_ratio(retention.count_retained, retention.count_active_last_quarter) end as retention_rate
     from per_quarter
     join retention using (quarter)
+    join counted_meetings using (quarter)
 )
 
 select * from rated

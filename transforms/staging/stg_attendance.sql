@@ -1,5 +1,5 @@
 -- grain: one row per (meeting, member) recorded in the attendance tab (long form: a sheet row;
--- grid form: a marked cell, whose status is P/A/E, TRUE/FALSE, yes/no or x)
+-- grid form: a marked cell); status in either form is P/A/E, the words, TRUE/FALSE, yes/no or x
 with
 
 quarantined as (
@@ -20,8 +20,8 @@ renamed as (
     select
         trim(meeting_id) as meeting_id,
         trim(member_id) as member_id,
-        case when sheet_column is null then cm_enum(status)
-             else cm_attendance_mark(status) end as status,
+        -- both forms accept P/A/E, present/absent/excused, TRUE/FALSE, yes/no and x
+        cm_attendance_mark(status) as status,
         sheet_row
     from source
 )

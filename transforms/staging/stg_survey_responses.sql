@@ -7,11 +7,20 @@ source as (
       and sheet_row not in (select sheet_row from quarantine.rows where tab = 'survey')
 ),
 
-member_keys as (
+all_keys as (
     -- a respondent is matched by member_id or organization name, trimmed and case-folded
     select cm_key(member_id) as respondent_key, member_id from staging.stg_members
     union
     select cm_key(organization) as respondent_key, member_id from staging.stg_members
+),
+
+member_keys as (
+    -- a key naming two members (a shared organization name) matches neither: validation sets such
+    -- a response aside, and a response is never joined to two members
+    select respondent_key, any_value(member_id) as member_id
+    from all_keys
+    group by respondent_key
+    having count(distinct member_id) = 1
 ),
 
 typed as (
