@@ -283,9 +283,11 @@ def cmd_validate(args) -> int:
 
     n, total = rows_to_fix(result), sum(t.rows_quarantined for t in result.tabs.values())
     if n:
-        also = f" ({total} set aside in all)" if total != n else ""
-        print(f"\n{n} row{'s' if n != 1 else ''} to fix{also} would be set aside (quarantined). Fix them in the "
-              f"sheet, then run `coalition validate` again.", file=sys.stderr)
+        rows = f"{n} row{'s' if n != 1 else ''}"
+        what = (f"{rows} would be set aside (quarantined)" if total == n else
+                f"{rows} to fix; with the rows that depend on them and superseded submissions, {total} rows "
+                f"would be set aside (quarantined)")
+        print(f"\n{what}. Fix them in the sheet, then run `coalition validate` again.", file=sys.stderr)
         return 1
     if total:
         print(f"\nNothing to fix; {total} row{'s' if total != 1 else ''} kept for information only "

@@ -39,7 +39,7 @@ def quality_context(validation: ValidationResult, *, coalition: str, quarter: st
         "info_rows": sum(len({q["sheet_row"] for q in t["info"]}) for t in tabs),
         "coalition": coalition, "quarter": quarter, "run_id": run_id, "snapshot_id": snapshot_id,
         "source": source, "validated_on": validated_on, "tabs": tabs, "total_quarantined": total,
-        "tabs_with_problems": sum(1 for t in tabs if t["rows_quarantined"]),
+        "tabs_with_problems": sum(1 for t in tabs if t["fixes"]),
         "any_grid": any(t["form"] == "grid" for t in tabs),
     }
 

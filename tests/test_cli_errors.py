@@ -112,10 +112,14 @@ def test_validate_exit_1_lists_the_rows_to_fix(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     header = next(i for i, l in enumerate(lines) if l.startswith("tab ") and "what to do" in l)
-    rows = [l.split()[:3] for l in lines[header + 2:] if l.strip()]
+    info = lines.index("For information (nothing to fix; these rows are kept but not counted):")
+    rows = [l.split()[:3] for l in lines[header + 2:info] if l.strip()]
     assert rows == [["attendance", "953", "member_id"], ["tasks", "21", "task_id"], ["tasks", "47", "due_on"],
-                    ["survey", "24", "trust"], ["survey", "27", "respondent"]]
-    assert "5 rows would be set aside" in proc.stderr
+                    ["survey", "24", "trust"]]
+    # the planted second submission is information, listed apart: the latest one counts
+    assert lines[info + 1].startswith("  survey row 27: 'Riverside Chamber of Commerce' answered again later")
+    assert "4 rows to fix; with the rows that depend on them and superseded submissions, 5 rows would be set aside" \
+        in proc.stderr
     assert "member id &#39;M11&#39; is not in the members tab" in html.read_text()
     csv_proc = run_cli("validate", "--out", str(tmp_path / "out"), "--format", "csv", cwd=tmp_path)
     assert csv_proc.stdout.splitlines()[0] == "tab,sheet_row,column,value,reason,fix,expectation,scope"

@@ -81,6 +81,19 @@ def open_source(location: str, settings) -> Source:
     )
 
 
+def match_title(available: list[str], wanted: str, where: str) -> str | None:
+    """The one title in ``available`` that is ``wanted`` after trimming and case-folding, or None.
+    Two matches ('Members' and 'members ') are an error: reading either would be a guess."""
+    key = " ".join(wanted.strip().casefold().split())
+    found = [t for t in available if " ".join(t.strip().casefold().split()) == key]
+    if len(found) > 1:
+        raise SourceError(
+            f"{where} has {len(found)} tabs named like '{wanted}' ({', '.join(repr(f) for f in found)}); the run "
+            f"cannot tell which one holds the data. Rename or delete the other one."
+        )
+    return found[0] if found else None
+
+
 def a1_tab(title: str) -> str:
     """A tab title quoted for an A1 range: 'Tab''s name'."""
     return "'" + title.replace("'", "''") + "'"

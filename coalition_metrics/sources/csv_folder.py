@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..errors import SourceError
-from . import RawTab, column_letter, split_rows
+from . import RawTab, column_letter, match_title, split_rows
 
 
 class CsvFolderSource:
@@ -35,14 +35,9 @@ class CsvFolderSource:
         return tabs
 
     def _find(self, title: str) -> Path | None:
-        exact = self.folder / f"{title}.csv"
-        if exact.is_file():
-            return exact
-        wanted = title.strip().casefold()
-        for p in sorted(self.folder.glob("*.csv")):
-            if p.stem.strip().casefold() == wanted:
-                return p
-        return None
+        files = {p.stem: p for p in sorted(self.folder.glob("*.csv"))}
+        stem = match_title(list(files), title, f"CSV folder {self.folder}")
+        return files[stem] if stem is not None else None
 
 
 def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
@@ -77,8 +72,8 @@ def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
                     f"the file again."
                 )
             raise SourceError(
-                f"{where}: a quoted cell runs over {len(lines)} lines, {looks_like_rows} of which look like rows "
-                f"of this tab; a quote is probably missing or misplaced, and those rows would be lost in one "
+                f"{where}: a quoted cell runs over {len(lines)} lines, {looks_like_rows} of which "
+                f"{'looks like a row' if looks_like_rows == 1 else 'look like rows'} of this tab; a quote is probably missing or misplaced, and those rows would be lost in one "
                 f"cell. Fix the quotes in that row and save the file again."
             )
     return values

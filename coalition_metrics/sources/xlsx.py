@@ -7,7 +7,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 from ..errors import SourceError
-from . import RawTab, cell_text, split_rows
+from . import RawTab, cell_text, match_title, split_rows
 
 
 def xlsx_cell_text(value) -> str:
@@ -40,10 +40,9 @@ class XlsxSource:
         except Exception as exc:  # openpyxl raises several unrelated types for a bad file
             raise SourceError(f"Workbook {self.path} could not be opened ({exc}). Is it an .xlsx file?") from None
         try:
-            by_fold = {ws.strip().casefold(): ws for ws in wb.sheetnames}
             tabs = {}
             for name, title in tab_titles.items():
-                actual = by_fold.get(title.strip().casefold())
+                actual = match_title(wb.sheetnames, title, f"Workbook {self.path.name}")
                 if actual is None:
                     tabs[name] = RawTab(name, title, present=False)
                     continue

@@ -14,9 +14,19 @@ one row per non-blank sheet row and these columns:
 - ``<col>__when``: date and timestamp columns as datetimes, for the plausible-range checks;
 - ``row__formula_error``: ``column<TAB>text`` of the first cell showing a spreadsheet error
   (#REF!, #N/A, ...); the suite's ``"column": "$cell"`` names that cell's column;
+- ``row__formula_uncalculated``: ``column<TAB>formula`` of the first checked cell that holds a
+  formula but no saved value (an .xlsx written by a script);
 - ``row__repeat``: for a repeated unique key, the sheet row of its first occurrence;
-- survey only: ``respondent__unknown`` (respondent text that matches no member) and
-  ``row__superseded`` (the sheet row of the same member's later submission in the wave).
+- attendance: ``row__outside_membership`` (the meeting was held before the member joined or after
+  it left); grid form also ``member__ambiguous`` (an organization name two members share);
+- goals: ``row__goal_target`` (a target equal to the baseline or on the wrong side of it);
+- survey: ``respondent__unknown`` (respondent text that matches no member),
+  ``respondent__ambiguous`` (it matches several), ``row__outside_membership`` (answered while not a
+  member) and ``row__superseded`` (the sheet row of the same member's later submission in the
+  wave; severity "info": nothing to fix).
+A suite entry's ``meta.severity`` "info" marks a rule that sets a row aside with nothing to fix. A
+row set aside only because it refers to a row set aside in another tab carries ``caused_by``; it
+is listed under that row and does not count toward ``max_bad_share``.
 A kwarg written ``{"$ref": "members.member_id"}`` is replaced by the accepted ids of that tab,
 ``{"$ref": "scale.trust.min"}`` by the item's scale (Settings.item_scale), ``{"$ref": "run.today"}`` by the end of the day the
 validation runs (so "not in the future" means not after that day) and ``{"$date": "1990-01-01"}``

@@ -8,9 +8,12 @@ import difflib
 from typing import Any
 
 from .. import dates, parsing
+from ..config import DEFAULTS
 from ..contract import REQUIRED_TABS, UNIQUE_KEYS, Column, columns_of, header_setting, headers_of
 from ..sources import RawTab, column_letter
 from .results import TabResult
+
+DEFAULT_RESPONDENT_COLUMN = DEFAULTS["survey"]["respondent_column"]
 
 # What a cell shows when its formula fails (Google Sheets and Excel), case-folded.
 FORMULA_ERRORS = frozenset(
@@ -95,6 +98,15 @@ def prepare_tab(raw: RawTab, settings):
                 how = f"map it in the config: [columns] {name} = {{ {col.name} = \"{mine}\" }}"
             problems.append(f"Tab '{title}' has no {what} '{expected[col.name]}' (header row 1).{hint} "
                             f"Add the column, or {how}.")
+    if name == "survey" and "respondent" not in result.column_map and settings.survey["respondent_column"] \
+            and parsing.norm_key(settings.survey["respondent_column"]) != parsing.norm_key(DEFAULT_RESPONDENT_COLUMN):
+        # No respondent column makes a survey anonymous, but a respondent column the config names
+        # and the sheet lacks is a typo, not a choice.
+        problems.append(
+            f"Tab '{title}' has no column '{settings.survey['respondent_column']}', the respondent column that "
+            f"[survey] respondent_column names (header row 1). Fix the setting to the header of the column "
+            f"that says who answered, or set it to \"\" if the survey is anonymous."
+        )
     if name == "survey":
         # A mapped question missing from the sheet is blocking (DESIGN.md, survey items).
         for col in columns:

@@ -44,6 +44,7 @@ def quarantine_cells(tab: str, frame, failures, form: str, settings, results=Non
             text = (f"{column} '{detail}' is on row {other_row} of the {other_tab} tab, which was set aside; "
                     f"fix that row and this one counts again")
             caused_by = f"{other_tab} row {other_row}"
+            reason = f"refers to a row of the {other_tab} tab that was set aside"
         if detail_column.endswith("__invalid") and f"{column}__when" in col_index:
             text += _date_hint(value, settings)
         rule = reason.replace("{value}", "…").replace("{detail}", "…")
