@@ -156,7 +156,7 @@ def cmd_runs(args) -> int:
     from pathlib import Path
 
     from .config import load_settings
-    from .pipeline import list_runs
+    from .runs import list_runs
 
     settings = load_settings(args.config)
     out = Path(args.out) if args.out else settings.output_folder
@@ -248,7 +248,8 @@ def cmd_validate(args) -> int:
 
     from .config import load_settings
     from .errors import BlockingValidationError
-    from .pipeline import check_source, source_description, with_source
+    from .pipeline import check_source, with_source
+    from .publish import source_description
     from .quality import count_table, problem_table, quality_context, quarantine_csv, render_quality_page
 
     settings = with_source(load_settings(args.config), args.source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .pipeline import DB_NAME
+from .plan import DB_NAME
 from .registry import metric
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pipeline import RunPlan, RunResult, open_db, run_lock
+from .plan import RunPlan, RunResult
+from .runlock import open_db, run_lock
 from .registry import load_registry
 
 

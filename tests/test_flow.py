@@ -127,7 +127,8 @@ def test_persistent_429_fails_publishes_nothing_and_keeps_the_previous_run(
         prefect_harness, tmp_path, credentials_file, private_key_pem):
     from coalition_metrics.config import load_settings
     from coalition_metrics.errors import TransientSourceError
-    from coalition_metrics.pipeline import list_runs, run_quarterly
+    from coalition_metrics.pipeline import run_quarterly
+    from coalition_metrics.runs import list_runs
     from flows.quarterly_report import quarterly_report
     from test_sheets_source import BATCH_URL, FakeGoogle, api_calls, fake_google
 
