@@ -7,7 +7,6 @@ table in runs.py and publishing in publish.py.
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import CoalitionError, RunTimedOut, SnapshotError
-from .plan import RunPlan, RunResult, plan_refresh, plan_run, with_source
+from .errors import CoalitionError, RunTimedOut
+from .plan import RunPlan, RunResult, output_folder_ready, plan_refresh, plan_run, with_source
 from .publish import publish_funder, render_and_publish
 from .quarters import Quarter
 from .runlock import open_db, run_lock
-from .runs import record_run, snapshot_of_run
+from .runs import record_run, snapshot_for
 from .snapshot import Snapshot, load_snapshot, take_snapshot
 from .sources import RawTab, open_source
 from .validate import ValidationResult, validate_snapshot
@@ -37,20 +36,7 @@ def snapshot(tabs: dict[str, RawTab], plan: RunPlan) -> Snapshot:
 
 def replay(run_or_snapshot: str, plan: RunPlan) -> Snapshot:
     """The snapshot of an earlier run (by run id) or a snapshot id (or a unique prefix of one)."""
-    for manifest in sorted(plan.out_dir.glob(f"*/{run_or_snapshot}/manifest.json")) + sorted(
-            plan.out_dir.glob(f"refresh/*/{run_or_snapshot}/manifest.json")):
-        snap_id = json.loads(manifest.read_text())["snapshot"]["id"]
-        return load_snapshot(snap_id, plan.snapshots_dir)
-    snap_id = snapshot_of_run(plan, run_or_snapshot)  # a run that stopped after its snapshot
-    if snap_id:
-        return load_snapshot(snap_id, plan.snapshots_dir)
-    try:
-        return load_snapshot(run_or_snapshot, plan.snapshots_dir)
-    except SnapshotError:
-        raise SnapshotError(
-            f"No run or snapshot '{run_or_snapshot}' under {plan.out_dir}. Pass a run id from "
-            f"`coalition runs` (or a run folder's name) or a snapshot id, and the same --out."
-        ) from None
+    return load_snapshot(snapshot_for(run_or_snapshot, plan), plan.snapshots_dir)
 
 
 def validate(snap: Snapshot, settings: Settings) -> ValidationResult:
@@ -64,7 +50,7 @@ def check_source(settings: Settings, source: str | None = None, out: str | Path 
 
     Raises BlockingValidationError (carrying the row-level result when the row checks ran)."""
     settings = with_source(settings, source)
-    out_dir = (Path(out) if out else settings.output_folder).resolve()
+    out_dir = output_folder_ready(Path(out) if out else settings.output_folder)
     snap = take_snapshot(extract(settings), out_dir / "snapshots", today)
     return snap, validate(snap, settings)
 
@@ -151,7 +137,10 @@ def recorded_run(plan: RunPlan):
     try:
         yield run
     except BaseException as exc:
-        record_run(plan, "failed", run.snapshot_id, message=str(exc))
+        try:
+            record_run(plan, "failed", run.snapshot_id, message=str(exc))
+        except Exception:  # e.g. the disk is full: the run's own error is the one to report
+            pass
         raise
     record_run(plan, "succeeded", run.snapshot_id, run.folder)
 
@@ -191,7 +180,7 @@ def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages:
     st = stages or Stages(extract, snapshot, replay, validate, build_database)
     settings = plan.settings
     with recorded_run(plan) as run:
-        if from_snapshot:
+        if from_snapshot is not None:  # an empty value is refused, not taken as 'no replay'
             snap = st.replay(from_snapshot, plan)
         else:
             tabs = st.extract(settings)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import CoalitionError
+from .errors import CoalitionError, StorageError, storage_error
 from .quarters import Quarter, last_completed
 
 DB_NAME = "coalition.duckdb"
@@ -74,7 +74,27 @@ def plan_run(settings: Settings, quarter: str | None = None, today: date | None 
     # Sortable by start time; the random tail keeps two runs started in the same millisecond apart.
     run_id = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
     out_dir = Path(out) if out else settings.output_folder
-    return RunPlan(settings, run_id, q, as_of, out_dir.resolve(), flow, now)
+    return RunPlan(settings, run_id, q, as_of, output_folder_ready(out_dir), flow, now)
+
+
+def output_folder_ready(out_dir: str | Path) -> Path:
+    """The output folder, created if missing and checked to be a folder this process can write,
+    so a run that cannot publish stops before it reads the source."""
+    import tempfile
+
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StorageError(
+            f"The output folder {out_dir} is a file, not a folder. Give a folder with --out (or [output] "
+            f"folder in the config); it is created if it does not exist."
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise storage_error(exc, f"Preparing the output folder {out_dir}", name_file=False) from None
+    return out_dir
 
 
 def plan_refresh(settings: Settings, as_of: date | str | None = None, today: date | None = None,

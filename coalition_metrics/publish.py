@@ -14,9 +14,10 @@ from typing import Any
 
 from . import __version__
 from .config import PROJECT_ROOT, Settings
-from .errors import CoalitionError
+from .errors import CoalitionError, storage_error
 from .plan import RunPlan, RunResult
 from .runlock import open_db, run_lock
+from .runs import keep_published_metrics
 from .snapshot import Snapshot
 from .validate import ValidationResult
 
@@ -30,6 +31,7 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     quarantined = [q.as_dict() for q in validation.quarantined]
     with run_lock(plan), open_db(plan) as con:
         records = render.funder_records(con)
+        keep_published_metrics(con, plan.run_id)
         context = render.report_context(
             con, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
             run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
@@ -79,23 +81,35 @@ def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, re
 def publish_folder(plan: RunPlan, files: dict[str, str]) -> Path:
     """Write files to ``<publish_dir>/<run_id>/`` atomically and mark it as the latest run there."""
     quarter_dir = plan.publish_dir
-    quarter_dir.mkdir(parents=True, exist_ok=True)
     target = quarter_dir / plan.run_id
+    try:
+        quarter_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, f"Creating the folder {quarter_dir} for run {plan.run_id}") from None
     if target.exists():
         raise CoalitionError(f"Run folder {target} already exists; a published run is never overwritten.")
-    tmp = Path(tempfile.mkdtemp(prefix=f".partial-{plan.run_id}-", dir=quarter_dir))
+    tmp = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".partial-{plan.run_id}-", dir=quarter_dir))
         for rel, text in files.items():
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         os.rename(tmp, target)  # fails if target appeared meanwhile: nothing is overwritten
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise storage_error(exc, f"Writing the run folder {target} (nothing of it was published)") from None
         raise
     latest_tmp = quarter_dir / f".LATEST.{plan.run_id}"
-    latest_tmp.write_text(plan.run_id + "\n")
-    os.replace(latest_tmp, quarter_dir / "LATEST")
+    try:
+        latest_tmp.write_text(plan.run_id + "\n")
+        os.replace(latest_tmp, quarter_dir / "LATEST")
+    except OSError as exc:
+        latest_tmp.unlink(missing_ok=True)
+        raise storage_error(exc, f"Marking run {plan.run_id} as the latest in {quarter_dir / 'LATEST'} (its "
+                                 f"folder {target} is complete)") from None
     return target
 
 
@@ -124,6 +138,7 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
     s = plan.settings
     with run_lock(plan), open_db(plan) as con:
         records = render.funder_records(con)
+        keep_published_metrics(con, plan.run_id)
     files = {
         "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
         "funder_metrics.csv": render.funder_csv(records),

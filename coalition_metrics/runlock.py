@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import CoalitionError
+from .errors import CoalitionError, StorageError, storage_error
 from .plan import LOCK_NAME, RunPlan
 
 
@@ -45,8 +45,11 @@ def run_lock(plan: RunPlan):
         raise _busy(plan, path)
     try:
         if lock.depth == 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "a+")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(path, "a+")
+            except OSError as exc:
+                raise storage_error(exc, f"Opening the lock file {path}") from None
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -56,10 +59,15 @@ def run_lock(plan: RunPlan):
                         handle.close()
                         raise _busy(plan, path) from None
                     time.sleep(0.1)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"run {plan.run_id} ({plan.flow} {plan.quarter.label}, pid {os.getpid()})\n")
-            handle.flush()
+            try:  # who holds the lock, for the message of a run that waits in vain
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"run {plan.run_id} ({plan.flow} {plan.quarter.label}, pid {os.getpid()})\n")
+                handle.flush()
+            except OSError as exc:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+                raise storage_error(exc, f"Writing the lock file {path}") from None
             lock.handle = handle
         lock.depth += 1
         try:
@@ -88,7 +96,8 @@ def _busy(plan: RunPlan, path: Path) -> CoalitionError:
 
 
 class open_db:
-    """A DuckDB connection to the run's database, with a clear error when another run holds it."""
+    """A DuckDB connection to the run's database. A database another run holds, a damaged one
+    (garbage bytes, a truncated file) or a full disk stops with one paragraph saying what to do."""
 
     def __init__(self, plan: RunPlan):
         self.plan = plan
@@ -99,13 +108,65 @@ class open_db:
         try:
             self.con = connect(self.plan.db_path)
         except Exception as exc:
-            if "lock" in str(exc).lower():
-                raise CoalitionError(
-                    f"The database {self.plan.db_path} is in use by another coalition run. Wait for "
-                    f"it to finish (see `coalition runs`) and run again, or use another --out."
-                ) from None
-            raise
+            raise database_error(exc, self.plan.db_path) from None
         return self.con
 
-    def __exit__(self, *exc):
-        self.con.close()
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.con.close()
+        except Exception as close_exc:
+            if exc is None:
+                raise database_error(close_exc, self.plan.db_path) from None
+        if exc is not None:
+            err = database_error(exc, self.plan.db_path)
+            if err is not exc:
+                raise err from None
+        return False
+
+
+def _is_storage_failure(exc: BaseException) -> bool:
+    """An error of the database file itself (I/O, damage), as opposed to a query's own error."""
+    if isinstance(exc, OSError):
+        return True
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        return False
+    return isinstance(exc, (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException,
+                            duckdb.FatalException))
+
+
+def database_error(exc: BaseException, db_path: Path) -> Exception:
+    """The CoalitionError for a failure to open, read or write ``db_path`` (or ``exc`` itself when
+    it is a query's own error, which is a bug to report rather than something to fix here)."""
+    if isinstance(exc, CoalitionError) or not isinstance(exc, Exception):
+        return exc
+    if isinstance(exc, OSError):
+        return storage_error(exc, f"Writing the database {db_path}")
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    low = text.lower()
+    if "conflicting lock" in low or "could not set lock" in low:
+        return CoalitionError(
+            f"The database {db_path} is in use by another coalition run. Wait for it to finish (see "
+            f"`coalition runs`) and run again, or use another --out."
+        )
+    if any(s in low for s in ("no space left", "disk is full", "file too large", "disk quota")):
+        return StorageError(
+            f"Writing the database {db_path} failed: {first}. The disk is full (or a file-size limit was "
+            f"reached): free some space, or point --out ([output] folder) at a disk with room, and run "
+            f"again. Nothing was published by this run."
+        )
+    if any(s in low for s in ("permission denied", "read-only file system", "operation not permitted")):
+        return StorageError(
+            f"The database {db_path} cannot be written: {first}. Give a folder you can write with --out "
+            f"([output] folder), or fix its permissions, and run again."
+        )
+    if not _is_storage_failure(exc):
+        return exc
+    return StorageError(
+        f"The database {db_path} is damaged or is not a coalition database ({first}). It holds only "
+        f"derived tables and the run history: the published run folders and the snapshots are "
+        f"untouched. Move it aside (mv {db_path} {db_path}.damaged) and run again; the next run builds "
+        f"a new one, and earlier runs can be replayed with --from-snapshot."
+    )

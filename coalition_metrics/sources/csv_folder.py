@@ -28,16 +28,24 @@ class CsvFolderSource:
                 raise SourceError(
                     f"{path} is not UTF-8 text. Save it again as 'CSV UTF-8' and re-run."
                 ) from None
+            except OSError as exc:
+                raise SourceError(
+                    f"The tab file {path} could not be read: {exc.strerror or exc}. Make it a readable "
+                    f"file (check its permissions), or remove it if the tab is optional, and run again."
+                ) from None
             header, rows = split_rows(values)
             tabs[name] = RawTab(name, title, header, rows)
         return tabs
 
     def _find(self, title: str) -> Path | None:
         exact = self.folder / f"{title}.csv"
-        if exact.is_file():
-            return exact
+        candidates = [exact] if exact.exists() else []
         wanted = title.strip().casefold()
-        for p in sorted(self.folder.glob("*.csv")):
-            if p.stem.strip().casefold() == wanted:
-                return p
-        return None
+        candidates += [p for p in sorted(self.folder.glob("*.csv")) if p.stem.strip().casefold() == wanted]
+        for p in candidates:
+            if p.is_dir():
+                raise SourceError(
+                    f"{p} is a folder, but the tab '{title}' should be a CSV file of that name. Move the "
+                    f"folder away (or rename it) and put the tab's CSV file there, then run again."
+                )
+        return candidates[0] if candidates else None
