@@ -167,7 +167,10 @@ def test_blocking_validation_is_a_failed_run_with_the_reason_in_its_artifact(pre
                              return_state=True)
     assert state.is_failed()
     failure = _artifacts(state.state_details.flow_run_id)["quarterly-report-failure"]
-    assert "Tab 'attendance' has no required column 'status'" in failure.data
+    from markdown_it import MarkdownIt
+
+    shown = MarkdownIt("commonmark").render(failure.data)  # sheet text in it is escaped markdown
+    assert "Tab 'attendance' has no required column 'status'" in shown
 
 
 def test_refresh_flow_publishes_funder_files_only(prefect_harness, settings, example_run):
