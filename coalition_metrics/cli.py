@@ -101,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was published by this run", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # Last resort: the specific cases (full disk, read-only or misplaced folders, damaged files)
+        # have their own messages; any other OS-level failure is still one paragraph.
+        from .errors import os_advice
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: coalition {args.command} stopped: {exc.strerror or exc}{where}. {os_advice(exc)} "
+              f"A run that stops like this publishes nothing; earlier runs are untouched.", file=sys.stderr)
+        return 2
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -156,7 +165,7 @@ def cmd_runs(args) -> int:
     from pathlib import Path
 
     from .config import load_settings
-    from .pipeline import list_runs
+    from .runs import list_runs
 
     settings = load_settings(args.config)
     out = Path(args.out) if args.out else settings.output_folder
@@ -248,7 +257,8 @@ def cmd_validate(args) -> int:
 
     from .config import load_settings
     from .errors import BlockingValidationError
-    from .pipeline import check_source, source_description, with_source
+    from .pipeline import check_source, with_source
+    from .publish import source_description
     from .quality import count_table, problem_table, quality_context, quarantine_csv, render_quality_page
 
     settings = with_source(load_settings(args.config), args.source)
@@ -274,7 +284,12 @@ def cmd_validate(args) -> int:
             page = render_quality_page(quality_context(
                 result, coalition=settings.coalition_name, quarter=None, run_id=None, snapshot_id=snap_id,
                 source=source_description(settings), validated_on=result.validated_on.isoformat()))
-            Path(args.html).write_text(page, encoding="utf-8")
+            try:
+                Path(args.html).write_text(page, encoding="utf-8")
+            except OSError as exc:
+                from .errors import storage_error
+
+                raise storage_error(exc, f"Writing the data-quality page to {args.html}") from None
             print(f"\ndata-quality page: {args.html}", file=sys.stderr)
     if blocking is not None:
         print(f"\nerror: {blocking}", file=sys.stderr)

@@ -225,8 +225,18 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     base_dir = Path.cwd()
     if chosen is not None:
         base_dir = chosen.resolve().parent
-        try:
-            file_data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        try:  # utf-8-sig: a byte-order mark (Windows Notepad writes one) is accepted
+            file_data = tomllib.loads(chosen.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"Config file {chosen} is not UTF-8 text (byte {exc.start} cannot be read). Save it again "
+                f"as UTF-8 (in most editors: Save As > Encoding: UTF-8) and run again."
+            ) from None
+        except OSError as exc:
+            raise ConfigError(
+                f"Config file {chosen} could not be read: {exc.strerror or exc}. Check its permissions "
+                f"(or pass another file with --config) and run again."
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Config file {chosen} is not valid TOML: {exc}. Fix that line and run again.") from None
         _merge(data, file_data, str(chosen))

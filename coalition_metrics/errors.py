@@ -40,3 +40,39 @@ class RunTimedOut(CoalitionError):
 
 class SnapshotError(CoalitionError):
     """A snapshot or run to replay could not be found or does not match its hash."""
+
+
+class StorageError(CoalitionError):
+    """A file or folder could not be written or read: a full disk, a read-only folder, a file where
+    a folder belongs (or the other way round), a damaged database."""
+
+
+def os_advice(exc: OSError) -> str:
+    """What a person can do about an OS-level failure, chosen by its errno."""
+    import errno
+
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return ("The disk is full (or your quota is used up): free some space, or point --out "
+                "([output] folder) at a disk with room, and run again.")
+    if code == errno.EFBIG:
+        return ("A file grew past the size this process may write (a file-size limit, ulimit -f, or a "
+                "full disk): raise the limit or free space, or point --out at another disk, and run again.")
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ("This account may not write there (permissions, or a read-only disk): give a folder you "
+                "can write with --out ([output] folder), or fix the folder's permissions, and run again.")
+    if code == errno.EISDIR:
+        return "A folder is where a file is expected: rename or move that folder, or give another path."
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return ("A file is where a folder is expected: rename or move that file, or give another path "
+                "(--out takes a folder).")
+    if code == errno.ENOENT:
+        return "A file or folder is missing: check the path (it may have been moved or deleted) and run again."
+    return "Check the path, the disk and its permissions, and run again."
+
+
+def storage_error(exc: OSError, doing: str, name_file: bool = True) -> StorageError:
+    """One paragraph for an OSError met while ``doing`` something ("Writing the snapshot to X");
+    ``name_file=False`` leaves out the file the OS names (e.g. a temporary probe file)."""
+    where = f" ({exc.filename})" if exc.filename and name_file else ""
+    return StorageError(f"{doing} failed: {exc.strerror or exc}{where}. {os_advice(exc)}")

@@ -9,7 +9,9 @@ Layout under ``<output>/snapshots/<snapshot_id>/``:
 future"), so a replay months later validates exactly as the first run did: same snapshot, same
 config, same code, same metrics. The same cells read on the same day give the same id, so
 re-extracting an unchanged sheet that day reuses its snapshot.
-Files are written once, made read-only, and checked against their hashes when read back.
+Files are written once, made read-only, and checked against their hashes when read back. A
+snapshot folder that fails that check (a file altered or deleted) is written again when the same
+cells are read again; replaying it is an error that says so.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .errors import SnapshotError
+from .errors import SnapshotError, storage_error
 from .sources import RawTab
 
 
@@ -60,9 +62,21 @@ def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path, read_on: date | 
     snapshot_id = hashlib.sha256(index).hexdigest()
     target = Path(snapshots_dir) / snapshot_id
     if target.is_dir():
-        return load_snapshot(snapshot_id, snapshots_dir)  # verifies the hashes
-    Path(snapshots_dir).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=snapshots_dir))
+        try:
+            return load_snapshot(snapshot_id, snapshots_dir)  # verifies the hashes
+        except SnapshotError:
+            _set_aside(target)  # damaged: these cells are at hand, so the snapshot is taken again
+    try:
+        _write(target, blobs, index)
+    except OSError as exc:
+        raise storage_error(exc, f"Writing the snapshot to {snapshots_dir}") from None
+    return Snapshot(snapshot_id, target, tab_hashes, dict(tabs), read_on)
+
+
+def _write(target: Path, blobs: dict[str, bytes], index: bytes) -> None:
+    """Write the snapshot into a temporary folder and rename it into place (all or nothing)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
     try:
         for name, blob in blobs.items():
             (tmp / f"{name}.json").write_bytes(blob)
@@ -78,7 +92,18 @@ def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path, read_on: date | 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Snapshot(snapshot_id, target, tab_hashes, dict(tabs), read_on)
+
+
+def _set_aside(folder: Path) -> None:
+    """Move a damaged snapshot folder out of the way (renamed first, so no reader sees it half
+    deleted), then delete it."""
+    aside = Path(tempfile.mkdtemp(prefix=f".damaged-{folder.name[:12]}-", dir=folder.parent))
+    try:
+        os.rename(folder, aside / folder.name)
+    except OSError as exc:
+        shutil.rmtree(aside, ignore_errors=True)
+        raise storage_error(exc, f"Setting aside the damaged snapshot {folder}") from None
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def load_snapshot(snapshot_id: str, snapshots_dir: Path) -> Snapshot:
@@ -86,26 +111,42 @@ def load_snapshot(snapshot_id: str, snapshots_dir: Path) -> Snapshot:
     snapshots_dir = Path(snapshots_dir)
     folder = snapshots_dir / snapshot_id
     if not folder.is_dir():
-        matches = sorted(p for p in snapshots_dir.glob(f"{snapshot_id}*") if p.is_dir()) if snapshot_id else []
-        if len(matches) != 1:
-            raise SnapshotError(
-                f"No snapshot {snapshot_id} under {snapshots_dir}. `coalition runs` lists the runs "
-                f"and their snapshots."
-            )
-        folder = matches[0]
-    index = (folder / "snapshot.json").read_bytes()
-    if hashlib.sha256(index).hexdigest() != folder.name:
-        raise SnapshotError(f"Snapshot {folder} was altered: its index no longer matches its id.")
-    doc = json.loads(index)
-    tab_hashes = doc["tabs"]
-    read_on = date.fromisoformat(doc["read_on"]) if "read_on" in doc else None
-    tabs = {}
-    for name, expected in tab_hashes.items():
-        blob = (folder / f"{name}.json").read_bytes()
-        if hashlib.sha256(blob).hexdigest() != expected:
-            raise SnapshotError(f"Snapshot {folder}: {name}.json was altered since it was taken.")
-        doc = json.loads(blob)
-        tabs[name] = RawTab(
-            doc["tab"], doc["title"], doc["header"], [(n, cells) for n, cells in doc["rows"]], doc["present"]
+        raise SnapshotError(
+            f"No snapshot {snapshot_id} under {snapshots_dir}. `coalition runs` lists the runs "
+            f"and their snapshots."
         )
+    try:
+        index = (folder / "snapshot.json").read_bytes()
+        if hashlib.sha256(index).hexdigest() != folder.name:
+            raise _Damaged("its index snapshot.json no longer matches the snapshot id")
+        doc = json.loads(index)
+        tab_hashes = doc["tabs"]
+        read_on = date.fromisoformat(doc["read_on"]) if "read_on" in doc else None
+        tabs = {}
+        for name, expected in tab_hashes.items():
+            blob = (folder / f"{name}.json").read_bytes()
+            if hashlib.sha256(blob).hexdigest() != expected:
+                raise _Damaged(f"{name}.json was altered since it was taken")
+            doc = json.loads(blob)
+            tabs[name] = RawTab(
+                doc["tab"], doc["title"], doc["header"], [(n, cells) for n, cells in doc["rows"]], doc["present"]
+            )
+    except FileNotFoundError as exc:
+        raise _damaged(folder, f"{Path(exc.filename or '').name or 'a file'} is missing") from None
+    except _Damaged as exc:
+        raise _damaged(folder, str(exc)) from None
+    except OSError as exc:
+        raise storage_error(exc, f"Reading the snapshot {folder}") from None
     return Snapshot(folder.name, folder, tab_hashes, tabs, read_on)
+
+
+class _Damaged(Exception):
+    pass
+
+
+def _damaged(folder: Path, what: str) -> SnapshotError:
+    return SnapshotError(
+        f"Snapshot {folder} is damaged: {what}. It cannot be replayed. Run again without "
+        f"--from-snapshot to read the source (today's cells are snapshotted afresh), or restore the "
+        f"snapshots folder from a backup."
+    )

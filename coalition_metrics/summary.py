@@ -3,10 +3,26 @@ the link that the flows publish as Prefect artifacts. Plain functions, tested wi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .pipeline import RunPlan, RunResult, open_db, run_lock
+from .plan import RunPlan, RunResult
+from .runlock import open_db, run_lock
 from .registry import load_registry
+
+
+_MD_SPECIAL = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
+
+
+def md_text(value: Any) -> str:
+    """Text from a sheet (or config) made inert in markdown: one line, every ASCII punctuation mark
+    backslash-escaped (CommonMark allows it for all of them), so an organization name cannot open
+    a link, an image, raw HTML, emphasis or a code span, break a table cell with '|', or be turned
+    into a link by autolinking ('http\\:\\/\\/...', 'www\\.'). It reads the same once rendered."""
+    text = _LINE_BREAKS.sub(" ", "" if value is None else str(value))
+    text = "".join(ch for ch in text if ch >= " " or ch == " ").strip()
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def run_summary(plan: RunPlan, result: RunResult) -> dict[str, Any]:
@@ -34,7 +50,7 @@ def summary_markdown(plan: RunPlan, result: RunResult, summary: dict[str, Any]) 
     s = plan.settings
     title = "Quarterly report" if plan.flow == "quarterly-report" else "Funder metrics refresh"
     lines = [
-        f"# {s.coalition_name}: {title} {result.quarter}",
+        f"# {md_text(s.coalition_name)}: {title} {result.quarter}",
         "",
         f"Data as of **{plan.as_of.isoformat()}** · run `{result.run_id}` · snapshot "
         f"`{result.manifest['snapshot']['id'][:12]}`",
@@ -49,11 +65,12 @@ def summary_markdown(plan: RunPlan, result: RunResult, summary: dict[str, Any]) 
         by_member.setdefault((a["member_id"], a["organization"]), []).append(a["detail"])
     lines += ["", f"## Disengagement alerts ({len(by_member)})", ""]
     if by_member:
-        lines += [f"- **{mid}** {org}: {'; '.join(details)}" for (mid, org), details in by_member.items()]
+        lines += [f"- **{md_text(mid)}** {md_text(org)}: {'; '.join(md_text(d) for d in details)}"
+                  for (mid, org), details in by_member.items()]
     else:
         lines.append("None this quarter.")
     lines += ["", f"**Rows set aside by validation:** {summary['quarantined']} (see `validation/` in the run folder).",
-              "", f"Published to `{result.folder}`."]
+              "", f"Published to {md_text(result.folder)}."]
     return "\n".join(lines)
 
 
@@ -75,5 +92,6 @@ def failure_markdown(flow: str, quarter: str | None, error: Exception) -> str:
         "",
         "## Reason",
         "",
-        str(error),
+        # The reason may quote sheet cells and headers: each line made inert, the lines kept.
+        *[md_text(line) + "  " for line in str(error).splitlines() if line.strip()],
     ])

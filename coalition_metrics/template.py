@@ -1,7 +1,7 @@
 """`coalition template`: prevention at the source.
 
 ``--xlsx PATH`` writes a blank workbook with every tab of the data contract, its headers, drop-downs
-for the enumerated columns and the 1-5 scales, date-formatted date columns, id drop-downs that read
+for the enumerated columns and the 1-5 scales (on whole columns), date-formatted date columns, id drop-downs that read
 from the members, meetings and goals tabs, and a first tab that explains each tab in plain words.
 ``--sheet URL_OR_KEY`` adds the missing tabs and header cells (with the same drop-downs) to a Google
 Sheet. It only writes header cells that are empty, after the last used header of a tab, and tabs
@@ -20,7 +20,8 @@ from .contract import ENUMS, columns_of, headers_of
 from .sources import a1_tab, column_letter
 
 ABOUT_TITLE = "About"
-ROWS = 2000  # rows given drop-downs and date formats below the header
+ROWS = 2000  # rows of a tab the template adds to a Google Sheet (its grid grows as rows are added)
+XLSX_LAST_ROW = 1048576  # an .xlsx sheet's last row: drop-downs cover whole columns below the header
 
 TAB_HELP = {
     "members": ("One row per member organization.",
@@ -99,7 +100,7 @@ def template_spec(settings) -> list[TabSpec]:
 def about_rows(specs: list[TabSpec], settings) -> list[list[str]]:
     """The first tab's text: what each tab is for, in plain words, and the rules that apply to all."""
     rows = [
-        [f"{settings.coalition_name}: coalition records"],
+        [f"{template_title(settings)}"],
         ["Each tab below feeds the quarterly report. Keep one header row (row 1) and one record per row; "
          "do not merge cells or add title rows. Required columns are marked * in the list below."],
         ["Dates: type them as dates (2026-07-01, or the sheet's own date format). Blank rows are skipped. "
@@ -111,6 +112,25 @@ def about_rows(specs: list[TabSpec], settings) -> list[list[str]]:
         cols = ", ".join(c.header + ("*" if c.required else "") for c in spec.columns)
         rows.append([spec.title, spec.purpose, spec.how, cols])
     return rows
+
+
+def template_title(settings) -> str:
+    """The About tab's title: the coalition's name when the config gives one. The bundled example's
+    name is the default of [coalition] name, so a template written without a config (or with one
+    that names no coalition) carries no example name."""
+    from .config import DEFAULTS
+
+    name = settings.coalition_name.strip()
+    if not name or name == DEFAULTS["coalition"]["name"]:
+        return "Coalition records"
+    return f"{name}: coalition records"
+
+
+def _as_text(cell) -> None:
+    """Config text (a coalition name, a question) lands as a string cell, never as a formula,
+    whatever it starts with ('=', '+', '-', '@')."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -128,6 +148,9 @@ def write_xlsx(path, settings) -> None:
     about.title = ABOUT_TITLE
     for row in about_rows(specs, settings):
         about.append(row)
+    for row in about.iter_rows():
+        for cell in row:
+            _as_text(cell)
     about["A1"].font = Font(bold=True, size=14)
     for cell in about[5]:
         cell.font = Font(bold=True)
@@ -141,6 +164,8 @@ def write_xlsx(path, settings) -> None:
     for spec in specs:
         ws = wb.create_sheet(spec.title)
         ws.append([c.header for c in spec.columns])
+        for cell in ws[1]:
+            _as_text(cell)
         ws.freeze_panes = "A2"
         for i, col in enumerate(spec.columns, start=1):
             letter = get_column_letter(i)
@@ -148,15 +173,14 @@ def write_xlsx(path, settings) -> None:
             cell.font = Font(bold=True)
             cell.fill = header_fill
             ws.column_dimensions[letter].width = max(12, min(40, len(col.header) + 2))
-            rng = f"{letter}2:{letter}{ROWS + 1}"
+            rng = f"{letter}2:{letter}{XLSX_LAST_ROW}"  # the whole column below the header
             dv = _xlsx_validation(col, DataValidation)
             if dv is not None:
                 ws.add_data_validation(dv)
                 dv.add(rng)
             if col.kind in ("date", "timestamp"):
-                fmt = "yyyy-mm-dd" if col.kind == "date" else "yyyy-mm-dd hh:mm:ss"
-                for (c,) in ws.iter_rows(min_row=2, max_row=ROWS + 1, min_col=i, max_col=i):
-                    c.number_format = fmt
+                # A column format: every row a person adds is a date cell; the header keeps its own style.
+                ws.column_dimensions[letter].number_format = "yyyy-mm-dd" if col.kind == "date" else "yyyy-mm-dd hh:mm:ss"
     try:
         wb.save(path)
     except OSError as exc:
@@ -172,7 +196,8 @@ def _xlsx_validation(col: ColumnSpec, DataValidation):
         return dv
     if col.id_list:
         tab, letter = col.id_list
-        dv = DataValidation(type="list", formula1=f"={a1_tab(tab)}!${letter}$2:${letter}${ROWS + 1}", allow_blank=True)
+        dv = DataValidation(type="list", formula1=f"={a1_tab(tab)}!${letter}$2:${letter}${XLSX_LAST_ROW}",
+                            allow_blank=True)
         dv.error, dv.errorTitle = f"Use an id from the {tab} tab.", col.header
         dv.showErrorMessage = True
         return dv
@@ -196,6 +221,7 @@ class SheetChange:
 def update_sheet(key: str, settings) -> list[SheetChange]:
     """Add the missing tabs and header cells, with drop-downs, to a Google Sheet. Existing cells
     that hold anything are never written; drop-downs and formats go only on the added columns."""
+    import google.auth.exceptions
     from gspread.exceptions import APIError
 
     from .errors import SourceError
@@ -274,7 +300,8 @@ def update_sheet(key: str, settings) -> list[SheetChange]:
         for spec, props, start, cols in plans:
             sheet_id = new_ids[spec.title] if props is None else props["sheetId"]
             for offset, col in enumerate(cols):
-                rng = {"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": ROWS + 1,
+                # No endRowIndex: the whole column below the header, however many rows it grows to.
+                rng = {"sheetId": sheet_id, "startRowIndex": 1,
                        "startColumnIndex": start + offset, "endColumnIndex": start + offset + 1}
                 rule = _sheet_rule(col)
                 if rule:
@@ -286,6 +313,11 @@ def update_sheet(key: str, settings) -> list[SheetChange]:
                         "fields": "userEnteredFormat.numberFormat"}})
         if rules:
             http.batch_update(key, {"requests": rules})
+    except google.auth.exceptions.GoogleAuthError as err:
+        raise SourceError(
+            f"Google did not accept the service account {email} ({type(err).__name__}). The key may have "
+            f"been deleted or disabled; create a new JSON key and try again. Nothing was changed."
+        ) from None
     except APIError as err:
         code = err.response.status_code
         if code in (403, 404):

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from prefect import flow
 
-from coalition_metrics import pipeline
+from coalition_metrics.plan import RunResult, plan_refresh, with_source
 from coalition_metrics.config import load_settings
 from flows import tasks
 
 
 @flow(name="refresh-funder-metrics", log_prints=True, timeout_seconds=1800)
 def refresh_funder_metrics(config: str | None = None, source: str | None = None, out: str | None = None,
-                           as_of: str | None = None) -> pipeline.RunResult:
+                           as_of: str | None = None) -> RunResult:
     """extract -> snapshot -> validate -> load -> transform -> publish funder files.
 
     as_of: YYYY-MM-DD, default today; the refresh covers the quarter it falls in, up to it.
     """
     with tasks.failure_reported("refresh-funder-metrics", None):
-        settings = pipeline.with_source(load_settings(config), source)
-        plan = pipeline.plan_refresh(settings, as_of, out=out)
+        settings = with_source(load_settings(config), source)
+        plan = plan_refresh(settings, as_of, out=out)
     with tasks.failure_reported("refresh-funder-metrics", plan.quarter.label):
         result = tasks.run_stages(plan, tasks.publish_funder)
     tasks.publish_artifacts(plan, result, "funder_metrics.csv")

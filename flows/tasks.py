@@ -1,4 +1,5 @@
-"""Prefect tasks shared by the flows: each calls one plain function of coalition_metrics.pipeline."""
+"""Prefect tasks shared by the flows: each calls one plain stage function (coalition_metrics.pipeline,
+or coalition_metrics.publish for the last stage)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from contextlib import contextmanager
 from prefect import task
 
 from coalition_metrics import pipeline
+from coalition_metrics import publish as publishing
 from coalition_metrics.config import Settings
 from coalition_metrics.errors import CoalitionError, TransientSourceError
+from coalition_metrics.plan import RunPlan, RunResult
 
 
 def retry_on_outage(task, task_run, state) -> bool:
@@ -37,12 +40,12 @@ def extract_task(settings: Settings):
 
 
 @task(name="snapshot", timeout_seconds=300)
-def snapshot(tabs, plan: pipeline.RunPlan):
+def snapshot(tabs, plan: RunPlan):
     return pipeline.snapshot(tabs, plan)
 
 
 @task(name="replay-snapshot", timeout_seconds=300)
-def replay(run_or_snapshot: str, plan: pipeline.RunPlan):
+def replay(run_or_snapshot: str, plan: RunPlan):
     return pipeline.replay(run_or_snapshot, plan)
 
 
@@ -52,21 +55,21 @@ def validate(snap, settings: Settings):
 
 
 @task(name="load-and-transform", timeout_seconds=900)
-def build_database(snap, validation, plan: pipeline.RunPlan):
+def build_database(snap, validation, plan: RunPlan):
     return pipeline.build_database(snap, validation, plan)
 
 
 @task(name="render-and-publish", timeout_seconds=600)
-def render_and_publish(snap, validation, plan: pipeline.RunPlan):
-    return pipeline.render_and_publish(snap, validation, plan)
+def render_and_publish(snap, validation, plan: RunPlan):
+    return publishing.render_and_publish(snap, validation, plan)
 
 
 @task(name="publish-funder-metrics", timeout_seconds=300)
-def publish_funder(snap, validation, plan: pipeline.RunPlan):
-    return pipeline.publish_funder(snap, validation, plan)
+def publish_funder(snap, validation, plan: RunPlan):
+    return publishing.publish_funder(snap, validation, plan)
 
 
-def run_stages(plan: pipeline.RunPlan, publish, from_snapshot: str | None = None) -> pipeline.RunResult:
+def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None) -> RunResult:
     """pipeline.run_stages with each stage a task: extract (or replay) -> snapshot -> validate ->
     load -> transform -> publish (the render_and_publish or publish_funder task)."""
     stages = pipeline.Stages(extract=extract_task(plan.settings), snapshot=snapshot, replay=replay,
@@ -75,7 +78,7 @@ def run_stages(plan: pipeline.RunPlan, publish, from_snapshot: str | None = None
 
 
 @task(name="artifacts", timeout_seconds=120)
-def publish_artifacts(plan: pipeline.RunPlan, result: pipeline.RunResult, link_to: str) -> None:
+def publish_artifacts(plan: RunPlan, result: RunResult, link_to: str) -> None:
     """A markdown summary (KPIs, alerts), a table of the quarter's funder metrics and a link."""
     from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 

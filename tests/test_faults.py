@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from coalition_metrics.config import load_settings
-from coalition_metrics.pipeline import list_runs
+from coalition_metrics.runs import list_runs
 
 COALITION = Path(sys.executable).parent / "coalition"
 
@@ -84,7 +84,8 @@ def test_two_runs_at_once_take_turns_and_both_publish(tmp_path, example_run):
 
 
 def test_a_run_that_cannot_get_the_database_stops_with_a_clear_message(tmp_path):
-    from coalition_metrics.pipeline import plan_run, run_lock
+    from coalition_metrics.plan import plan_run
+    from coalition_metrics.runlock import run_lock
 
     out = tmp_path / "out"
     holder = plan_run(load_settings(None, environ={}), "2026-Q3", out=out)

@@ -127,7 +127,8 @@ def test_persistent_429_fails_publishes_nothing_and_keeps_the_previous_run(
         prefect_harness, tmp_path, credentials_file, private_key_pem):
     from coalition_metrics.config import load_settings
     from coalition_metrics.errors import TransientSourceError
-    from coalition_metrics.pipeline import list_runs, run_quarterly
+    from coalition_metrics.pipeline import run_quarterly
+    from coalition_metrics.runs import list_runs
     from flows.quarterly_report import quarterly_report
     from test_sheets_source import BATCH_URL, FakeGoogle, api_calls, fake_google
 
@@ -166,7 +167,10 @@ def test_blocking_validation_is_a_failed_run_with_the_reason_in_its_artifact(pre
                              return_state=True)
     assert state.is_failed()
     failure = _artifacts(state.state_details.flow_run_id)["quarterly-report-failure"]
-    assert "Tab 'attendance' has no required column 'status'" in failure.data
+    from markdown_it import MarkdownIt
+
+    shown = MarkdownIt("commonmark").render(failure.data)  # sheet text in it is escaped markdown
+    assert "Tab 'attendance' has no required column 'status'" in shown
 
 
 def test_refresh_flow_publishes_funder_files_only(prefect_harness, settings, example_run):

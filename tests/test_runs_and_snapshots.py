@@ -138,3 +138,91 @@ def test_a_replay_checks_dates_against_the_day_the_source_was_read(settings):
 
     current = run_quarterly(settings, quarter="2026-Q3", from_snapshot=today.snapshot_id)
     assert current.manifest["quarantined_counts"]["goal_measurements"] == 0
+
+
+def test_a_damaged_snapshot_of_todays_cells_is_taken_again(settings):
+    """A damaged or partly deleted snapshot never blocks the day: reading the same cells again
+    rewrites it, and the new one passes its hash check."""
+    from coalition_metrics.pipeline import extract
+    from coalition_metrics.snapshot import take_snapshot
+
+    snaps = settings.output_folder / "snapshots"
+    first = take_snapshot(extract(settings), snaps)
+    (first.folder / "attendance.json").unlink()
+    members = first.folder / "members.json"
+    os.chmod(members, 0o644)
+    members.write_text("{}")
+    again = take_snapshot(extract(settings), snaps)
+    assert again.snapshot_id == first.snapshot_id
+    loaded = load_snapshot(first.snapshot_id, snaps)
+    assert loaded.tabs["attendance"].rows == first.tabs["attendance"].rows
+    assert [p.name for p in snaps.iterdir()] == [first.snapshot_id]  # the damaged copy is gone
+    (first.folder / "snapshot.json").chmod(0o644)
+    (first.folder / "snapshot.json").unlink()
+    assert take_snapshot(extract(settings), snaps).snapshot_id == first.snapshot_id
+
+
+@pytest.mark.parametrize("ref,message", [
+    ("", "it was empty"),
+    ("*", "no paths or wildcards"),
+    ("2026*", "no paths or wildcards"),
+    ("../out", "no paths or wildcards"),
+    ("2026-Q3/x", "no paths or wildcards"),
+    ("[0-9]*", "no paths or wildcards"),
+    ("2026112", "a prefix needs at least 8 characters"),
+    ("ffffffffffff", "No run or snapshot 'ffffffffffff'"),
+])
+def test_from_snapshot_takes_ids_not_patterns_or_paths(settings, ref, message):
+    first = run_quarterly(settings, quarter="2026-Q3")
+    with pytest.raises(SnapshotError, match=message.replace("*", r"\*").replace("(", r"\(")):
+        run_quarterly(settings, quarter="2026-Q3", from_snapshot=ref)
+    assert (first.folder.parent / "LATEST").read_text().strip() == first.run_id  # nothing else published
+
+
+def test_from_snapshot_prefixes_must_be_unique(settings, example_copy):
+    """A run id, a snapshot id or a unique prefix of 8+ characters; an ambiguous prefix names the
+    matches (two runs of the same day, with different snapshots, share their first 9 characters)."""
+    a = run_quarterly(settings, quarter="2026-Q3")
+    path = example_copy / "meetings.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], ",,,,", *lines[1:]]) + "\n")  # a blank row: other cells, same figures
+    b = run_quarterly(settings.with_overrides(source={"location": str(example_copy)}), quarter="2026-Q3")
+    assert a.manifest["snapshot"]["id"] != b.manifest["snapshot"]["id"]
+    common = len(os.path.commonprefix([a.run_id, b.run_id]))
+    assert common >= 9  # YYYYMMDDT
+    with pytest.raises(SnapshotError, match=f"is ambiguous: it starts run {a.run_id}, run {b.run_id}"):
+        run_quarterly(settings, quarter="2026-Q3", from_snapshot=a.run_id[:common])
+    by_prefix = run_quarterly(settings, quarter="2026-Q3", from_snapshot=b.run_id[:common + 1])
+    assert by_prefix.manifest["snapshot"]["id"] == b.manifest["snapshot"]["id"]
+    by_snapshot = run_quarterly(settings, quarter="2026-Q3", from_snapshot=a.manifest["snapshot"]["id"][:8])
+    assert by_snapshot.manifest["snapshot"]["id"] == a.manifest["snapshot"]["id"]
+
+
+def test_explain_shows_the_latest_published_run_not_a_failed_one(settings, example_copy, tmp_path):
+    """A run that builds the database and then fails to publish leaves its figures in the marts;
+    explain shows the figures the last succeeded run published, and names that run."""
+    from coalition_metrics.explain import explain
+
+    ok = run_quarterly(settings, quarter="2026-Q2")
+    published = {m["metric_id"]: m for m in ok.manifest["metrics"]}
+    # The next run reads a sheet with fewer members present, and its publishing fails: the
+    # quarter's folder is a file.
+    path = example_copy / "attendance.csv"
+    path.write_text(path.read_text().replace(",present", ",absent"))
+    (settings.output_folder / "2026-Q3").write_text("in the way")
+    with pytest.raises(Exception, match="2026-Q3"):
+        run_quarterly(settings.with_overrides(source={"location": str(example_copy)}), quarter="2026-Q3")
+    from coalition_metrics.load import connect
+
+    con = connect(settings.output_folder / "coalition.duckdb")
+    in_marts = con.execute("select value from marts.published_metrics where published_id = 'attendance_rate' "
+                           "and quarter = '2026-Q2'").fetchone()[0]
+    statuses = [r[0] for r in con.execute("select status from runs order by started_at").fetchall()]
+    con.close()
+    assert in_marts < 0.05 < published["attendance_rate"]["value"]  # the failed run's figures are in the marts
+    assert statuses == ["succeeded", "failed"]
+
+    text = explain("attendance_rate", settings.output_folder)
+    assert f"Published by run {ok.run_id} (quarterly-report 2026-Q2" in text
+    row = next(l.split() for l in text.splitlines() if l.strip().startswith("attendance_rate ") and "2026-Q2" in l)
+    assert row[2] == f"{published['attendance_rate']['value']:.0%}" and row[2] not in ("0%", "1%")

@@ -52,7 +52,7 @@ def test_template_has_every_tab_header_dropdown_and_date_format(template, settin
     assert headers["survey"][2:] == list(settings.survey_items.values())
 
     dv = {t: _validations(wb[t]) for t in TABS}
-    assert dv["attendance"] == {"A2": "='meetings'!$A$2:$A$2001", "B2": "='members'!$A$2:$A$2001",
+    assert dv["attendance"] == {"A2": "='meetings'!$A$2:$A$1048576", "B2": "='members'!$A$2:$A$1048576",
                                 "C2": '"present,absent,excused"'}
     assert dv["meetings"]["C2"] == '"weekly_call,monthly_call,quarterly_meeting,committee,event"'
     assert dv["members"]["D2"] == '"small,medium,large"' and dv["members"]["G2"] == '"convener,steering,member"'
@@ -60,13 +60,17 @@ def test_template_has_every_tab_header_dropdown_and_date_format(template, settin
     assert dv["milestones"]["B2"] == '"quick_win,policy_win,media,funding,other"'
     for letter in "CDEFGH":  # the six questions
         assert dv["survey"][f"{letter}2"] == '"1,2,3,4,5"'
-    assert dv["tasks"]["D2"] == "='members'!$A$2:$A$2001" and dv["tasks"]["F2"] == "date"
-    assert str(wb["attendance"].data_validations.dataValidation[2].sqref) == "C2:C2001"
+    assert dv["tasks"]["D2"] == "='members'!$A$2:$A$1048576" and dv["tasks"]["F2"] == "date"
+    # Drop-downs cover whole columns below the header, not the first 2000 rows.
+    assert str(wb["attendance"].data_validations.dataValidation[2].sqref) == "C2:C1048576"
+    assert all(str(d.sqref).endswith("1048576") for t in TABS for d in wb[t].data_validations.dataValidation)
 
-    assert wb["tasks"]["F2"].number_format == "yyyy-mm-dd" and wb["tasks"]["H2001"].number_format == "yyyy-mm-dd"
-    assert wb["survey"]["A2"].number_format == "yyyy-mm-dd hh:mm:ss"
-    assert wb["members"]["E2"].number_format == "yyyy-mm-dd"
-    assert wb["members"]["A2"].number_format == "General"
+    # Date formats are column formats (every row a person adds), the header keeps its own.
+    cols = {t: wb[t].column_dimensions for t in TABS}
+    assert cols["tasks"]["F"].number_format == "yyyy-mm-dd" and cols["tasks"]["H"].number_format == "yyyy-mm-dd"
+    assert cols["survey"]["A"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cols["members"]["E"].number_format == "yyyy-mm-dd"
+    assert cols["members"]["A"].number_format == "General" and wb["members"]["E1"].number_format == "General"
     assert wb["attendance"].freeze_panes == "A2"
 
 
@@ -201,3 +205,35 @@ def test_template_sheet_on_a_complete_sheet_changes_nothing(settings, credential
         assert update_sheet(KEY, s) == []
         posts = [c for c in rsps.calls if c.request.method == "POST" and "token" not in c.request.url]
     assert posts == []  # header case differs, but headers match after case-folding: no write at all
+
+
+def test_config_text_beginning_with_equals_is_written_as_text_not_a_formula(tmp_path, settings):
+    """A coalition name or a survey question from the config that begins with '=' (or '+', '-',
+    '@') arrives in the workbook as a string cell, read back with openpyxl, never as a formula."""
+    name = '=HYPERLINK("http://evil.example","click")'
+    question = "=1+1 how satisfied are you?"
+    items = dict(settings.survey_items)
+    first = next(iter(items))
+    items[first] = question
+    s = settings.with_overrides(coalition={"name": name}, survey_items=items)
+    path = tmp_path / "hostile.xlsx"
+    write_xlsx(path, s)
+    wb = openpyxl.load_workbook(path)
+    title = wb["About"]["A1"]
+    assert title.data_type == "s" and title.value == f"{name}: coalition records"
+    header = next(c for c in wb["survey"][1] if c.value == question)
+    assert header.data_type == "s"
+    formulas = [c.coordinate for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+
+
+def test_a_template_written_without_a_config_names_no_example_coalition(tmp_path, settings):
+    path = tmp_path / "blank.xlsx"
+    write_xlsx(path, settings)  # the embedded defaults: the bundled example's settings
+    wb = openpyxl.load_workbook(path)
+    texts = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+    assert wb["About"]["A1"].value == "Coalition records"
+    assert not [t for t in texts if "riverside" in t.lower()]
+    named = tmp_path / "named.xlsx"
+    write_xlsx(named, settings.with_overrides(coalition={"name": "Harbor Food Alliance"}))
+    assert openpyxl.load_workbook(named)["About"]["A1"].value == "Harbor Food Alliance: coalition records"

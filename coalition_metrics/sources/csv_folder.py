@@ -29,6 +29,11 @@ class CsvFolderSource:
                 raise SourceError(
                     f"{path} is not UTF-8 text. Save it again as 'CSV UTF-8' and re-run."
                 ) from None
+            except OSError as exc:
+                raise SourceError(
+                    f"The tab file {path} could not be read: {exc.strerror or exc}. Make it a readable "
+                    f"file (check its permissions), or remove it if the tab is optional, and run again."
+                ) from None
             values = read_csv_text(text, path, title)
             header, rows = split_rows(values)
             tabs[name] = RawTab(name, title, header, rows)
@@ -37,6 +42,11 @@ class CsvFolderSource:
     def _find(self, title: str) -> Path | None:
         files = {p.stem: p for p in sorted(self.folder.glob("*.csv"))}
         stem = match_title(list(files), title, f"CSV folder {self.folder}")
+        if stem is not None and files[stem].is_dir():
+            raise SourceError(
+                f"{files[stem]} is a folder, but the tab '{title}' should be a CSV file of that name. Move the "
+                f"folder away (or rename it) and put the tab's CSV file there, then run again."
+            )
         return files[stem] if stem is not None else None
 
 

@@ -24,6 +24,7 @@ RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 def _retrying_client_class(delays: list[float], timeout: float):
     """A gspread HTTPClient that retries 408/429/5xx and connection errors, then gives up."""
+    import google.auth.exceptions
     import requests
     from gspread.exceptions import APIError
     from gspread.http_client import HTTPClient
@@ -51,12 +52,43 @@ def _retrying_client_class(delays: list[float], timeout: float):
                             f"({type(err).__name__}). Check the network and try again."
                         ) from None
                     reason = type(err).__name__
+                except (google.auth.exceptions.TransportError, google.auth.exceptions.RefreshError) as err:
+                    # Getting an access token: no answer (connection error, timeout) or a 5xx/429
+                    # from oauth2.googleapis.com is an outage, not a bad key.
+                    if not _token_outage(err):
+                        raise
+                    if attempt == len(self.retry_delays):
+                        raise TransientSourceError(
+                            f"Google's sign-in service (oauth2.googleapis.com) did not answer after "
+                            f"{attempt + 1} attempts ({_outage_reason(err)}), so no access token could be "
+                            f"had. This is an outage, not a problem with the key: check the network and "
+                            f"try again later."
+                        ) from None
+                    reason = f"no access token ({_outage_reason(err)})"
                 wait = self.retry_delays[attempt]
                 log.warning("Google Sheets answered %s; retry %d in %.1f s", reason, attempt + 1, wait)
                 time.sleep(wait)
             raise AssertionError("unreachable")
 
     return RetryingHTTPClient
+
+
+def _token_outage(err: Exception) -> bool:
+    """A token request that got no answer, or a retryable one (5xx, 429): google-auth raises
+    TransportError for the first and RefreshError(retryable=True) for the second."""
+    import google.auth.exceptions
+
+    if isinstance(err, google.auth.exceptions.TransportError):
+        return True
+    return bool(getattr(err, "retryable", False))
+
+
+def _outage_reason(err: Exception) -> str:
+    cause = err.__cause__ or err.__context__
+    if cause is not None and not isinstance(err, type(cause)):
+        return type(cause).__name__
+    text = str(err.args[0]) if err.args else type(err).__name__
+    return text.splitlines()[0][:120] if text else type(err).__name__
 
 
 class GoogleSheetSource:
@@ -91,12 +123,24 @@ class GoogleSheetSource:
                 f"GOOGLE_APPLICATION_CREDENTIALS) at where it is."
             )
         try:
-            info = json.loads(path.read_text(encoding="utf-8"))
+            info = json.loads(path.read_text(encoding="utf-8-sig"))
         except (ValueError, UnicodeDecodeError):
             raise SourceError(
                 f"The credentials file {path} is not a JSON key file. Download the service account's "
                 f"key again (Keys > Add key > JSON) and save it unchanged."
             ) from None
+        except OSError as exc:
+            raise SourceError(
+                f"The credentials file {path} could not be read: {exc.strerror or exc}. Make it readable "
+                f"by this account (chmod 600, owned by you) and run again."
+            ) from None
+        if not isinstance(info, dict):
+            raise SourceError(
+                f"The credentials file {path} holds JSON, but not a key: a service-account key is one "
+                f"JSON object ({{\"type\": \"service_account\", ...}}), and this file holds a "
+                f"{_json_kind(info)}. Download the service account's key again (Keys > Add key > JSON) "
+                f"and save it unchanged."
+            )
         if info.get("type") != "service_account" or "client_email" not in info or "private_key" not in info:
             raise SourceError(
                 f"The credentials file {path} is not a service-account key (it needs type "
@@ -176,3 +220,8 @@ class GoogleSheetSource:
             header, rows = split_rows(values)
             tabs[name] = RawTab(name, actual, header, rows)
         return tabs
+
+
+def _json_kind(value) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "true/false value",
+            type(None): "null"}.get(type(value), type(value).__name__)

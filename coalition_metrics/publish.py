@@ -1,0 +1,151 @@
+"""Publishing a run: render the report and funder files, write the manifest, and move the run
+folder into place atomically (a published run folder is never overwritten)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import PROJECT_ROOT, Settings
+from .errors import CoalitionError, storage_error
+from .plan import RunPlan, RunResult
+from .runlock import open_db, run_lock
+from .runs import keep_published_metrics
+from .snapshot import Snapshot
+from .validate import ValidationResult
+
+
+def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
+    """Render report and funder files into a new run folder; never overwrite a published one."""
+    from . import render
+    from .quality import quality_context, quarantine_csv, render_quality_page
+
+    s = plan.settings
+    quarantined = [q.as_dict() for q in validation.quarantined]
+    with run_lock(plan), open_db(plan) as con:
+        records = render.funder_records(con)
+        keep_published_metrics(con, plan.run_id)
+        context = render.report_context(
+            con, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
+            run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
+            quarantined=quarantined, source=source_description(s),
+        )
+    html = render.render_report(context)
+    quality = render_quality_page(quality_context(
+        validation, coalition=s.coalition_name, quarter=plan.quarter.label, run_id=plan.run_id,
+        snapshot_id=snap.snapshot_id, source=source_description(s),
+        validated_on=validation.validated_on.isoformat() if validation.validated_on else ""))
+    manifest = run_manifest(snap, validation, plan, records)
+    files = {
+        "report.html": html,
+        "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.csv": render.funder_csv(records),
+        "validation/index.html": quality,
+        "validation/quarantine.csv": quarantine_csv(validation),
+        "validation/quarantine.json": json.dumps(quarantined, indent=2, ensure_ascii=False) + "\n",
+        "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+    }
+    folder = publish_folder(plan, files)
+    return RunResult(plan.run_id, plan.quarter.label, folder, folder / "report.html", manifest)
+
+
+def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict]) -> dict[str, Any]:
+    """manifest.json: the run's identity, inputs (snapshot hashes, config hash, code version), row
+    counts and the quarter's metric values."""
+    s = plan.settings
+    return {
+        "run_id": plan.run_id,
+        "flow": plan.flow,
+        "quarter": plan.quarter.label,
+        "as_of": plan.as_of.isoformat(),
+        "started_at": plan.started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "config_hash": s.config_hash(),
+        "source": source_description(s),
+        "snapshot": {"id": snap.snapshot_id, "read_on": snap.read_on.isoformat() if snap.read_on else None,
+                     "tabs": snap.tab_hashes},
+        "row_counts": validation.counts(),
+        "quarantined_counts": {t: c["rows_quarantined"] for t, c in validation.counts().items()},
+        "metrics": [r for r in records if r["quarter"] == plan.quarter.label],
+    }
+
+
+def publish_folder(plan: RunPlan, files: dict[str, str]) -> Path:
+    """Write files to ``<publish_dir>/<run_id>/`` atomically and mark it as the latest run there."""
+    quarter_dir = plan.publish_dir
+    target = quarter_dir / plan.run_id
+    try:
+        quarter_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, f"Creating the folder {quarter_dir} for run {plan.run_id}") from None
+    if target.exists():
+        raise CoalitionError(f"Run folder {target} already exists; a published run is never overwritten.")
+    tmp = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".partial-{plan.run_id}-", dir=quarter_dir))
+        for rel, text in files.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        os.rename(tmp, target)  # fails if target appeared meanwhile: nothing is overwritten
+    except BaseException as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise storage_error(exc, f"Writing the run folder {target} (nothing of it was published)") from None
+        raise
+    latest_tmp = quarter_dir / f".LATEST.{plan.run_id}"
+    try:
+        latest_tmp.write_text(plan.run_id + "\n")
+        os.replace(latest_tmp, quarter_dir / "LATEST")
+    except OSError as exc:
+        latest_tmp.unlink(missing_ok=True)
+        raise storage_error(exc, f"Marking run {plan.run_id} as the latest in {quarter_dir / 'LATEST'} (its "
+                                 f"folder {target} is complete)") from None
+    return target
+
+
+def source_description(settings: Settings) -> str:
+    loc = settings.source_location
+    try:
+        return str(Path(loc).relative_to(PROJECT_ROOT))
+    except ValueError:
+        return loc
+
+
+def code_version() -> str:
+    """The package version, plus the git commit when run from a checkout."""
+    try:
+        sha = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+g{sha}" if sha else __version__
+
+
+def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
+    """A refresh publishes the funder files, the quarantine list and a manifest (no report)."""
+    from . import render
+
+    s = plan.settings
+    with run_lock(plan), open_db(plan) as con:
+        records = render.funder_records(con)
+        keep_published_metrics(con, plan.run_id)
+    files = {
+        "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.csv": render.funder_csv(records),
+        "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
+                                                 ensure_ascii=False) + "\n",
+    }
+    manifest = run_manifest(snap, validation, plan, records)
+    files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    folder = publish_folder(plan, files)
+    return RunResult(plan.run_id, plan.quarter.label, folder, folder / "funder_metrics.csv", manifest)

@@ -1,0 +1,147 @@
+"""The runs table in coalition.duckdb: one row per run (running, succeeded or failed), written as
+the run goes, and read back by `coalition runs` and by a resume (--from-snapshot RUN_ID)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import SnapshotError
+from .plan import DB_NAME, RunPlan
+from .quarters import Quarter
+from .runlock import open_db, run_lock
+
+
+def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folder: Path | None = None,
+               message: str = "") -> None:
+    """Insert or update the run's row in the runs table."""
+    with run_lock(plan), open_db(plan) as con:
+        con.execute("delete from runs where run_id = ?", [plan.run_id])
+        con.execute(
+            """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
+                                 output_folder, message, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, plan.started_at.replace(tzinfo=None),
+             None if status == "running" else datetime.now(timezone.utc).replace(tzinfo=None),
+             status, snapshot_id, str(folder) if folder else None, message[:2000], os.getpid()],
+        )
+
+
+def keep_published_metrics(con, run_id: str) -> None:
+    """Keep the figures a run is about to publish (marts.published_metrics) under its run id, so
+    `coalition explain` shows what a succeeded run published, not what a later run that failed
+    left in the marts."""
+    con.execute("""create table if not exists run_metrics as
+                   select ''::varchar as run_id, * from marts.published_metrics limit 0""")
+    con.execute("delete from run_metrics where run_id = ?", [run_id])
+    con.execute("insert into run_metrics by name select ? as run_id, * from marts.published_metrics", [run_id])
+
+
+REF_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+MIN_PREFIX = 8
+
+
+def snapshot_for(ref: str | None, plan: RunPlan) -> str:
+    """The snapshot id that ``--from-snapshot REF`` names: a run id (published, or recorded in the
+    runs table, e.g. a run that stopped after its snapshot), a snapshot id, or a unique prefix of
+    at least 8 characters of either. Nothing else: no paths, wildcards or empty values."""
+    ref = (ref or "").strip()
+    usage = ("--from-snapshot takes a run id (as `coalition runs` lists it, e.g. 20261124T054918364Z-8c1f), "
+             "a snapshot id (64 hex characters) or a unique prefix of at least 8 characters of one")
+    if not ref:
+        raise SnapshotError(f"{usage}; it was empty.")
+    if not REF_SHAPE.fullmatch(ref):
+        raise SnapshotError(f"{usage}; {ref!r} is not one (letters, digits and '-' only: no paths or wildcards).")
+    runs = _run_snapshots(plan)
+    snapshots = _snapshot_ids(plan)
+    if ref in runs:
+        return runs[ref]
+    if ref in snapshots:
+        return ref
+    if len(ref) < MIN_PREFIX:
+        raise SnapshotError(f"{usage}; no run or snapshot is called {ref!r}, and a prefix needs at least "
+                            f"{MIN_PREFIX} characters.")
+    matches = {f"run {r}": s for r, s in runs.items() if r.startswith(ref)}
+    matches.update({f"snapshot {s}": s for s in snapshots if s.startswith(ref)})
+    if len(set(matches.values())) == 1:
+        return next(iter(matches.values()))
+    if matches:
+        raise SnapshotError(f"--from-snapshot {ref} is ambiguous: it starts {', '.join(sorted(matches))}. "
+                            f"Give more characters.")
+    raise SnapshotError(
+        f"No run or snapshot '{ref}' under {plan.out_dir}. Pass a run id from `coalition runs` (or a "
+        f"run folder's name) or a snapshot id, and the same --out."
+    )
+
+
+def _run_snapshots(plan: RunPlan) -> dict[str, str]:
+    """run id -> snapshot id, from the published manifests and the runs table."""
+    found: dict[str, str] = {}
+    if plan.db_path.is_file():
+        with run_lock(plan), open_db(plan) as con:
+            rows = con.execute("select run_id, snapshot_id from runs where snapshot_id is not null").fetchall()
+        found.update(dict(rows))
+    for manifest in _published_manifests(plan.out_dir):
+        try:
+            found[manifest.parent.name] = json.loads(manifest.read_text(encoding="utf-8"))["snapshot"]["id"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an unreadable manifest names no snapshot; the runs table may still
+    return found
+
+
+def _published_manifests(out_dir: Path):
+    """<out>/<quarter>/<run>/manifest.json and <out>/refresh/<quarter>/<run>/manifest.json."""
+    def runs_in(folder: Path):
+        for quarter in _subfolders(folder):
+            for run in _subfolders(quarter):
+                if (run / "manifest.json").is_file():
+                    yield run / "manifest.json"
+
+    yield from runs_in(out_dir)
+    yield from runs_in(out_dir / "refresh")
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _snapshot_ids(plan: RunPlan) -> list[str]:
+    return [p.name for p in _subfolders(plan.snapshots_dir) if re.fullmatch(r"[0-9a-f]{64}", p.name)]
+
+
+def list_runs(out_dir: Path, settings: Settings) -> list[dict[str, Any]]:
+    """Every run in the output folder's runs table, newest first. A run recorded as running whose
+    process is gone is shown as interrupted (resume it with --from-snapshot RUN_ID)."""
+    out_dir = Path(out_dir).resolve()
+    if not (out_dir / DB_NAME).is_file():
+        return []
+    plan = RunPlan(settings, "runs", Quarter.of(date.today()), date.today(), out_dir, flow="runs")
+    with run_lock(plan), open_db(plan) as con:
+        rows = con.execute(
+            """select run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
+                      output_folder, message, pid from runs order by started_at desc, run_id desc"""
+        ).fetchall()
+    cols = ("run_id", "flow", "quarter", "as_of", "started_at", "finished_at", "status", "snapshot_id",
+            "output_folder", "message", "pid")
+    runs = [dict(zip(cols, r)) for r in rows]
+    for r in runs:
+        if r["status"] == "running" and r["pid"] and not _alive(r["pid"]):
+            r["status"] = "interrupted"
+    return runs
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
