@@ -1,4 +1,4 @@
-"""The data contract of DESIGN.md as data: each tab's columns, their kinds and which are required.
+"""The data contract (docs/data-contract.md) as data: each tab's columns, their kinds and which are required.
 
 Validation (coalition_metrics/validate/) reads this to match headers and derive the checked columns; the suites in
 expectations/ name the derived columns described in coalition_metrics/validate/.

@@ -1,6 +1,6 @@
 """The one place where cell text becomes a date or a timestamp.
 
-Accepted forms (DESIGN.md, data contract):
+Accepted forms (docs/data-contract.md):
 - ISO ``2026-07-01`` (optionally with a time: ``2026-07-01 14:03:22`` or ``2026-07-01T14:03:22``);
 - the sheet's own date cells read unformatted: serial day numbers counted from 1899-12-30
   (``46204`` or, for a timestamp, ``46204.5873``);

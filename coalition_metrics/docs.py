@@ -34,8 +34,8 @@ UNIT_TEXT = {
 PREAMBLE = """# Metrics reference
 
 Generated from `transforms/metrics.yml` by `python -m coalition_metrics.docs`; do not edit by hand.
-Each metric's formula lives in the SQL model named below (under `transforms/`). The definitions
-follow the product specification (DESIGN.md, metric definitions).
+Each metric's formula lives in the SQL model named below (under `transforms/`). What the tool reads
+and how it reads it is in [data-contract.md](data-contract.md).
 
 ## Conventions
 

@@ -65,7 +65,7 @@ def parse_bool(text) -> bool | None:
     return None
 
 
-# Grid attendance cells (DESIGN.md: P/A/E, TRUE/FALSE, x or blank; yes/no as for any boolean).
+# Grid attendance cells (docs/data-contract.md: P/A/E, TRUE/FALSE, x or blank; yes/no as for any boolean).
 ATTENDANCE_MARKS = {
     "p": "present", "present": "present", "a": "absent", "absent": "absent", "e": "excused", "excused": "excused",
     "\u2713": "present", "\u2714": "present",

@@ -1,5 +1,5 @@
 """Every metric of the catalog for the bundled example, recomputed with pandas from the CSV files
-and DESIGN.md's definitions. Nothing here uses the package (no parsing, validation or SQL); the
+and the definitions in docs/metrics.md. Nothing here uses the package (no parsing, validation or SQL); the
 planted defects are dropped by hand as examples/README.md lists them.
 
 compute() returns {(published_id, quarter): (value, n, suppressed)}, for calendar quarters from

@@ -46,3 +46,18 @@ def test_registry_units_format_for_people():
     assert metric("single_champion_risk").format(1.0) == "yes"
     assert metric("satisfaction_change_p").format(0.0004) == "< 0.001"
     assert metric("overdue_open").format(None) == "no data"
+
+
+def test_the_repository_documents_itself():
+    """README and docs/ say everything a user needs: no pointer to a specification outside the
+    repository, and every link to docs/ resolves."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "../shared" not in text and "DESIGN.md" not in text, page
+        for target in re.findall(r"\]\(([^)#]+\.md)\)", text):
+            assert (page.parent / target).is_file(), (page, target)

@@ -1,6 +1,6 @@
 -- Rules used by more than one model, defined once.
 
--- The small-n rule (DESIGN.md): a survey figure over fewer than ref.params.small_n responses is
+-- The small-n rule (docs/data-contract.md): a survey figure over fewer than ref.params.small_n responses is
 -- published as suppressed, never as a number. n = 0 is "no data", not suppressed.
 create or replace macro is_suppressed(n) as (
     coalesce(n, 0) > 0 and n < (select small_n from ref.params)
@@ -12,7 +12,7 @@ create or replace macro safe_ratio(numerator, denominator) as (
 );
 
 -- attendance_rate = present / (present + absent): excused is left out of numerator and
--- denominator (DESIGN.md); null when nobody was expected (or all were excused).
+-- denominator (docs/metrics.md); null when nobody was expected (or all were excused).
 create or replace macro attendance_rate(present, absent) as (
     safe_ratio(present, present + absent)
 );

@@ -36,7 +36,7 @@ Attendance in grid form (one row per member, one column per meeting id or meetin
 P/A/E, TRUE/FALSE, yes/no, x or blank) becomes one record per marked cell with ``sheet_column``
 (the header) and the same columns as the long form; a cell that cannot be read is quarantined on
 its own (scope ``cell``), a row whose member is unknown or repeated is quarantined whole.
-A blank grid cell is no record, so an expected member counts as absent (DESIGN.md).
+A blank grid cell is no record, so an expected member counts as absent (docs/metrics.md).
 
 Each sheet row is counted once: rows read = blank + accepted + quarantined, where a quarantined
 row is one with at least one quarantined cell.

@@ -108,7 +108,7 @@ def prepare_tab(raw: RawTab, settings):
             f"that says who answered, or set it to \"\" if the survey is anonymous."
         )
     if name == "survey":
-        # A mapped question missing from the sheet is blocking (DESIGN.md, survey items).
+        # A mapped question missing from the sheet is blocking (docs/data-contract.md).
         for col in columns:
             if col.kind == "likert" and col.name not in result.column_map:
                 problems.append(
@@ -149,7 +149,7 @@ def prepare_tab(raw: RawTab, settings):
 
 
 def non_blank_rows(raw: RawTab, result: TabResult):
-    """The rows to check; wholly blank rows are skipped and counted (DESIGN.md, data contract)."""
+    """The rows to check; wholly blank rows are skipped and counted (docs/data-contract.md)."""
     for sheet_row, cells in raw.rows:
         if not any(str(c).strip() for c in cells):
             result.blank_rows.append(sheet_row)
