@@ -1,24 +1,39 @@
 """Integration: a real Prefect server on loopback (started by coalition_metrics.prefect_server, as
-`make server` does), `coalition serve` registering both deployments, and a refresh triggered through
-the REST API, waited for, and checked: funder outputs on disk and the run's artifacts."""
+`make server` does), `coalition serve` registering both deployments, the server's own scheduler
+creating the quarterly runs (calendar and fiscal year), a refresh triggered through the REST API,
+waited for, and checked (funder outputs on disk and the run's artifacts), and serve stopping on
+SIGTERM/SIGINT after its server is gone."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from coalition_metrics.prefect_server import LocalServer, server_env
+from coalition_metrics.prefect_server import LocalServer, free_port, server_env
 
 ROOT = Path(__file__).resolve().parent.parent
 COALITION = Path(sys.executable).parent / "coalition"
+
+# Prefect 3.8 server settings (prefect/settings/models/server/services.py): the scheduler loop runs
+# every 2 s instead of 60, and schedules the next 4 runs (a quarterly cron needs about a year; by
+# default it schedules at most 100 days ahead).
+SCHEDULER = {
+    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+    "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS": "4",
+    "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
+}
 
 
 def _wait(predicate, timeout: float, what: str, every: float = 0.5):
@@ -31,34 +46,55 @@ def _wait(predicate, timeout: float, what: str, every: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A Prefect server and `coalition serve` with a config whose output is a temp folder."""
-    tmp = tmp_path_factory.mktemp("served")
-    config = tmp / "coalition.toml"
-    config.write_text(f'[output]\nfolder = "{tmp / "out"}"\n\n[orchestration]\ntimezone = "America/Chicago"\n')
-    server = LocalServer(tmp / "prefect-home").start()
+def _start_serve(server: LocalServer, config: Path, log: Path) -> subprocess.Popen:
     env = server_env(server.home, {"PREFECT_API_URL": server.api_url})
     env = {k: v for k, v in env.items() if not k.startswith("COALITION_")}
-    log = open(tmp / "serve.log", "ab")
-    serve = subprocess.Popen([str(COALITION), "serve", "--config", str(config)], cwd=tmp, env=env,
-                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen([str(COALITION), "serve", "--config", str(config)], cwd=config.parent, env=env,
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _serving(tmp: Path, settings: str):
+    """A Prefect server (scheduler sped up) and `coalition serve` with the given config settings."""
+    config = tmp / "coalition.toml"
+    config.write_text(f'[output]\nfolder = "{tmp / "out"}"\n\n{settings}')
+    server = LocalServer(tmp / "prefect-home", settings=SCHEDULER).start()
+    serve = _start_serve(server, config, tmp / "serve.log")
     api = httpx.Client(base_url=server.api_url, timeout=30)
     try:
         def both_registered():
             names = {d["name"] for d in _call(api, "POST", "/deployments/filter", json={})}
             return names >= {"quarterly-report", "refresh-funder-metrics"}
         _wait(both_registered, 120, "coalition serve to register both deployments")
-        yield {"api": api, "config": config, "out": tmp / "out", "log": tmp / "serve.log"}
+        yield {"api": api, "config": config, "out": tmp / "out", "log": tmp / "serve.log", "server": server,
+               "serve": serve, "tmp": tmp}
     finally:
         api.close()
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGINT)
-            try:
-                serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(serve.pid, signal.SIGKILL)
+        _end(serve)
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Calendar quarters in Chicago; output to a temp folder."""
+    yield from _serving(tmp_path_factory.mktemp("served"), '[orchestration]\ntimezone = "America/Chicago"\n')
+
+
+@pytest.fixture(scope="module")
+def served_fiscal(tmp_path_factory):
+    """A fiscal year from February (quarters from Feb, May, Aug, Nov) in Sydney (summer time in
+    Feb and Nov, not in May and Aug), on a second server."""
+    yield from _serving(tmp_path_factory.mktemp("fiscal"), '[quarters]\nfiscal_year_start_month = 2\n\n'
+                        '[orchestration]\ntimezone = "Australia/Sydney"\n')
 
 
 def _call(api, method: str, url: str, **kwargs):
@@ -87,6 +123,61 @@ def test_deployments_are_registered_with_schedule_and_parameters(served):
     refresh = _deployment(api, "refresh-funder-metrics", "refresh-funder-metrics")
     assert refresh["schedules"] == []
     assert set(refresh["parameter_openapi_schema"]["properties"]) == {"config", "source", "out", "as_of"}
+
+
+def _next_quarter_starts(months: list[int], tz: str, n: int = 4) -> list[datetime]:
+    """06:00 local on the first day of the next n quarters, worked out without cron."""
+    zone = ZoneInfo(tz)
+    now = datetime.now(zone)
+    starts = [datetime(year, month, 1, 6, 0, tzinfo=zone) for year in (now.year, now.year + 1, now.year + 2)
+              for month in months]
+    return [s for s in starts if s > now][:n]
+
+
+def _scheduled_runs(api, flow: str = "quarterly-report", want: int = 4, timeout: float = 60) -> list[dict]:
+    """The SCHEDULED runs the server's scheduler created for the deployment, earliest first."""
+    deployment = _deployment(api, flow, flow)
+
+    def runs():
+        found = _call(api, "POST", "/flow_runs/filter", json={
+            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            "deployments": {"id": {"any_": [deployment["id"]]}},
+            "sort": "EXPECTED_START_TIME_ASC",
+        })
+        return found if len(found) >= want else None
+
+    return _wait(runs, timeout, f"the server to schedule {want} runs of {flow}", every=1)
+
+
+def _scheduler_errors(log_text: str) -> str:
+    """Lines of the server log that show a failing scheduler (or any traceback)."""
+    bad = [line for line in log_text.splitlines()
+           if "Traceback" in line or "InvalidRequestError" in line
+           or (re.search(r"\|\s*ERROR\s*\|", line) and "schedul" in line.lower())]
+    return "\n".join(bad)
+
+
+def _assert_scheduled(served, months: list[int], tz: str) -> None:
+    api = served["api"]
+    log = served["server"].log
+    try:
+        runs = _scheduled_runs(api)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nscheduler errors in {log}:\n{_scheduler_errors(log.read_text())[:2000]}") from None
+    times = [datetime.fromisoformat(r["expected_start_time"]) for r in runs]
+    assert times == _next_quarter_starts(months, tz)
+    assert [t.astimezone(ZoneInfo(tz)).hour for t in times] == [6, 6, 6, 6]
+    for run in runs:
+        assert run["state"]["type"] == "SCHEDULED" and run["state"]["name"] == "Scheduled"
+        assert "auto-scheduled" in run["tags"]
+        assert run["parameters"] == {"config": str(served["config"])}
+    assert _scheduler_errors(log.read_text()) == ""
+
+
+def test_server_schedules_the_calendar_quarters(served):
+    """The server's scheduler (not a local cron computation) creates the next four runs, 06:00
+    Chicago time on 1 Jan/Apr/Jul/Oct. With SQLAlchemy 2.1 it fails every loop and creates none."""
+    _assert_scheduled(served, [1, 4, 7, 10], "America/Chicago")
 
 
 def test_refresh_triggered_through_the_api_publishes_funder_files_and_artifacts(served):
@@ -131,3 +222,91 @@ def test_refresh_triggered_through_the_api_publishes_funder_files_and_artifacts(
     runs = subprocess.run([str(COALITION), "runs", "--config", str(served["config"])], capture_output=True, text=True,
                           timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")})
     assert "refresh-funder-metrics  2026-Q3  2026-09-30" in runs.stdout and "succeeded" in runs.stdout
+
+
+def test_server_schedules_the_fiscal_quarters(served_fiscal):
+    quarterly = _deployment(served_fiscal["api"], "quarterly-report", "quarterly-report")
+    assert [s["schedule"]["cron"] for s in quarterly["schedules"]] == ["0 6 1 2,5,8,11 *"]
+    _assert_scheduled(served_fiscal, [2, 5, 8, 11], "Australia/Sydney")
+
+
+def _listening_port() -> socket.socket:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s
+
+
+def test_serve_stops_within_10_s_on_sigterm_and_sigint_after_its_server_is_gone(served_fiscal):
+    """Three `coalition serve` processes against one server; the server is killed, then one gets
+    SIGTERM (systemd's stop) and one SIGINT (Ctrl-C): each exits within 10 s, no traceback. The
+    third is left alone and stops by itself (status 2) once the server misses its health checks.
+    Runs last of the fiscal tests: it ends that fixture's server."""
+    tmp, server = served_fiscal["tmp"], served_fiscal["server"]
+    logs = {"SIGTERM": tmp / "serve.log", "SIGINT": tmp / "serve-sigint.log", "none": tmp / "serve-alone.log"}
+    procs = {"SIGTERM": served_fiscal["serve"]}
+    procs["SIGINT"] = _start_serve(server, served_fiscal["config"], logs["SIGINT"])
+    procs["none"] = _start_serve(server, served_fiscal["config"], logs["none"])
+    try:
+        for name in ("SIGINT", "none"):
+            _wait(lambda: "Serving " in logs[name].read_text(), 120, f"coalition serve ({name}) to start")
+        os.killpg(server.proc.pid, signal.SIGKILL)  # gone at once, as after a crash
+        server.proc.wait(timeout=30)
+        gone = time.monotonic()
+        time.sleep(1)
+        for name, sig in (("SIGTERM", signal.SIGTERM), ("SIGINT", signal.SIGINT)):
+            proc = procs[name]
+            assert proc.poll() is None, f"serve ({name}) exited before it was signalled: {logs[name].read_text()[-2000:]}"
+            t0 = time.monotonic()
+            os.kill(proc.pid, sig)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"coalition serve did not stop within 10 s of {name}")
+            assert time.monotonic() - t0 < 10
+            text = logs[name].read_text()
+            assert "Traceback" not in text, text[-3000:]
+            assert proc.returncode == 0 and "coalition serve stopped." in text, (proc.returncode, text[-2000:])
+
+        alone = procs["none"]
+        try:
+            alone.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("coalition serve kept running 60 s after its server was gone")
+        text = logs["none"].read_text()
+        assert alone.returncode == 2, (alone.returncode, text[-2000:])
+        assert "Traceback" not in text, text[-3000:]
+        assert f"error: No Prefect server answers at {server.api_url} (PREFECT_API_URL): it stopped answering" in text
+        assert time.monotonic() - gone < 60
+    finally:
+        for proc in procs.values():
+            _end(proc)
+
+
+def test_serve_with_no_server_says_so_and_exits_2(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COALITION_"))}
+    env["PREFECT_API_URL"] = url
+    t0 = time.monotonic()
+    r = subprocess.run([str(COALITION), "serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert time.monotonic() - t0 < 60
+    assert "Traceback" not in r.stdout + r.stderr
+    message = r.stderr.strip()
+    assert message.startswith(f"error: No Prefect server answers at {url} (PREFECT_API_URL)") and "\n" not in message
+    assert "make server" in message and "coalition serve" in message
+
+
+def test_make_server_fails_loudly_when_its_port_is_taken(tmp_path):
+    with _listening_port() as held:
+        port = held.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update({"PREFECT_SERVER_PORT": str(port), "PREFECT_HOME": str(tmp_path / "home")})
+        r = subprocess.run([sys.executable, "-m", "coalition_metrics.prefect_server"], capture_output=True,
+                           text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stdout + r.stderr
+    message = r.stderr.strip()
+    assert message.startswith(f"error: Port {port} on 127.0.0.1 is already in use") and "\n" not in message
+    assert "PREFECT_SERVER_PORT" in message
+    assert not (tmp_path / "home" / "server.log").exists()  # no server process was started

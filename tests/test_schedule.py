@@ -1,5 +1,7 @@
 """The quarterly schedule: the next four run times, and the quarter each run reports, for calendar
-and fiscal (July) years, computed by Prefect's own cron schedule from the deployment."""
+and fiscal (July) years, computed by Prefect's own cron schedule from the deployment, in-process.
+That the server's scheduler really creates these runs is checked against a real server in
+tests/test_prefect_server.py (a broken scheduler leaves these tests green)."""
 
 import asyncio
 from datetime import date, datetime, timezone
