@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_explain(args)
     except CoalitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _release(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted; nothing was published by this run", file=sys.stderr)
@@ -109,9 +110,25 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: coalition {args.command} stopped: {exc.strerror or exc}{where}. {os_advice(exc)} "
               f"A run that stops like this publishes nothing; earlier runs are untouched.", file=sys.stderr)
+        _release(exc)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _release(exc: BaseException) -> None:
+    """Let go of what a failed stage still holds through the error's traceback (an open DuckDB
+    connection in a frame), so the interpreter's exit prints nothing after the message."""
+    import gc
+    import traceback
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if exc.__traceback__ is not None:
+            traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
+    gc.collect()
 
 
 def cmd_run(args) -> int:

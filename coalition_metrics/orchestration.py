@@ -10,6 +10,16 @@ _TIMEOUT_NAMES = {"TaskRunTimeoutError", "FlowRunTimeoutError", "CancelledError"
 _ERROR_NAMES = tuple(cls.__name__ for cls in (CoalitionError, *CoalitionError.__subclasses__()))
 
 
+def _subclasses(cls) -> list[type]:
+    return [cls] + [s for sub in cls.__subclasses__() for s in _subclasses(sub)]
+
+
+# OS-level failures the CLI explains (a full disk, a read-only folder); TimeoutError is a time limit
+# and connection errors belong to Prefect's own client (serve reports them itself).
+_OS_ERROR_NAMES = tuple(sorted({c.__name__ for c in _subclasses(OSError) if c.__module__ == "builtins"}
+                               - _TIMEOUT_NAMES - {c.__name__ for c in _subclasses(ConnectionError)}))
+
+
 class ActionableErrorFilter(logging.Filter):
     """Keep Prefect's console quiet about errors the CLI explains itself.
 
@@ -20,13 +30,14 @@ class ActionableErrorFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, CoalitionError):
-            return False
         if exc is not None and type(exc).__name__ in _TIMEOUT_NAMES:
             # A run past its time limit: keep Prefect's one-line message, drop the traceback.
             record.exc_info, record.exc_text = None, None
+            return True
+        if isinstance(exc, CoalitionError) or (isinstance(exc, OSError) and not isinstance(exc, ConnectionError)):
+            return False  # the CLI prints one paragraph for it (an OSError: what to do by its errno)
         return not any(name + "(" in record.getMessage() or name + ":" in record.getMessage()
-                       for name in _ERROR_NAMES)
+                       for name in _ERROR_NAMES + _OS_ERROR_NAMES)
 
 
 def quiet_prefect_console() -> None:

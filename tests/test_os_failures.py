@@ -97,6 +97,21 @@ def test_disk_full_while_writing_the_run_folder(tmp_path):
     assert " failed " in runs.stdout and "No space left on device" in runs.stdout
 
 
+def test_disk_full_on_the_prefect_path_is_one_paragraph_too(tmp_path):
+    """`coalition run` runs the Prefect flow by default: Prefect's own log lines must not add a
+    traceback (or repeat the failure) around the CLI's paragraph."""
+    out = tmp_path / "out"
+    with tmpfs(out / "2026-Q3", "64k"):
+        proc = run_cli("run", "--quarter", "2026-Q3", "--out", str(out), cwd=tmp_path)
+        assert_one_paragraph_error(proc, f"Writing the run folder {out / '2026-Q3'}/", "No space left on device")
+        paragraph = proc.stderr[proc.stderr.index("error: "):].split("\n")[0]
+        assert paragraph.endswith("and run again."), proc.stderr
+        # what follows it is Prefect stopping its temporary server, and no leak report from DuckDB
+        assert [line for line in proc.stderr[proc.stderr.index("error: "):].splitlines()[1:]
+                if "Stopping temporary server" not in line] == []
+        assert "StorageError" not in proc.stdout + proc.stderr and "OSError" not in proc.stdout + proc.stderr
+
+
 def _file_size_limit(limit: int):
     def apply():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
