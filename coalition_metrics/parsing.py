@@ -57,6 +57,12 @@ def parse_likert(text) -> float | None:
     return parse_number(label)
 
 
+def is_likert_label(text) -> bool:
+    """A bare label ('Agree', 'Very satisfied'): a point of the 1-5 scale, so a valid answer only on
+    an item scored 1-5 ('5 - Strongly agree' carries its number and is read on any scale)."""
+    return not blank(text) and " ".join(str(text).strip().casefold().split()) in LIKERT_LABELS
+
+
 def parse_bool(text) -> bool | None:
     if blank(text):
         return None

@@ -337,6 +337,15 @@ CASES = [
     Case("unrelated-extra-columns-are-fine", {"members": add_column("Notes", "founding member"),
                                               "goal_measurements": header("note", "notes"),
                                               "tasks": add_column("Priority", "high")}),
+    # a label means a point of the 1-5 scale: on an item scored 1-7 'Strongly agree' was counted as 5
+    Case("likert-label-on-a-1-7-item", {"survey": [set_cell(2, "I trust the other members of this coalition to follow through on their commitments.", "Strongly agree"),
+                                                   set_cell(3, "I trust the other members of this coalition to follow through on their commitments.", "7"),
+                                                   set_cell(3, "Communication among members is timely and useful.", "Agree")]},
+         {("survey", 2, "trust"): "'Strongly agree' is not an answer on the scale (a number or a label such as Agree) "
+                                  "('Strongly agree' is a point of the 1-5 agreement scale, but trust is answered on 1-7: write the number)"},
+         config={"survey_scales": {"trust": [1, 7]}},
+         check=lambda r: list(r.tabs["survey"].accepted["trust__value"][:1]) == [7.0]
+         and list(r.tabs["survey"].accepted["communication__value"][:1]) == [4.0]),
     # -- volume
     Case("thousands-of-rows", thousands_of_rows(),
          {("attendance", 1235, "member_id"): "member id 'M777' is not in the members tab",

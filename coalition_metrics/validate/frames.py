@@ -246,6 +246,8 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
             value = parsing.parse_number(text)
         else:
             value = parsing.parse_likert(text)
+            if parsing.is_likert_label(text) and settings.item_scale(col.name) != (1, 5):
+                value = None  # 'Strongly agree' is a 5 of 5, not of 7: the number must be written
     rec[f"{col.name}__value"] = value
     rec[f"{col.name}__invalid"] = text if text and value is None else None
 
