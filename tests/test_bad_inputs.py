@@ -346,6 +346,12 @@ CASES = [
          config={"survey_scales": {"trust": [1, 7]}},
          check=lambda r: list(r.tabs["survey"].accepted["trust__value"][:1]) == [7.0]
          and list(r.tabs["survey"].accepted["communication__value"][:1]) == [4.0]),
+    # two values for one goal on one day: the later sheet row silently decided goal_progress
+    Case("goal-measured-twice-on-one-day", {"goal_measurements": append("G3,2026-09-30,150,program log recount",
+                                                                         "G2,9/30/2026,78.4,discharge data again")},
+         {("goal_measurements", 10, "measured_on"): "goal G3 is measured again on 2026-09-30 (repeats row 7): the first row is kept",
+          ("goal_measurements", 11, "measured_on"): "goal G2 is measured again on 2026-09-30 (repeats row 5)"},
+         check=lambda r: list(r.tabs["goal_measurements"].accepted["value__value"]) == [63.5, 65, 80.2, 78.4, 120, 210, 3.0, 9]),
     # -- volume
     Case("thousands-of-rows", thousands_of_rows(),
          {("attendance", 1235, "member_id"): "member id 'M777' is not in the members tab",

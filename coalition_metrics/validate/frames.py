@@ -264,7 +264,9 @@ def _mark_repeats(frame, tab: str) -> None:
         if any(v is None for v in k):
             repeats.append(None)
             continue
-        if k in first:
+        if k in first and tab == "goal_measurements":
+            repeats.append(f"{k[0]} is measured again on {k[1]} (repeats row {first[k]})")
+        elif k in first:
             repeats.append(f"repeats row {first[k]}")
         else:
             first[k] = row[0]
