@@ -71,6 +71,9 @@ UNIQUE_KEYS = {
     "attendance": ("meeting_id", "member_id"),
     "tasks": ("task_id",),
     "goals": ("goal_id",),
+    # one value per goal and day (the parsed date, so 9/30/2026 and 2026-09-30 are one day): two
+    # would leave goal_progress to whichever row comes later
+    "goal_measurements": ("goal_id", "measured_on__value"),
 }
 
 

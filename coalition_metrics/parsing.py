@@ -23,6 +23,9 @@ LIKERT_LABELS = {
 _TRUE = {"true", "yes", "y", "x", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
+# Characters that show nothing (zero-width space, byte-order mark, soft hyphen, ...): a header or a
+# label pasted from a web page or a second file keeps them, and they must not make it unreadable.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 
 
 def blank(text) -> bool:
@@ -52,6 +55,12 @@ def parse_likert(text) -> float | None:
     if m and m.group(2) in LIKERT_LABELS:
         return float(m.group(1))
     return parse_number(label)
+
+
+def is_likert_label(text) -> bool:
+    """A bare label ('Agree', 'Very satisfied'): a point of the 1-5 scale, so a valid answer only on
+    an item scored 1-5 ('5 - Strongly agree' carries its number and is read on any scale)."""
+    return not blank(text) and " ".join(str(text).strip().casefold().split()) in LIKERT_LABELS
 
 
 def parse_bool(text) -> bool | None:
@@ -91,5 +100,6 @@ def attendance_mark(text) -> str | None:
 
 
 def norm_key(text) -> str:
-    """Header names and enumerated values are matched after trimming and case-folding."""
-    return " ".join(str(text).strip().casefold().split())
+    """Header names and enumerated values are matched after trimming and case-folding (and
+    dropping characters that show nothing)."""
+    return " ".join(_INVISIBLE.sub("", str(text)).strip().casefold().split())

@@ -322,6 +322,36 @@ CASES = [
           ("goal_measurements", 7, "goal_id"): "goal_id 'G3' is on row 4"}),
     Case("uncalculated-formula-text", {"tasks": set_cell(2, "completed_on", "=G2-2")},
          {("tasks", 2, "completed_on"): "the cell holds the formula =G2-2 but no value"}),
+    # -- hostile inputs: an optional column a figure reads, under a header that is not quite its name,
+    # was ignored and read as blank in every row (task completion 0%, raci_gaps = every task,
+    # members who left still on the roster)
+    Case("optional-column-header-near-miss", {"tasks": header("completed_on", "Completed")},
+         blocking="Tab 'tasks' has no column 'completed_on', but it has a column 'Completed' (column H)"),
+    Case("optional-column-header-with-spaces", {"members": header("left_on", "Left on")},
+         blocking="rename it to 'left_on', or map it in the config: [columns] members = { left_on = \"Left on\" }"),
+    Case("optional-column-header-facilitator", {"meetings": header("facilitator_id", "Facilitator")},
+         blocking="Tab 'meetings' has no column 'facilitator_id', but it has a column 'Facilitator' (column E)"),
+    Case("invisible-character-in-header", {"tasks": header("accountable_id", "accountable_id\u200b"),
+                                           "members": header("left_on", "\ufeffleft_on")},
+         check=lambda r: r.tabs["tasks"].column_map["accountable_id"] == 4 and r.tabs["members"].column_map["left_on"] == 5),
+    Case("unrelated-extra-columns-are-fine", {"members": add_column("Notes", "founding member"),
+                                              "goal_measurements": header("note", "notes"),
+                                              "tasks": add_column("Priority", "high")}),
+    # a label means a point of the 1-5 scale: on an item scored 1-7 'Strongly agree' was counted as 5
+    Case("likert-label-on-a-1-7-item", {"survey": [set_cell(2, "I trust the other members of this coalition to follow through on their commitments.", "Strongly agree"),
+                                                   set_cell(3, "I trust the other members of this coalition to follow through on their commitments.", "7"),
+                                                   set_cell(3, "Communication among members is timely and useful.", "Agree")]},
+         {("survey", 2, "trust"): "'Strongly agree' is not an answer on the scale (a number or a label such as Agree) "
+                                  "('Strongly agree' is a point of the 1-5 agreement scale, but trust is answered on 1-7: write the number)"},
+         config={"survey_scales": {"trust": [1, 7]}},
+         check=lambda r: list(r.tabs["survey"].accepted["trust__value"][:1]) == [7.0]
+         and list(r.tabs["survey"].accepted["communication__value"][:1]) == [4.0]),
+    # two values for one goal on one day: the later sheet row silently decided goal_progress
+    Case("goal-measured-twice-on-one-day", {"goal_measurements": append("G3,2026-09-30,150,program log recount",
+                                                                         "G2,9/30/2026,78.4,discharge data again")},
+         {("goal_measurements", 10, "measured_on"): "goal G3 is measured again on 2026-09-30 (repeats row 7): the first row is kept",
+          ("goal_measurements", 11, "measured_on"): "goal G2 is measured again on 2026-09-30 (repeats row 5)"},
+         check=lambda r: list(r.tabs["goal_measurements"].accepted["value__value"]) == [63.5, 65, 80.2, 78.4, 120, 210, 3.0, 9]),
     # -- volume
     Case("thousands-of-rows", thousands_of_rows(),
          {("attendance", 1235, "member_id"): "member id 'M777' is not in the members tab",

@@ -69,6 +69,34 @@ def test_a_cell_with_its_own_line_breaks_is_read_as_one_cell(sheet):
     assert tab.rows[-1] == (7, ["2026-09-20", "other", "Resource fair follow-up:\nthank-you notes sent\nvolunteers listed", "M03"])
 
 
+def test_a_row_wider_than_the_header_stops_the_run(sheet, settings, tmp_path):
+    """'1,210' typed without quotes: value read 1 (goal_progress 0.25% instead of 52.5%), the rest
+    shifted into note and a column with no header, with exit 0."""
+    text = (sheet / "goal_measurements.csv").read_text()
+    (sheet / "goal_measurements.csv").write_text(text.replace("G3,2026-09-30,210,program log",
+                                                              "G3,2026-09-30,1,210,program log"))
+    with pytest.raises(SourceError) as err:
+        _published(settings, sheet, tmp_path / "out")
+    assert str(err.value).startswith(
+        "Tab 'goal_measurements' (goal_measurements.csv), sheet row 7 (line 7 of the file) has 5 cells but the "
+        "header has 4: column E holds 'program log' under no header.")
+    assert not (tmp_path / "out" / "2026-Q3").exists()
+
+
+def test_a_grid_row_wider_than_its_header_stops_the_run(sheet):
+    """A mark past the last meeting column was dropped without a word."""
+    (sheet / "attendance.csv").write_text("member_id,WC-07-07,WC-07-14\nM01,P,P\nM02,P,A,P\n")
+    with pytest.raises(SourceError, match=r"Tab 'attendance' \(attendance.csv\), sheet row 3 \(line 3 of the file\) "
+                                          r"has 4 cells but the header has 3: column D holds 'P' under no header"):
+        CsvFolderSource(sheet).read_tabs(TABS)
+
+
+def test_trailing_empty_cells_past_the_header_are_fine(sheet):
+    text = (sheet / "tasks.csv").read_text().replace("2026-07-18,done\n", "2026-07-18,done,,\n")
+    (sheet / "tasks.csv").write_text(text)
+    assert CsvFolderSource(sheet).read_tabs(TABS)["tasks"].rows[0][1][:9][-1] == "done"
+
+
 # ---- xlsx: formulas saved without their values ----------------------------------------------
 def _workbook(path: Path, edit) -> None:
     import csv

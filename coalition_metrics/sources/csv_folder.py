@@ -86,7 +86,31 @@ def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
                 f"{'looks like a row' if looks_like_rows == 1 else 'look like rows'} of this tab; a quote is probably missing or misplaced, and those rows would be lost in one "
                 f"cell. Fix the quotes in that row and save the file again."
             )
+    _check_widths(values, starts, path, title)
     return values
+
+
+def _check_widths(values: list[list[str]], starts: list[int], path: Path, title: str) -> None:
+    """A row with a value past the last header: a comma inside a value that is not quoted ('1,210',
+    'Smith, Jones') splits it and shifts every cell after it one column right, so the row would be
+    read with wrong values (1 for 1,210) and its last cell dropped. Empty cells past the header (a
+    trailing comma) are fine."""
+    width = len(values[0]) if values else 0
+    wide = [(i, j) for i, record in enumerate(values[1:], start=1)
+            for j in [next((k for k in range(width, len(record)) if record[k].strip()), None)] if j is not None]
+    if not wide or not width:
+        return
+    i, j = wide[0]
+    cell = values[i][j].strip()
+    more = f" ({len(wide) - 1} more rows like it: sheet rows {', '.join(str(r + 1) for r, _ in wide[1:6])}" \
+           f"{', ...' if len(wide) > 6 else ''})" if len(wide) > 1 else ""
+    raise SourceError(
+        f"Tab '{title}' ({path.name}), sheet row {i + 1} (line {starts[i]} of the file) has {len(values[i])} cells "
+        f"but the header has {width}: column {column_letter(j)} holds '{cell[:40]}{'...' if len(cell) > 40 else ''}' "
+        f"under no header.{more} A comma inside a value that is not in quotes (1,210 or Smith, Jones) splits it "
+        f"and shifts the cells after it into the wrong columns. Put that value in double quotes (or remove the "
+        f"comma), or give the column a header, and save the file again."
+    )
 
 
 def _quote_unclosed(text: str) -> bool:

@@ -5,6 +5,7 @@ columns, formula errors and repeated keys (see the package docstring)."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from .. import dates, parsing
@@ -98,6 +99,8 @@ def prepare_tab(raw: RawTab, settings):
                 how = f"map it in the config: [columns] {name} = {{ {col.name} = \"{mine}\" }}"
             problems.append(f"Tab '{title}' has no {what} '{expected[col.name]}' (header row 1).{hint} "
                             f"Add the column, or {how}.")
+    if name != "survey":
+        problems += _unread_look_alikes(raw, columns, expected, result.column_map, settings)
     if name == "survey" and "respondent" not in result.column_map and settings.survey["respondent_column"] \
             and parsing.norm_key(settings.survey["respondent_column"]) != parsing.norm_key(DEFAULT_RESPONDENT_COLUMN):
         # No respondent column makes a survey anonymous, but a respondent column the config names
@@ -146,6 +149,37 @@ def prepare_tab(raw: RawTab, settings):
     _add_when_columns(frame, columns)
     _mark_repeats(frame, name)
     return result, frame, problems
+
+
+def _loose(header: str) -> str:
+    return re.sub(r"[\s_-]+", "_", parsing.norm_key(header))
+
+
+def _unread_look_alikes(raw: RawTab, columns: list[Column], expected: dict[str, str], column_map: dict[str, int],
+                        settings) -> list[str]:
+    """An optional column that a figure reads (a date, id or enumeration: left_on, completed_on,
+    accountable_id, facilitator_id, size_tier, role) may be absent, but not misspelled: under a
+    header such as 'Completed' or 'Left on' it would be ignored and read as blank in every row
+    (task completion 0%, members who left still on the roster). A header left unread that is
+    close to such a column's name is an error naming both."""
+    read = set(column_map.values())
+    unread = {i: h.strip() for i, h in enumerate(raw.header) if h.strip() and i not in read}
+    problems = []
+    for col in columns:
+        if col.required or col.kind == "text" or col.name in column_map:
+            continue
+        want = _loose(expected[col.name])
+        for i, h in unread.items():
+            if difflib.SequenceMatcher(None, _loose(h), want).ratio() < 0.7:
+                continue
+            problems.append(
+                f"Tab '{raw.title}' has no column '{expected[col.name]}', but it has a column '{h}' (column "
+                f"{column_letter(i)}) that is not read: as it is, every {col.name} would be read as blank. If it "
+                f"holds {col.name}, rename it to '{expected[col.name]}', or map it in the config: [columns] "
+                f"{raw.name} = {{ {col.name} = \"{h}\" }}; if not, rename it to something else."
+            )
+            break
+    return problems
 
 
 def non_blank_rows(raw: RawTab, result: TabResult):
@@ -212,6 +246,8 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
             value = parsing.parse_number(text)
         else:
             value = parsing.parse_likert(text)
+            if parsing.is_likert_label(text) and settings.item_scale(col.name) != (1, 5):
+                value = None  # 'Strongly agree' is a 5 of 5, not of 7: the number must be written
     rec[f"{col.name}__value"] = value
     rec[f"{col.name}__invalid"] = text if text and value is None else None
 
@@ -228,7 +264,9 @@ def _mark_repeats(frame, tab: str) -> None:
         if any(v is None for v in k):
             repeats.append(None)
             continue
-        if k in first:
+        if k in first and tab == "goal_measurements":
+            repeats.append(f"{k[0]} is measured again on {k[1]} (repeats row {first[k]})")
+        elif k in first:
             repeats.append(f"repeats row {first[k]}")
         else:
             first[k] = row[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .. import dates
+from .. import dates, parsing
 from .results import QuarantinedCell, TabResult
 
 
@@ -47,6 +47,8 @@ def quarantine_cells(tab: str, frame, failures, form: str, settings, results=Non
             reason = f"refers to a row of the {other_tab} tab that was set aside"
         if detail_column.endswith("__invalid") and f"{column}__when" in col_index:
             text += _date_hint(value, settings)
+        elif tab == "survey" and detail_column.endswith("__invalid"):
+            text += _likert_hint(column, value, settings)
         rule = reason.replace("{value}", "…").replace("{detail}", "…")
         cells.append(QuarantinedCell(tab, sheet_row, column, value, expectation, text, fix, scope, rule, severity,
                                      caused_by))
@@ -106,6 +108,15 @@ def accepted_records(frame, quarantined: list[QuarantinedCell]):
         keep &= pd.Series([(r, c) not in cells for r, c in zip(frame["sheet_row"], frame["sheet_column"])],
                           index=frame.index, dtype=bool)
     return frame[keep].reset_index(drop=True)
+
+
+def _likert_hint(item: str, value: str, settings) -> str:
+    """A label on an item not scored 1-5: say that the labels are the 1-5 scale."""
+    if not parsing.is_likert_label(value):
+        return ""
+    lo, hi = settings.item_scale(item)
+    return (f" ('{value}' is a point of the 1-5 agreement scale, but {item} is answered on {lo}-{hi}: "
+            f"write the number)")
 
 
 def _date_hint(value: str, settings) -> str:
