@@ -224,6 +224,9 @@ CASES = [
                                           "Riverside Unified School District,Yes,FALSE\nNorthside Food Bank,no,\n"),
          check=lambda r: list(zip(r.tabs["attendance"].accepted["member_id"], r.tabs["attendance"].accepted["status__value"]))
          == [("M01", "present"), ("M01", "present"), ("M02", "present"), ("M02", "absent"), ("M03", "absent")]),
+    Case("grid-member-id-header-in-words", grid("Member ID,WC-07-07,WC-07-14\nM01,P,P\nM02,A,P\n"),
+         check=lambda r: r.tabs["attendance"].form == "grid" and list(r.tabs["attendance"].accepted["member_id"])
+         == ["M01", "M01", "M02", "M02"]),
     Case("grid-date-headers", grid("member_id,7/7/2026,2026-07-14,46238\nM01,P,P,P\nM02,A,P,P\n"),
          check=lambda r: sorted(set(r.tabs["attendance"].accepted["meeting_id"])) == ["MC-08-04", "WC-07-07", "WC-07-14"]),
     Case("grid-unreadable-cell", grid("member_id,WC-07-07,WC-07-14,MC-08-04\nM01,P,P,P\nM02,P,?,P\nM03,A,P,P\nM04,E,P,A\nM05,P,P,P\n"),
@@ -327,8 +330,13 @@ CASES = [
     # members who left still on the roster)
     Case("optional-column-header-near-miss", {"tasks": header("completed_on", "Completed")},
          blocking="Tab 'tasks' has no column 'completed_on', but it has a column 'Completed' (column H)"),
-    Case("optional-column-header-with-spaces", {"members": header("left_on", "Left on")},
-         blocking="rename it to 'left_on', or map it in the config: [columns] members = { left_on = \"Left on\" }"),
+    # spaces, hyphens and underscores are one in a header: 'Left on' is left_on, 'Member ID' member_id
+    Case("header-with-spaces-for-underscores", {"members": header("left_on", "Left on"),
+                                                "attendance": [header("member_id", "Member ID"), header("meeting_id", "meeting-id")]},
+         check=lambda r: r.tabs["members"].column_map["left_on"] == 5 and r.tabs["attendance"].column_map["member_id"] == 1
+         and r.tabs["attendance"].form == "long"),
+    Case("two-headers-one-column-loosely", {"members": [header("left_on", "Left on"), header("role", "left-on")]},
+         blocking="Tab 'members' has 2 columns headed 'left_on' (F and G)"),
     Case("optional-column-header-facilitator", {"meetings": header("facilitator_id", "Facilitator")},
          blocking="Tab 'meetings' has no column 'facilitator_id', but it has a column 'Facilitator' (column E)"),
     Case("invisible-character-in-header", {"tasks": header("accountable_id", "accountable_id\u200b"),

@@ -67,11 +67,25 @@ def prepare_tab(raw: RawTab, settings):
             positions.setdefault(parsing.norm_key(h), []).append(i)
     from .grid import is_grid, prepare_grid  # grid.py builds on this module's helpers
 
-    if name == "attendance" and is_grid(found, expected):
-        return prepare_grid(raw, result, found, settings)
+    if name == "attendance":
+        # 'Member ID' names the member column of a grid as well as 'member_id' does
+        grid_found = {**{_loose(k): v for k, v in reversed(list(found.items()))}, **found}
+        if is_grid(grid_found, expected):
+            return prepare_grid(raw, result, grid_found, settings)
     mapped = settings.columns.get(name, {}) if name != "survey" else {}
+    # 'Left on', 'left-on' and 'LEFT_ON' are all left_on: spaces, hyphens and underscores are one.
+    loose: dict[str, list[int]] = {}
+    for i, h in enumerate(raw.header):
+        if h.strip():
+            loose.setdefault(_loose(h), []).append(i)
     for col in columns:
         key = parsing.norm_key(expected[col.name])
+        if key not in found and len(loose.get(_loose(expected[col.name]), [])) == 1:
+            found[key] = loose[_loose(expected[col.name])][0]
+            positions[key] = [found[key]]
+        elif key not in found and len(loose.get(_loose(expected[col.name]), [])) > 1:
+            found[key] = loose[_loose(expected[col.name])][0]
+            positions[key] = loose[_loose(expected[col.name])]
         idx = found.get(key)
         if idx is not None and len(positions.get(key, [])) > 1:
             letters = " and ".join(column_letter(i) for i in positions[key])
