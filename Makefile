@@ -40,8 +40,10 @@ lock:
 demo: install
 	$(BIN)/coalition run --quarter 2026-Q3 --out output
 
+# On both cores, a test file per worker (a file's module fixtures, such as its Prefect server, stay
+# in one process).
 test: install
-	$(BIN)/python -m pytest -q; status=$$?; \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	exit $$status
 
