@@ -127,7 +127,7 @@ def problem_table(validation: ValidationResult, width: int = 100) -> str:
                      f"{q.reason}. {q.fix}" + (f" {also}" if also else "")))
     orphans = [q for q in validation.quarantined if q.caused_by and q.caused_by not in
                {f"{x.tab} row {x.sheet_row}" for x in validation.quarantined if x.to_fix}]
-    for q in orphans:  # the row it refers to was not itself listed (should not happen): list it here
+    for q in orphans:  # it refers to a row that was itself set aside by a third row: listed here too
         rows.append((q.tab, str(q.sheet_row), q.column, _clip(q.value, 24), f"{q.reason}. {q.fix}"))
     head = ("tab", "row", "column", "value", "what to do")
     widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(4)]

@@ -64,13 +64,15 @@ def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
         line = reader.line_num + 1
     header = values[0] if values else []
     width = len(header)
+    # Only the last record can end inside an open quote; ask the strict reader once.
+    ends_open = bool(values) and any("\n" in c or "\r" in c for c in values[-1]) and _quote_unclosed(text)
     for i, record in enumerate(values):
         for j, cell in enumerate(record):
             if "\n" not in cell and "\r" not in cell:
                 continue
             lines = cell.splitlines()
             looks_like_rows = sum(1 for x in lines[1:] if width > 1 and x.count(",") >= width - 1) if i else 0
-            unclosed = i == len(values) - 1 and _quote_unclosed(text)
+            unclosed = ends_open and i == len(values) - 1
             if not (unclosed or looks_like_rows):
                 continue  # a cell with line breaks of its own (a long note): fine
             where = (f"Tab '{title}' ({path.name}), sheet row {i + 1} (line {starts[i]} of the file), column "

@@ -60,11 +60,8 @@ def prepare_tab(raw: RawTab, settings):
     columns = columns_of(name, settings)
     expected = headers_of(name, settings)
     found: dict[str, int] = {}
-    positions: dict[str, list[int]] = {}
     for i, h in enumerate(raw.header):
         found.setdefault(parsing.norm_key(h), i)
-        if h.strip():
-            positions.setdefault(parsing.norm_key(h), []).append(i)
     from .grid import is_grid, prepare_grid  # grid.py builds on this module's helpers
 
     if name == "attendance":
@@ -74,25 +71,20 @@ def prepare_tab(raw: RawTab, settings):
             return prepare_grid(raw, result, grid_found, settings)
     mapped = settings.columns.get(name, {}) if name != "survey" else {}
     # 'Left on', 'left-on' and 'LEFT_ON' are all left_on: spaces, hyphens and underscores are one.
-    loose: dict[str, list[int]] = {}
+    positions: dict[str, list[int]] = {}
     for i, h in enumerate(raw.header):
         if h.strip():
-            loose.setdefault(_loose(h), []).append(i)
+            positions.setdefault(_loose(h), []).append(i)
     for col in columns:
         key = parsing.norm_key(expected[col.name])
-        if key not in found and len(loose.get(_loose(expected[col.name]), [])) == 1:
-            found[key] = loose[_loose(expected[col.name])][0]
-            positions[key] = [found[key]]
-        elif key not in found and len(loose.get(_loose(expected[col.name]), [])) > 1:
-            found[key] = loose[_loose(expected[col.name])][0]
-            positions[key] = loose[_loose(expected[col.name])]
-        idx = found.get(key)
-        if idx is not None and len(positions.get(key, [])) > 1:
-            letters = " and ".join(column_letter(i) for i in positions[key])
+        at = positions.get(_loose(expected[col.name]), [])
+        idx = at[0] if at else None
+        if len(at) > 1:
+            letters = " and ".join(column_letter(i) for i in at)
             problems.append(
-                f"Tab '{title}' has {len(positions[key])} columns headed '{expected[col.name]}' ({letters}); only "
+                f"Tab '{title}' has {len(at)} columns headed '{expected[col.name]}' ({letters}); only "
                 f"one can be read as {col.name}. Delete the copy or rename it (the checks would otherwise read "
-                f"column {column_letter(positions[key][0])} and ignore the rest)."
+                f"column {column_letter(at[0])} and ignore the rest)."
             )
         if idx is not None:
             result.column_map[col.name] = idx
