@@ -209,7 +209,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .orchestration import serve
+    from .serving import serve
 
     return serve(_abs(args.config))
 
