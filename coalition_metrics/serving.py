@@ -119,6 +119,19 @@ class _Stopper:
                 return
 
 
+def _runner_failed(api_url: str, exc: Exception) -> CoalitionError:
+    """Prefect's runner raised (while registering the deployments, starting or polling): when the
+    server no longer answers that is the cause to report, else Prefect's own one-line reason."""
+    reason = server_health(api_url)
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if reason:
+        return _no_server(api_url, f"it stopped answering ({reason}) and Prefect's runner gave up: {detail}")
+    return CoalitionError(
+        f"Prefect's runner stopped with an error while serving against {api_url}: {detail}. The server "
+        f"still answers; run `coalition serve` again, and if this repeats check the server's log."
+    )
+
+
 def serve(config: str | None = None) -> int:
     """Register both deployments with the Prefect API (PREFECT_API_URL) and run their flow runs
     until stopped (SIGTERM or Ctrl-C, within about STOP_GRACE_SECONDS). The quarterly one carries
@@ -152,17 +165,27 @@ def serve(config: str | None = None) -> int:
         def handle_sigterm(self, *args, **kwargs):  # Prefect's own handler calls sys.exit mid-loop
             stopper.stop()
 
+        async def __aenter__(self):
+            # "Serving" is said once the runner holds its API client and event stream, so a
+            # supervisor (or a test) that sees it knows the runner is really up.
+            entered = await super().__aenter__()
+            print(f"Serving {names} against {api_url}; SIGTERM or Ctrl-C stops.", flush=True)
+            threading.Thread(target=stopper.watch, name="coalition-serve-health", daemon=True).start()
+            return entered
+
+    names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
     runner = _ServeRunner(pause_on_shutdown=True)
     previous = {s: signal.signal(s, stopper.stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for deployment in deployments:
             runner.add_deployment(deployment)
-        names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
-        print(f"Serving {names} against {api_url}; SIGTERM or Ctrl-C stops.", flush=True)
-        threading.Thread(target=stopper.watch, name="coalition-serve-health", daemon=True).start()
         asyncio.run(runner.start())
     except KeyboardInterrupt:
         pass
+    except Exception as exc:  # the runner gave up: say why in one paragraph, never a traceback
+        if not stopper.stopping.is_set():
+            raise _runner_failed(api_url, exc) from None
+        # else it gave up while stopping (the server gone): the stop's own message follows
     finally:
         stopper.stopping.set()
         for s, handler in previous.items():

@@ -248,7 +248,7 @@ def test_serve_stops_within_10_s_on_sigterm_and_sigint_after_its_server_is_gone(
     procs["SIGINT"] = _start_serve(server, served_fiscal["config"], logs["SIGINT"])
     procs["none"] = _start_serve(server, served_fiscal["config"], logs["none"])
     try:
-        for name in ("SIGINT", "none"):
+        for name in logs:  # "Serving" is printed once Prefect's runner is up (API client, event stream)
             _wait(lambda: "Serving " in logs[name].read_text(), 120, f"coalition serve ({name}) to start")
         os.killpg(server.proc.pid, signal.SIGKILL)  # gone at once, as after a crash
         server.proc.wait(timeout=30)
@@ -295,6 +295,72 @@ def test_serve_with_no_server_says_so_and_exits_2(tmp_path):
     message = r.stderr.strip()
     assert message.startswith(f"error: No Prefect server answers at {url} (PREFECT_API_URL)") and "\n" not in message
     assert "make server" in message and "coalition serve" in message
+
+
+class _HealthOnly:
+    """A stand-in for a Prefect server on loopback: /api/health answers 200, every other path 500.
+    With `vanish=True` it closes after its first answer, like a server that dies while serve starts."""
+
+    def __init__(self, vanish: bool):
+        import http.server
+        import threading
+
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                ok = self.path.rstrip("/").endswith("/health")
+                self.send_response(200 if ok else 500)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"true" if ok else b'{"detail": "stand-in server"}')
+                if ok and vanish:
+                    threading.Thread(target=owner.close, daemon=True).start()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.closed = False
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.httpd.shutdown()
+            self.httpd.server_close()  # the port refuses connections from now on
+
+
+@pytest.mark.parametrize("vanish", [True, False], ids=["server-gone-while-starting", "server-failing"])
+def test_serve_whose_runner_fails_says_why_in_one_paragraph(tmp_path, vanish):
+    """The health check passes, then Prefect's runner fails (registering the deployments or opening
+    its event stream): one paragraph, exit 2, never a traceback; the cause named when the server is gone."""
+    stand_in = _HealthOnly(vanish)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COALITION_"))}
+    env.update({"PREFECT_API_URL": stand_in.url, "PREFECT_CLIENT_MAX_RETRIES": "1",
+                "PREFECT_HOME": str(tmp_path / "prefect-home")})
+    try:
+        r = subprocess.run([str(COALITION), "serve"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                           timeout=180)
+    finally:
+        stand_in.close()
+    output = r.stdout + r.stderr
+    assert r.returncode == 2, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "Serving " not in output
+    message = r.stderr.strip().splitlines()[-1]
+    if vanish:
+        assert message.startswith(f"error: No Prefect server answers at {stand_in.url} (PREFECT_API_URL): "
+                                  f"it stopped answering ("), message
+        assert "make server" in message
+    else:
+        assert message.startswith(f"error: Prefect's runner stopped with an error while serving against "
+                                  f"{stand_in.url}: "), message
+        assert "The server still answers" in message
 
 
 def test_make_server_fails_loudly_when_its_port_is_taken(tmp_path):
