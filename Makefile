@@ -16,7 +16,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install lock demo test example server serve bench clean
+.PHONY: install lock demo test example server serve bench clean debian-demo debian-test
 
 install: $(STAMP)
 
@@ -37,12 +37,19 @@ lock:
 	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 		--custom-compile-command 'make lock' --quiet -o $(LOCK)
 
-demo: install
+# Debian packages beyond Python (Pango for the PDFs; for the tests also pdftoppm, chromium and
+# systemd-analyze), installed only when missing.
+debian-demo:
+	@sh deploy/debian-packages.sh demo
+debian-test:
+	@sh deploy/debian-packages.sh test
+
+demo: install debian-demo
 	$(BIN)/coalition run --quarter 2026-Q3 --out output
 
 # On both cores, a test file per worker (a file's module fixtures, such as its Prefect server, stay
 # in one process).
-test: install
+test: install debian-test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	exit $$status

@@ -24,13 +24,13 @@ from .validate import ValidationResult
 
 def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
     """Render report and funder files into a new run folder; never overwrite a published one."""
-    from . import render
+    from . import funder, render
     from .quality import quality_context, quarantine_csv, render_quality_page
 
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
     with run_lock(plan), open_db(plan) as con:
-        records = render.funder_records(con)
+        records = funder.funder_records(con)
         keep_published_metrics(con, plan.run_id)
         context = render.report_context(
             con, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
@@ -45,8 +45,8 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     manifest = run_manifest(snap, validation, plan, records)
     files = {
         "report.html": html,
-        "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
-        "funder_metrics.csv": render.funder_csv(records),
+        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.csv": funder.funder_csv(records),
         "validation/index.html": quality,
         "validation/quarantine.csv": quarantine_csv(validation),
         "validation/quarantine.json": json.dumps(quarantined, indent=2, ensure_ascii=False) + "\n",
@@ -133,15 +133,15 @@ def code_version() -> str:
 
 def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
     """A refresh publishes the funder files, the quarantine list and a manifest (no report)."""
-    from . import render
+    from . import funder
 
     s = plan.settings
     with run_lock(plan), open_db(plan) as con:
-        records = render.funder_records(con)
+        records = funder.funder_records(con)
         keep_published_metrics(con, plan.run_id)
     files = {
-        "funder_metrics.json": render.funder_json(records, s.coalition_name, plan.quarter.label),
-        "funder_metrics.csv": render.funder_csv(records),
+        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.csv": funder.funder_csv(records),
         "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
                                                  ensure_ascii=False) + "\n",
     }

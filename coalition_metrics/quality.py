@@ -52,7 +52,7 @@ def render_quality_page(context: dict[str, Any]) -> str:
 
 def quarantine_csv(validation: ValidationResult) -> str:
     """Every quarantined cell, formulas neutralized, for working through in a spreadsheet."""
-    from .render import safe_csv_cell
+    from .cells import safe_csv_cell
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -5,16 +5,12 @@ Templates get a plain dict; they contain no SQL, and formatting comes from each 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 
 from .config import PROJECT_ROOT
 from .registry import SECTIONS, load_registry
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
-FUNDER_COLUMNS = ("metric_id", "quarter", "value", "unit", "n", "suppressed")
 
 
 def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
@@ -35,46 +31,6 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
                     "seq": seq, "value": value, "n": int(n) if n is not None else None,
                     "suppressed": bool(suppressed), "metric": m})
     return out
-
-
-def funder_records(con) -> list[dict[str, Any]]:
-    """Rows of funder_metrics.*: metric_id, quarter, value, unit, n, suppressed (funder metrics only).
-    Values are rounded to 6 decimals so float noise never changes the bytes."""
-    records = []
-    for r in published_rows(con, audience="funder"):
-        value = None if r["suppressed"] or r["value"] is None else round(float(r["value"]), 6)
-        records.append({"metric_id": r["metric_id"], "quarter": r["quarter"], "value": value,
-                        "unit": r["metric"].unit, "n": r["n"], "suppressed": r["suppressed"]})
-    return records
-
-
-def funder_json(records: list[dict[str, Any]], coalition: str, quarter: str) -> str:
-    """Deterministic JSON: no run id, no timestamp, sorted keys; same snapshot -> same bytes."""
-    doc = {"coalition": coalition, "quarter": quarter, "columns": list(FUNDER_COLUMNS), "metrics": records}
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def safe_csv_cell(value) -> str:
-    """Neutralize spreadsheet formulas: a text cell starting with = + - @ gets a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if isinstance(value, float) else str(value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def funder_csv(records: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(FUNDER_COLUMNS)
-    for r in records:
-        w.writerow([safe_csv_cell(r[c]) for c in FUNDER_COLUMNS])
-    return buf.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------
