@@ -90,6 +90,26 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # voice_gap pools the voice_heard answers of this many waves (4 = a rolling year).
         "voice_gap_waves": 4,
     },
+    # The report's pitfall watch (pitfalls.py): where each signal turns from "ok" to "watch" and from
+    # "watch" to "act". The single-champion "act" line is [metrics] champion_share.
+    "pitfall_watch": {
+        # Unclear roles: tasks due in the quarter with a RACI gap; act from this many (watch from 1).
+        "raci_gaps_act": 3,
+        # Single champion: watch when one member holds more than this share of tasks or facilitation.
+        "champion_watch": 0.30,
+        # Mission creep: goal_focus_share below these shares.
+        "goal_focus_watch": 0.75,
+        "goal_focus_act": 0.50,
+        # Neglected communication: cadence_adherence below these shares.
+        "cadence_watch": 0.90,
+        "cadence_act": 0.75,
+        # Ignored power dynamics: voice_gap (large minus small members, 1-5 scale) at or beyond these
+        # points either way.
+        "voice_gap_watch": 0.5,
+        "voice_gap_act": 1.0,
+        # Member disengagement: watch from one alert; act when alerts reach this share of the roster.
+        "alerts_act_share": 0.25,
+    },
     # cadence_adherence: meetings of each kind expected per quarter (0 = no expected cadence).
     "cadence": {"weekly_call": 13, "monthly_call": 3, "quarterly_meeting": 1, "committee": 0, "event": 0},
     "validation": {
@@ -415,6 +435,19 @@ def _check_values(data: dict[str, Any], where: str) -> None:
     for key in ("alert_drop", "champion_share", "on_track_margin"):
         if not 0 <= data["metrics"][key] <= 1:
             raise ConfigError(f"{where}: [metrics] {key} must be between 0 and 1 (a share), not {data['metrics'][key]}.")
+    pw = data["pitfall_watch"]
+    for key in ("champion_watch", "goal_focus_watch", "goal_focus_act", "cadence_watch", "cadence_act",
+                "alerts_act_share"):
+        if not 0 <= pw[key] <= 1:
+            raise ConfigError(f"{where}: [pitfall_watch] {key} must be between 0 and 1 (a share), not {pw[key]}.")
+    for low, high in (("goal_focus_act", "goal_focus_watch"), ("cadence_act", "cadence_watch"),
+                      ("champion_watch", None), ("voice_gap_watch", "voice_gap_act")):
+        high_value = data["metrics"]["champion_share"] if high is None else pw[high]
+        if pw[low] > high_value:
+            raise ConfigError(f"{where}: [pitfall_watch] {low} ({pw[low]}) must not be above "
+                              f"{high or '[metrics] champion_share'} ({high_value}).")
+    if pw["raci_gaps_act"] < 1 or pw["voice_gap_watch"] < 0:
+        raise ConfigError(f"{where}: [pitfall_watch] raci_gaps_act must be at least 1 and voice_gap_watch 0 or more.")
     if data["metrics"]["alert_absences"] < 1 or data["metrics"]["voice_gap_waves"] < 1:
         raise ConfigError(f"{where}: [metrics] alert_absences and voice_gap_waves must be at least 1.")
     try:

@@ -23,7 +23,8 @@ from .validate import ValidationResult
 
 
 def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
-    """Render report and funder files into a new run folder; never overwrite a published one."""
+    """Render the report (HTML, PDF), the funder page (HTML, PDF) and the funder files into a new run
+    folder; never overwrite a published one."""
     from . import funder, render
     from .quality import quality_context, quarantine_csv, render_quality_page
 
@@ -33,10 +34,11 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
         records = funder.funder_records(con)
         keep_published_metrics(con, plan.run_id)
         context = render.report_context(
-            con, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
+            con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
             run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
             quarantined=quarantined, source=source_description(s),
         )
+        funder_html = funder_page_html(con, records, validation, plan)
     html = render.render_report(context)
     quality = render_quality_page(quality_context(
         validation, coalition=s.coalition_name, quarter=plan.quarter.label, run_id=plan.run_id,
@@ -45,6 +47,9 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     manifest = run_manifest(snap, validation, plan, records)
     files = {
         "report.html": html,
+        "report.pdf": render_pdf(html),
+        "funder.html": funder_html,
+        "funder.pdf": render_pdf(funder_html),
         "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/index.html": quality,
@@ -54,6 +59,24 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     }
     folder = publish_folder(plan, files)
     return RunResult(plan.run_id, plan.quarter.label, folder, folder / "report.html", manifest)
+
+
+def funder_page_html(con, records: list[dict], validation: ValidationResult, plan: RunPlan) -> str:
+    """funder.html (funder.pdf is printed from it: one page), from the funder files' records only."""
+    from .funder_page import funder_page_context, page_labels, render_funder_page
+    from .render import completeness
+
+    s = plan.settings
+    return render_funder_page(funder_page_context(
+        records, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
+        run_id=plan.run_id, completeness=completeness(validation.counts(), [q.as_dict() for q in validation.quarantined]),
+        labels=page_labels(con, s, records)))
+
+
+def render_pdf(html: str) -> bytes:
+    from .pdf import html_to_pdf
+
+    return html_to_pdf(html)
 
 
 def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict]) -> dict[str, Any]:
@@ -78,8 +101,9 @@ def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, re
     }
 
 
-def publish_folder(plan: RunPlan, files: dict[str, str]) -> Path:
-    """Write files to ``<publish_dir>/<run_id>/`` atomically and mark it as the latest run there."""
+def publish_folder(plan: RunPlan, files: dict[str, str | bytes]) -> Path:
+    """Write files (text as UTF-8, or bytes such as a PDF) to ``<publish_dir>/<run_id>/`` atomically
+    and mark it as the latest run there."""
     quarter_dir = plan.publish_dir
     target = quarter_dir / plan.run_id
     try:
@@ -94,7 +118,10 @@ def publish_folder(plan: RunPlan, files: dict[str, str]) -> Path:
         for rel, text in files.items():
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8")
         os.rename(tmp, target)  # fails if target appeared meanwhile: nothing is overwritten
     except BaseException as exc:
         if tmp is not None:
@@ -132,14 +159,18 @@ def code_version() -> str:
 
 
 def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
-    """A refresh publishes the funder files, the quarantine list and a manifest (no report)."""
+    """A refresh publishes the funder files, the funder page (HTML, PDF), the quarantine list and a
+    manifest (no report)."""
     from . import funder
 
     s = plan.settings
     with run_lock(plan), open_db(plan) as con:
         records = funder.funder_records(con)
         keep_published_metrics(con, plan.run_id)
+        funder_html = funder_page_html(con, records, validation, plan)
     files = {
+        "funder.html": funder_html,
+        "funder.pdf": render_pdf(funder_html),
         "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,

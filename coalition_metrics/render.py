@@ -34,64 +34,33 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------------------------
-def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
+def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
                    validation_counts: dict, quarantined: list[dict], source: str) -> dict[str, Any]:
-    registry = load_registry()
-    rows = published_rows(con)
-    quarters = [q for (q,) in con.execute("select quarter from ref.quarters order by seq").fetchall()]
-    by_id: dict[str, list[dict]] = {}
-    for r in rows:
-        by_id.setdefault(r["metric_id"], []).append(r)
+    """Everything quarterly.html.j2 shows, in the order it tells the quarter's story: completeness,
+    headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix."""
+    from .pitfalls import pitfall_watch
 
-    kpis, trends = [], []
+    registry = load_registry()
+    by_id: dict[str, list[dict]] = {}
+    for r in published_rows(con):
+        by_id.setdefault(r["metric_id"], []).append(r)
+    shown_ids: list[str] = []  # the registry metrics the report shows, for the methods appendix
+
+    kpis = []
     for m in registry:
         if not m.headline:
             continue
-        series = by_id.get(m.id, [])
-        current, previous = _current_and_previous(series, quarter)
-        kpis.append({
-            "id": m.id, "name": m.name, "definition": m.definition,
-            "value": _shown(m, current), "n": current["n"] if current else None,
-            "previous": _shown(m, previous), "change": _change(m, current, previous),
-        })
-        trends.append({"id": m.id, "name": m.name, "bars": _bars(m, series),
-                       "cells": [_shown(m, next((r for r in series if r["quarter"] == q), None)) for q in quarters]})
+        current, previous = _current_and_previous(by_id.get(m.id, []), quarter)
+        kpis.append({"id": m.id, "name": m.name, "value": _shown(m, current),
+                     "n": current["n"] if current else None, "verdict": headline_verdict(m, current, previous)})
+        shown_ids.append(m.id)
 
-    sections: dict[str, list[dict]] = {}
-    for pid, series in by_id.items():
-        m = series[0]["metric"]
-        current, previous = _current_and_previous(series, quarter)
-        if current is None:
-            continue
-        sections.setdefault(m.section, []).append({
-            "id": pid, "name": m.name + (f" [{series[0]['dimension']}]" if series[0]["dimension"] else ""),
-            "definition": m.definition, "value": _shown(m, current), "previous": _shown(m, previous),
-            "n": current["n"], "audience": m.audience,
-        })
-    all_metrics = [{"section": sec, "rows": sections[sec]} for sec in SECTIONS if sec in sections]
-    alerts = [
-        {"member_id": mid, "organization": org, "reason": reason, "detail": detail}
-        for mid, org, reason, detail in con.execute(
-            """select a.member_id, m.organization, a.reason, a.detail
-               from marts.disengagement_alerts as a join staging.stg_members as m using (member_id)
-               where a.quarter = ? order by a.member_id, a.reason""", [quarter]).fetchall()
-    ]
+    pitfalls = pitfall_watch(by_id, quarter, settings)
+    shown_ids += [mid for p in pitfalls for mid in p["metrics"]]
 
-    items = con.execute(
-        """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
-           from marts.survey_items_by_wave where wave = ? order by item_position""",
-        [quarter],
-    ).fetchall()
-    survey = []
-    for item, n, mean, sd, lo, hi, top2, suppressed in items:
-        if suppressed:
-            survey.append({"item": item, "n": n, "mean": "n<5", "sd": "", "ci": "", "top2": "n<5"})
-        elif not n:
-            survey.append({"item": item, "n": 0, "mean": "no data", "sd": "", "ci": "", "top2": ""})
-        else:
-            ci = f"{lo:.2f} - {hi:.2f}" if lo is not None and hi is not None else ""
-            survey.append({"item": item, "n": n, "mean": f"{mean:.2f}", "sd": f"{sd:.2f}" if sd is not None else "",
-                           "ci": ci, "top2": f"{top2:.0%}"})
+    charts = _charts(con, quarter, settings)
+    survey = survey_table(con, quarter, settings)
+    shown_ids += ["item_mean", "item_sd", "item_ci_low", "item_ci_high", "item_top2", "response_rate"]
 
     att = con.execute(
         """select count_meetings, count_present, count_absent, count_excused
@@ -102,18 +71,104 @@ def report_context(con, *, coalition: str, quarter: str, as_of: str, run_id: str
     tasks = con.execute(
         "select count_due, count_completed_by_end from marts.tasks_by_quarter where quarter = ?", [quarter]
     ).fetchone()
+    shown_ids += ["meetings_held", "active_members"]
 
-    total_q = sum(c["rows_quarantined"] for c in validation_counts.values())
+    known = {m.id: m for m in registry}
+    methods = [{"id": m.id, "name": m.name, "definition": m.definition, "unit": UNIT_WORDS[m.unit]}
+               for m in registry if m.id in set(shown_ids)]
     return {
         "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,
-        "snapshot_id": snapshot_id, "source": source, "quarters": quarters, "kpis": kpis, "trends": trends,
-        "survey": survey, "all_metrics": all_metrics, "alerts": alerts,
+        "snapshot_id": snapshot_id, "source": source, "kpis": kpis, "pitfalls": pitfalls,
+        "alerts": alert_rows(con, quarter), "charts": charts, "survey": survey,
         "attendance": dict(zip(("meetings", "present", "absent", "excused"), att or (0, 0, 0, 0))),
         "engagement": dict(zip(("roster", "active"), eng or (0, 0))),
         "tasks": dict(zip(("due", "completed"), tasks or (0, 0))),
+        "completeness": completeness(validation_counts, quarantined),
         "data_quality": [{"tab": t, **c} for t, c in validation_counts.items()],
-        "quarantined": quarantined, "quarantined_total": total_q,
+        "methods": methods, "small_n": settings.small_n,
+        "champion_share": settings.data["metrics"]["champion_share"],
+        "has_goal_focus": "goal_focus_share" in known,
     }
+
+
+UNIT_WORDS = {"share": "share (shown as %)", "score": "mean on the answer scale", "difference": "difference of two means",
+              "count": "count", "flag": "yes / no", "index": "index 0-1", "p_value": "p-value"}
+
+
+def headline_verdict(m, current, previous) -> str:
+    """The change from last quarter in plain words: 'up 6 points from last quarter'."""
+    if current is None or (current["value"] is None and not current["suppressed"]):
+        return "no data this quarter"
+    if current["suppressed"]:
+        return "n<5: too few responses to show"
+    if previous is None or previous["value"] is None:
+        return "no figure last quarter to compare"
+    if previous["suppressed"]:
+        return "last quarter n<5: no comparison"
+    delta = float(current["value"]) - float(previous["value"])
+    if m.unit == "share":
+        points = round(delta * 100)
+        if points == 0:
+            return f"same as last quarter ({m.format(previous['value'])})"
+        return f"{'up' if points > 0 else 'down'} {abs(points)} point{'s' if abs(points) != 1 else ''} from last quarter"
+    if m.unit == "count":
+        if round(delta) == 0:
+            return "same as last quarter"
+        return f"{'up' if delta > 0 else 'down'} {abs(delta):,.0f} from last quarter"
+    if round(delta, 2) == 0:
+        return f"same as last quarter ({m.format(previous['value'])})"
+    return f"{'up' if delta > 0 else 'down'} {abs(delta):.2f} from last quarter ({m.format(previous['value'])})"
+
+
+def completeness(validation_counts: dict, quarantined: list[dict]) -> dict[str, Any]:
+    """Rows set aside in total, and how many of them are to fix (the rest are kept for information,
+    like a superseded survey submission, or refer to a row set aside in another tab)."""
+    rows = {(q["tab"], q["sheet_row"]) for q in quarantined}
+    to_fix = {(q["tab"], q["sheet_row"]) for q in quarantined if q["severity"] == "fix" and not q["caused_by"]}
+    info = {(q["tab"], q["sheet_row"]) for q in quarantined if q["severity"] == "info"} - to_fix
+    total = sum(c["rows_quarantined"] for c in validation_counts.values())
+    return {"total": total, "to_fix": len(to_fix), "info": len(info),
+            "follow": len(rows - to_fix - info)}
+
+
+def alert_rows(con, quarter: str) -> list[dict[str, Any]]:
+    """Disengagement alerts, one row per member (by organization) with every reason that fired."""
+    out: dict[str, dict] = {}
+    for mid, org, detail in con.execute(
+            """select a.member_id, m.organization, a.detail
+               from marts.disengagement_alerts as a join staging.stg_members as m using (member_id)
+               where a.quarter = ? order by m.organization, a.member_id, a.reason""", [quarter]).fetchall():
+        out.setdefault(mid, {"organization": org, "reasons": []})["reasons"].append(detail)
+    return list(out.values())
+
+
+def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
+    """The wave's survey items by their question text, with n, mean, SD, 95% interval, top-2-box."""
+    questions = settings.survey_items
+    out = []
+    for item, n, mean, sd, lo, hi, top2, suppressed in con.execute(
+            """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
+               from marts.survey_items_by_wave where wave = ? order by item_position""", [quarter]).fetchall():
+        row = {"question": questions.get(item, item), "n": n}
+        if suppressed:
+            row.update(mean="n<5", sd="", ci="", top2="n<5")
+        elif not n:
+            row.update(n=0, mean="no data", sd="", ci="", top2="")
+        else:
+            row.update(mean=f"{mean:.2f}", sd=f"{sd:.2f}" if sd is not None else "",
+                       ci=f"{lo:.2f} - {hi:.2f}" if lo is not None and hi is not None else "", top2=f"{top2:.0%}")
+        out.append(row)
+    return out
+
+
+def _charts(con, quarter: str, settings) -> list[dict[str, Any]]:
+    """charts.report_charts: six charts, each {"id", "title", "caption", "svg"} (TEMPORARY guard until the
+    charts branch is merged: without the module the report has no chart section)."""
+    try:
+        from .charts import report_charts
+    except ModuleNotFoundError:
+        return []
+    return report_charts(con, quarter=quarter, settings=settings)
 
 
 def template_env():
@@ -144,25 +199,3 @@ def _shown(m, row) -> str:
     return m.format(row["value"])
 
 
-def _change(m, current, previous) -> str:
-    if not current or not previous or current["value"] is None or previous["value"] is None:
-        return ""
-    if current["suppressed"] or previous["suppressed"]:
-        return ""
-    delta = current["value"] - previous["value"]
-    if m.unit == "share":
-        return f"{delta * 100:+.0f} pts"
-    if m.unit in ("count",):
-        return f"{delta:+,.0f}"
-    return f"{delta:+.2f}"
-
-
-def _bars(m, series: list[dict]) -> list[dict]:
-    """Bar heights (0..1) for a small inline SVG trend chart."""
-    top = 1.0 if m.unit == "share" else 5.0
-    bars = []
-    for r in series:
-        v = None if r["suppressed"] or r["value"] is None else float(r["value"])
-        bars.append({"quarter": r["quarter"], "height": 0 if v is None else max(0.0, min(1.0, v / top)),
-                     "label": _shown(m, r), "missing": v is None})
-    return bars
