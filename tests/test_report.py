@@ -1,0 +1,234 @@
+"""What a reader of the quarterly run sees: report.html/.pdf and funder.html/.pdf of the example's
+2026-Q3, as rendered (pdftoppm, pdftotext) and as a browser draws them (headless Chromium)."""
+
+import csv
+import json
+import re
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import EXAMPLE_CSV
+from coalition_metrics.config import DEFAULT_ITEMS
+
+PITFALLS = ["Unclear roles", "Over-reliance on a single champion", "Mission creep", "Neglected communication",
+            "Ignored power dynamics", "Member disengagement", "No early quick win"]
+ORGANIZATIONS = [r["organization"] for r in csv.DictReader((EXAMPLE_CSV / "members.csv").open())]
+
+
+def pdf_text(path, page=None, layout=False) -> str:
+    """pdftotext's text: in reading order, or laid out as on the page (a table row on one line)."""
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return subprocess.run(["pdftotext", *(["-layout"] if layout else []), *pages, str(path), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+def pdf_pages(path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Tables(HTMLParser):
+    """Every <table> of a page as rows of cell texts; the class of each table; <figure> ids."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables, self.classes, self.figures, self._cell = [], [], [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.tables.append([])
+            self.classes.append(a.get("class", ""))
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "figure":
+            self.figures.append(a.get("id"))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(words("".join(self._cell)))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def table(self, cls: str) -> list[list[str]]:
+        return self.tables[self.classes.index(cls)]
+
+
+@pytest.fixture(scope="module")
+def run(example_run):
+    return example_run.folder
+
+
+@pytest.fixture(scope="module")
+def report(run):
+    return Tables((run / "report.html").read_text())
+
+
+@pytest.fixture(scope="module")
+def charts(run):
+    from coalition_metrics.load import connect
+    from coalition_metrics.charts import report_charts
+    from coalition_metrics.config import load_settings
+
+    con = connect(run.parent.parent / "coalition.duckdb")
+    try:
+        return report_charts(con, quarter="2026-Q3", settings=load_settings(None, environ={}))
+    finally:
+        con.close()
+
+
+def test_the_quarterly_run_writes_the_pages_and_pdfs(run):
+    for name in ("report.html", "report.pdf", "funder.html", "funder.pdf"):
+        assert (run / name).stat().st_size > 1000, name
+    assert (run / "report.pdf").read_bytes()[:5] == b"%PDF-" == (run / "funder.pdf").read_bytes()[:5]
+
+
+def test_report_pdf_page_one_is_the_summary_and_pitfall_watch(run, tmp_path, example_run):
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(run / "report.pdf"), str(tmp_path / "p")],
+                   check=True, timeout=60)
+    img = Image.open(next(tmp_path.glob("p*.png"))).convert("L")
+    inked = sum(img.histogram()[:200]) / (img.width * img.height)
+    assert inked > 0.03, f"page 1 is nearly blank ({inked:.1%} of its pixels inked)"
+    first = words(pdf_text(run / "report.pdf", 1))
+    assert "Riverside Health Equity Coalition" in first and "Quarterly report 2026-Q3" in first
+    assert "data as of 2026-09-30" in first
+    assert "Figures exclude 5 rows set aside (4 to fix, 1 kept for information); see data quality." in first
+    assert "Pitfall watch" in first and all(p in first for p in PITFALLS)
+    for tile in ("Attendance rate", "65%", "down 5 points from last quarter", "Member satisfaction (mean, 1-5)",
+                 "3.89", "up 0.26 from last quarter (3.62)", "Goals on track"):
+        assert tile in first, tile
+
+
+def test_report_pdf_footer_and_whole_charts(run, charts, example_run):
+    n = pdf_pages(run / "report.pdf")
+    pages = [words(pdf_text(run / "report.pdf", p)) for p in range(1, n + 1)]
+    for i, text in enumerate(pages, 1):
+        assert f"page {i} of {n}" in text and f"Run {example_run.run_id}" in text, i
+    assert len(charts) == 6
+    for c in charts:
+        # the chart's title (above its SVG) and the end of its caption (below it) share a page
+        tail = words(c["caption"])[-40:]
+        holding = [i for i, text in enumerate(pages, 1) if c["title"] in text]
+        assert holding, f"chart {c['id']} title not in the PDF"
+        assert tail in pages[holding[0] - 1], f"chart {c['id']} split across pages"
+
+
+def test_funder_pdf_is_one_page_with_the_run_and_completeness(run, example_run):
+    assert pdf_pages(run / "funder.pdf") == 1
+    text = words(pdf_text(run / "funder.pdf", layout=True))
+    assert "Riverside Health Equity Coalition: funder summary 2026-Q3" in text
+    assert f"run {example_run.run_id}" in text and "page 1 of 1" in text
+    assert "Figures exclude 5 rows set aside (4 to fix, 1 kept for information)" in text
+    # the quarter and the four before it, unit-formatted
+    assert "2025-Q3 2025-Q4 2026-Q1 2026-Q2 2026-Q3" in text
+    assert "Attendance rate 78% 76% 87% 70% 65%" in text
+    assert "Disengagement alerts 0 0 0 2 3" in text
+
+
+def test_funder_page_holds_no_member_level_or_quarantined_value(run):
+    from coalition_metrics.registry import load_registry
+
+    html = (run / "funder.html").read_text()
+    shown = html + "\n" + words(pdf_text(run / "funder.pdf"))
+    for org in ORGANIZATIONS:
+        assert org not in shown and org.replace("&", "&amp;") not in shown, org
+    assert not re.search(r"\bM\d{2}\b", shown), re.search(r"\bM\d{2}\b", shown)
+    for q in json.loads((run / "validation" / "quarantine.json").read_text()):
+        if len(q["value"]) >= 3:  # a one-character value ('6') is no evidence either way
+            assert q["value"] not in shown, q
+    for m in load_registry():
+        if m.audience == "coordinator":
+            assert f">{m.name}<" not in html and f">{m.name}:" not in html, m.id
+    # every row of the page is a funder-file figure (the page is built from those records only)
+    labels = {r[0] for r in Tables(html).tables[0][1:] if len(r) == 6}
+    assert "Attendance rate" in labels and "Item mean: " + DEFAULT_ITEMS["trust"] in labels
+    assert not any("member" in label.lower() and "rate of a" in label.lower() for label in labels)
+
+
+def test_funder_page_shows_suppressed_figures_as_n_lt_5():
+    from coalition_metrics.funder_page import funder_page_context
+
+    def rec(pid, quarter, value, suppressed=False):
+        return {"metric_id": pid, "quarter": quarter, "value": value, "unit": "", "n": 3, "suppressed": suppressed}
+
+    quarters = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+    records = [rec("voice_gap", q, None if q == "2026-Q1" else 0.5, suppressed=q == "2026-Q1") for q in quarters]
+    records += [rec("attendance_rate", q, 0.5) for q in quarters]
+    records += [rec("item_sd[trust]", "2026-Q2", 1.0), rec("item_mean[trust]", "2026-Q2", 3.5)]
+    ctx = funder_page_context(records, coalition="C", quarter="2026-Q1", as_of="2026-03-31", run_id="r",
+                              completeness={"total": 0}, labels={})
+    assert ctx["quarters"] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
+    rows = {r["id"]: r["cells"] for r in ctx["rows"]}
+    assert rows == {"voice_gap": ["+0.50"] * 4 + ["n<5"], "attendance_rate": ["50%"] * 5}
+
+
+def test_report_alerts_one_row_per_member_by_organization(report):
+    alerts = next(t for t in report.tables if t and t[0] == ["Member organization", "Why"])
+    assert alerts[1:] == [
+        ["Eastside Food Bank", "absent from the last 3 expected meetings (since 2026-09-15)"],
+        ["Northside Faith Alliance", "absent from the last 3 expected meetings (since 2026-09-15); "
+                                     "attendance fell from 53% to 0%"],
+        ["Youth Forward Riverside", "absent from the last 3 expected meetings (since 2026-09-15)"],
+    ]
+
+
+def test_report_shows_items_by_question_and_no_member_ids(run, report):
+    survey = next(t for t in report.tables if t and t[0][0] == "Question")
+    assert [r[0] for r in survey[1:]] == list(DEFAULT_ITEMS.values())
+    assert survey[1][1:] == ["9", "3.89", "1.05", "3.08 - 4.70", "67%"]
+    html = (run / "report.html").read_text()
+    assert not re.search(r"\bM\d{2}\b", html)
+    assert "All metrics" not in html and "<svg width=" not in html  # no dump, no hand-drawn bars
+
+
+def test_pitfall_watch_verdicts_of_the_example(report):
+    rows = {r[0]: r for r in report.table("pitfalls")[1:]}
+    assert list(rows) == PITFALLS
+    assert rows["Unclear roles"][2:4] == ["0", "ok"]
+    assert rows["Over-reliance on a single champion"][1:4] == [
+        "one member holds 65% of the quarter's meetings facilitated", "65%", "act"]
+    assert rows["Neglected communication"][2:4] == ["100%", "ok"]
+    assert rows["Ignored power dynamics"][2:4] == ["+1.47", "act"]
+    assert rows["Member disengagement"][1:4] == [
+        "3 of 9 members on the roster with a disengagement alert (listed below)", "3", "act"]
+    assert rows["No early quick win"][2:4] == ["yes", "ok"]
+    assert rows["Mission creep"][3] in ("ok", "watch", "act", "no data")
+    assert "act above 40% (single-champion risk)" in rows["Over-reliance on a single champion"][4]
+
+
+def test_pages_open_in_chromium_without_errors_and_charts_drawn(run, charts):
+    from browser import Page
+
+    page = Page()
+    try:
+        page.open(run / "report.html")
+        sizes = page.evaluate("Array.from(document.querySelectorAll('figure.chart-figure')).map(f => {"
+                              " const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : null;"
+                              " return [f.id, r ? r.width : 0, r ? r.height : 0]; })")
+        assert page.evaluate("document.querySelector('h1').textContent") == "Riverside Health Equity Coalition"
+        report_errors = page.errors()
+        page.events.clear()
+        page.open(run / "funder.html")
+        rows = page.evaluate("document.querySelectorAll('tr').length")
+        funder_errors = page.errors()
+    finally:
+        page.close()
+    assert report_errors == [] and funder_errors == []
+    assert [s[0] for s in sizes] == [f"chart-{c['id']}" for c in charts] and len(sizes) == 6
+    for chart_id, width, height in sizes:
+        assert width > 100 and height > 50, (chart_id, width, height)
+    assert rows > 30
