@@ -201,6 +201,7 @@ def test_refresh_triggered_through_the_api_publishes_funder_files_and_artifacts(
     att = next(m for m in funder["metrics"] if m["metric_id"] == "attendance_rate" and m["quarter"] == "2026-Q3")
     assert att["n"] == 147 and att["value"] == pytest.approx(95 / 147, abs=1e-6)  # as the quarterly report
     assert not (folders[0] / "report.html").exists()  # a refresh publishes funder outputs only
+    assert (folders[0] / "funder.pdf").read_bytes()[:5] == b"%PDF-" and (folders[0] / "funder.html").is_file()
 
     artifacts = _call(api, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}})
     by_key = {a["key"]: a for a in artifacts}

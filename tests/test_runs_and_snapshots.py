@@ -72,10 +72,15 @@ def test_manifest_and_outputs(example_run):
 
 
 def test_report_counts_the_quarantined_rows(example_run):
+    """The report counts the rows set aside (right under its title and in its data-quality summary);
+    the rows themselves are listed on the data-quality page it links to."""
     html = (example_run.folder / "report.html").read_text()
-    assert "5 rows were set aside (quarantined)" in html
+    assert "Figures exclude 5 rows set aside (4 to fix, 1 kept for information);" in html
+    assert "5 rows set aside (quarantined) and not in any figure of this report" in html
+    assert '<a href="validation/index.html">' in html
+    quality = (example_run.folder / "validation" / "index.html").read_text()
     for needle in ("M11", "T017", "March 15, 2026", "answer &#39;6&#39; is outside the item&#39;s scale", "superseded"):
-        assert needle in html or needle.replace("&#39;", "'") in html, needle
+        assert needle in quality or needle.replace("&#39;", "'") in quality, needle
 
 
 def test_runs_table_records_each_run(settings):
