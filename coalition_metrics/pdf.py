@@ -9,11 +9,18 @@ import logging
 LOCAL_PROTOCOLS = ("file", "data")
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdfs(pages: dict[str, str]) -> dict[str, bytes]:
+    """{name: html} -> {name: pdf bytes}; the pages share one font configuration (loading the fonts
+    is a good part of the time of a small page)."""
     from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher
 
     # WeasyPrint logs every CSS property it does not support (screen-only rules) as a warning.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    fetcher = URLFetcher(allowed_protocols=LOCAL_PROTOCOLS, allow_redirects=False)
-    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+    fonts = FontConfiguration()
+    out = {}
+    for name, html in pages.items():
+        fetcher = URLFetcher(allowed_protocols=LOCAL_PROTOCOLS, allow_redirects=False)
+        out[name] = HTML(string=html, url_fetcher=fetcher).write_pdf(font_config=fonts)
+    return out

@@ -47,9 +47,8 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     manifest = run_manifest(snap, validation, plan, records)
     files = {
         "report.html": html,
-        "report.pdf": render_pdf(html),
         "funder.html": funder_html,
-        "funder.pdf": render_pdf(funder_html),
+        **render_pdfs({"report.pdf": html, "funder.pdf": funder_html}),
         "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/index.html": quality,
@@ -73,10 +72,11 @@ def funder_page_html(con, records: list[dict], validation: ValidationResult, pla
         labels=page_labels(con, s, records)))
 
 
-def render_pdf(html: str) -> bytes:
-    from .pdf import html_to_pdf
+def render_pdfs(pages: dict[str, str]) -> dict[str, bytes]:
+    """{file name: html} -> {file name: PDF bytes} (WeasyPrint, imported only here)."""
+    from .pdf import html_to_pdfs
 
-    return html_to_pdf(html)
+    return html_to_pdfs(pages)
 
 
 def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict]) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
         funder_html = funder_page_html(con, records, validation, plan)
     files = {
         "funder.html": funder_html,
-        "funder.pdf": render_pdf(funder_html),
+        **render_pdfs({"funder.pdf": funder_html}),
         "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,

@@ -232,3 +232,18 @@ def test_pages_open_in_chromium_without_errors_and_charts_drawn(run, charts):
     for chart_id, width, height in sizes:
         assert width > 100 and height > 50, (chart_id, width, height)
     assert rows > 30
+
+
+def test_pdf_rendering_fetches_nothing_over_the_network(monkeypatch):
+    import socket
+
+    from coalition_metrics.pdf import html_to_pdfs
+
+    tried = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: tried.append(address))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: tried.append(a) or [])
+    html = ('<html><head><link rel="stylesheet" href="http://example.com/x.css"></head><body>'
+            '<img src="https://example.com/x.png"><p style="background: url(http://example.com/b.png)">text</p>'
+            '</body></html>')
+    pdf = html_to_pdfs({"x.pdf": html})["x.pdf"]
+    assert pdf[:5] == b"%PDF-" and tried == []
