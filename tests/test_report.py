@@ -33,6 +33,25 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
+def visible_text(html: str) -> str:
+    """The text a reader sees (no tags, attributes, styles or scripts)."""
+    parts, hidden = [], [0]
+
+    class Text(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            hidden[0] += tag in ("style", "script")
+
+        def handle_endtag(self, tag):
+            hidden[0] -= tag in ("style", "script")
+
+        def handle_data(self, data):
+            if not hidden[0]:
+                parts.append(data)
+
+    Text().feed(html)
+    return words(" ".join(parts))
+
+
 class Tables(HTMLParser):
     """Every <table> of a page as rows of cell texts; the class of each table; <figure> ids."""
 
@@ -191,8 +210,10 @@ def test_report_shows_items_by_question_and_no_member_ids(run, report):
     assert [r[0] for r in survey[1:]] == list(DEFAULT_ITEMS.values())
     assert survey[1][1:] == ["9", "3.89", "1.05", "3.08 - 4.70", "67%"]
     html = (run / "report.html").read_text()
-    assert not re.search(r"\bM\d{2}\b", html)
-    assert "All metrics" not in html and "<svg width=" not in html  # no dump, no hand-drawn bars
+    shown = visible_text(html) + words(pdf_text(run / "report.pdf"))
+    assert not re.search(r"\bM\d{2}\b", shown), re.search(r".{60}\bM\d{2}\b.{20}", shown)
+    assert "Eastside Food Bank" in shown
+    assert "All metrics" not in shown and "<svg width=" not in html  # no dump, no hand-drawn bars
 
 
 def test_pitfall_watch_verdicts_of_the_example(report):
