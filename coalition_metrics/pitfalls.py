@@ -33,16 +33,11 @@ def pitfall_watch(series: dict[str, list[dict]], quarter: str, settings) -> list
     for pitfall, metric_ids, judge in _CHECKS:
         missing = [m for m in metric_ids if m not in known]
         if missing:
-            rows.append(_row(pitfall, metric_ids, "", NO_DATA, judge.rule(pw),
-                             f"{missing[0]} is not in the metric registry of this version"))
+            rows.append({"pitfall": pitfall, "metrics": metric_ids, "rule": judge.rule(pw), "value": "no data",
+                         "verdict": NO_DATA, "signal": f"{missing[0]} is not in the metric registry of this version"})
             continue
         rows.append({"pitfall": pitfall, "metrics": metric_ids, "rule": judge.rule(pw), **judge(row_of, pw)})
     return rows
-
-
-def _row(pitfall, metrics, value, verdict, rule, reason=""):
-    return {"pitfall": pitfall, "metrics": metrics, "value": value, "verdict": verdict, "rule": rule,
-            "signal": reason}
 
 
 class _Check:
@@ -94,12 +89,17 @@ def _champion(row_of, pw):
 
 def _goal_focus(row_of, pw):
     r = row_of("goal_focus_share")
+    if r is not None and r["value"] is None and r["n"]:
+        return {"value": "no data", "verdict": NO_DATA,
+                "signal": "not known: no task names a goal (goal_id) and [workstreams] ties no workstream to one"}
+    if r is not None and r["value"] is None:
+        return {"value": "no data", "verdict": NO_DATA, "signal": "no tasks due this quarter"}
     if (gone := _unavailable(r)) is not None:
         return gone
     share = float(r["value"])
     verdict = OK if share >= pw["goal_focus_watch"] else WATCH if share >= pw["goal_focus_act"] else ACT
     return {"value": _pct(share), "verdict": verdict,
-            "signal": f"{_pct(share)} of the quarter's tasks tied to a coalition goal"}
+            "signal": f"{round(share * r['n'])} of {r['n']} tasks due this quarter tied to a coalition goal"}
 
 
 def _cadence(row_of, pw):

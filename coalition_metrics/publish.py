@@ -36,7 +36,7 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
         context = render.report_context(
             con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
             run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
-            quarantined=quarantined, source=source_description(s),
+            completeness=render.completeness(validation), source=source_description(s),
         )
         funder_html = funder_page_html(con, records, validation, plan)
     html = render.render_report(context)
@@ -68,7 +68,7 @@ def funder_page_html(con, records: list[dict], validation: ValidationResult, pla
     s = plan.settings
     return render_funder_page(funder_page_context(
         records, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
-        run_id=plan.run_id, completeness=completeness(validation.counts(), [q.as_dict() for q in validation.quarantined]),
+        run_id=plan.run_id, completeness=completeness(validation),
         labels=page_labels(con, s, records)))
 
 

@@ -35,7 +35,7 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------------------------
 def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
-                   validation_counts: dict, quarantined: list[dict], source: str) -> dict[str, Any]:
+                   validation_counts: dict, completeness: dict[str, Any], source: str) -> dict[str, Any]:
     """Everything quarterly.html.j2 shows, in the order it tells the quarter's story: completeness,
     headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix."""
     from .pitfalls import pitfall_watch
@@ -73,7 +73,6 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     ).fetchone()
     shown_ids += ["meetings_held", "active_members"]
 
-    known = {m.id: m for m in registry}
     methods = [{"id": m.id, "name": m.name, "definition": m.definition, "unit": UNIT_WORDS[m.unit]}
                for m in registry if m.id in set(shown_ids)]
     return {
@@ -83,11 +82,9 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
         "attendance": dict(zip(("meetings", "present", "absent", "excused"), att or (0, 0, 0, 0))),
         "engagement": dict(zip(("roster", "active"), eng or (0, 0))),
         "tasks": dict(zip(("due", "completed"), tasks or (0, 0))),
-        "completeness": completeness(validation_counts, quarantined),
+        "completeness": completeness,
         "data_quality": [{"tab": t, **c} for t, c in validation_counts.items()],
         "methods": methods, "small_n": settings.small_n,
-        "champion_share": settings.data["metrics"]["champion_share"],
-        "has_goal_focus": "goal_focus_share" in known,
     }
 
 
@@ -120,15 +117,15 @@ def headline_verdict(m, current, previous) -> str:
     return f"{'up' if delta > 0 else 'down'} {abs(delta):.2f} from last quarter ({m.format(previous['value'])})"
 
 
-def completeness(validation_counts: dict, quarantined: list[dict]) -> dict[str, Any]:
-    """Rows set aside in total, and how many of them are to fix (the rest are kept for information,
-    like a superseded survey submission, or refer to a row set aside in another tab)."""
-    rows = {(q["tab"], q["sheet_row"]) for q in quarantined}
-    to_fix = {(q["tab"], q["sheet_row"]) for q in quarantined if q["severity"] == "fix" and not q["caused_by"]}
-    info = {(q["tab"], q["sheet_row"]) for q in quarantined if q["severity"] == "info"} - to_fix
-    total = sum(c["rows_quarantined"] for c in validation_counts.values())
-    return {"total": total, "to_fix": len(to_fix), "info": len(info),
-            "follow": len(rows - to_fix - info)}
+def completeness(validation) -> dict[str, Any]:
+    """Rows set aside in total, and how many of them are to fix (QuarantinedCell.to_fix); the rest
+    are kept for information (a superseded survey submission) or follow a row set aside in another
+    tab (fixing that row fixes them)."""
+    rows = {(q.tab, q.sheet_row) for q in validation.quarantined}
+    to_fix = {(q.tab, q.sheet_row) for q in validation.quarantined if q.to_fix}
+    info = {(q.tab, q.sheet_row) for q in validation.quarantined if q.severity == "info"} - to_fix
+    return {"total": sum(t.rows_quarantined for t in validation.tabs.values()), "to_fix": len(to_fix),
+            "info": len(info), "follow": len(rows - to_fix - info)}
 
 
 def alert_rows(con, quarter: str) -> list[dict[str, Any]]:

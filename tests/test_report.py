@@ -268,3 +268,28 @@ def test_pdf_rendering_fetches_nothing_over_the_network(monkeypatch):
             '</body></html>')
     pdf = html_to_pdfs({"x.pdf": html})["x.pdf"]
     assert pdf[:5] == b"%PDF-" and tried == []
+
+
+def test_pitfall_verdicts_follow_the_settings_and_never_show_a_suppressed_figure(settings):
+    from coalition_metrics.pitfalls import pitfall_watch
+
+    def series(**values):
+        out = {}
+        for pid, (value, n, suppressed) in values.items():
+            out[pid] = [{"quarter": "2026-Q3", "value": value, "n": n, "suppressed": suppressed}]
+        return out
+
+    s = series(**{"raci_gaps": (2.0, 10, False), "leadership_concentration[tasks]": (0.35, 10, False),
+                  "leadership_concentration[facilitation]": (0.2, 13, False), "cadence_adherence": (0.8, 17, False),
+                  "voice_gap": (None, 6, True), "disengagement_alerts": (0.0, 9, False),
+                  "quick_win_in_first_quarter": (0.0, None, False), "milestones[quick_win]": (1.0, 1, False),
+                  "goal_focus_share": (None, 9, False)})
+    rows = {r["pitfall"]: (r["value"], r["verdict"]) for r in pitfall_watch(s, "2026-Q3", settings)}
+    assert rows == {"Unclear roles": ("2", "watch"), "Over-reliance on a single champion": ("35%", "watch"),
+                    "Mission creep": ("no data", "no data"), "Neglected communication": ("80%", "watch"),
+                    "Ignored power dynamics": ("n<5", "n<5"), "Member disengagement": ("0", "ok"),
+                    "No early quick win": ("no", "watch")}
+    stricter = settings.with_overrides(pitfall_watch={"raci_gaps_act": 2, "cadence_act": 0.85})
+    rows = {r["pitfall"]: r for r in pitfall_watch(s, "2026-Q3", stricter)}
+    assert rows["Unclear roles"]["verdict"] == "act" and rows["Neglected communication"]["verdict"] == "act"
+    assert rows["Neglected communication"]["rule"] == "ok from 90% of the expected meetings; watch below; act below 85%"
