@@ -150,12 +150,14 @@ def figure_svg(fig, chart_id: str, label: str) -> str:
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     found = _ID_RE.findall(svg)
     if len(found) != len(set(found)):
-        raise AssertionError(f"chart {chart_id}: repeated element ids {sorted({i for i in found if found.count(i) > 1})}")
+        repeated = sorted({i for i in found if found.count(i) > 1})
+        raise AssertionError(f"chart {chart_id}: repeated element ids {repeated}")
     ids = set(found)
     if ids:
         names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
         svg = re.sub(rf'\bid="({names})"', lambda m: f'id="{chart_id}-{m.group(1)}"', svg)
-        svg = re.sub(rf'(href="#|url\(#)({names})([")])', lambda m: f"{m.group(1)}{chart_id}-{m.group(2)}{m.group(3)}", svg)
+        svg = re.sub(rf'(href="#|url\(#)({names})([")])',
+                     lambda m: f"{m.group(1)}{chart_id}-{m.group(2)}{m.group(3)}", svg)
     head_end = svg.index(">")
     head = svg[:head_end]
     head = re.sub(r'\s(width|height)="[^"]*"', "", head)
@@ -308,7 +310,8 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
     title = "Attendance by member and month"
     rows = chart_rows(con, chart_id, quarter)
     if not rows or not any(r["count_expected"] for r in rows):
-        return _no_data(chart_id, title, f"no counted meetings with expected members in the 12 months up to {quarter}.")
+        return _no_data(chart_id, title,
+                        f"no counted meetings with expected members in the 12 months up to {quarter}.")
     import numpy as np
     from matplotlib.patches import Rectangle
 
@@ -492,19 +495,20 @@ def goal_progress_chart(con, quarter: str, settings) -> dict[str, Any]:
         margin = float(g["on_track_margin"])
         start, end, as_of = g["baseline_on"], g["target_on"], g["as_of"]
         right = max(end, as_of)
-        ax.plot([start, end], [0, 100], color="#555555", linestyle=(0, (5, 3)), linewidth=1.3,
-                label="Expected (straight line baseline → target)", gid=f"expected-{goal_id}")
-        ax.fill_between([start, end], [-margin * 100, (1 - margin) * 100], [0, 100], color=PALE,
-                        edgecolor="#9aa0aa", hatch="..", linewidth=0, zorder=0,
-                        label=f"On track: within {margin:.0%} below expected")
+        if end > start:
+            ax.plot([start, end], [0, 100], color="#555555", linestyle=(0, (5, 3)), linewidth=1.3,
+                    label="Expected (straight line baseline → target)", gid=f"expected-{goal_id}")
+            ax.fill_between([start, end], [-margin * 100, (1 - margin) * 100], [0, 100], color=PALE,
+                            linewidth=0, zorder=0, label=f"On track: within {margin:.0%} below expected")
         meas = [r for r in grows if r["measured_on"] is not None and r["progress"] is not None]
         if meas:
             ax.plot([r["measured_on"] for r in meas], [r["progress"] * 100 for r in meas], color=DARK,
                     linewidth=1.8, marker="o", markersize=5, markeredgecolor="white", markeredgewidth=0.8,
                     label=f"Measured (n={len(meas)})", gid=f"measured-{goal_id}", zorder=3)
         else:
-            ax.text(0.5, 0.55, "no measurement yet", transform=ax.transAxes, ha="center", fontsize=8.5,
-                    color="#444444")
+            ax.text(0.5, 0.55, "no measurement yet" if g["target"] != g["baseline"] else
+                    "target equals baseline: progress undefined", transform=ax.transAxes, ha="center",
+                    fontsize=8.5, color="#444444")
         ax.axvline(as_of, color=INK, linestyle=":", linewidth=1)
         late = (as_of - start) > (right - start) / 2
         ax.annotate(f"as of {as_of.isoformat()}", (as_of, 1.0), xycoords=("data", "axes fraction"),
@@ -519,9 +523,7 @@ def goal_progress_chart(con, quarter: str, settings) -> dict[str, Any]:
         ax.grid(color="#e4e4e4", linewidth=0.6)
         ax.set_axisbelow(True)
         unit = f" {g['unit']}" if g["unit"] else ""
-        status = ("no measurement yet" if g["quarter_progress"] is None else
-                  f"progress {g['quarter_progress']:.0%} vs expected {g['quarter_expected']:.0%}: "
-                  + ("on track" if g["on_track"] else "behind"))
+        status = _goal_status(g)
         ax.set_title(f"{short_text(g['statement'], 95, 2)}\n"
                      f"baseline {_num(g['baseline'])} → target {_num(g['target'])}{unit}; {status}",
                      loc="left", fontsize=8.5)
@@ -536,6 +538,15 @@ def goal_progress_chart(con, quarter: str, settings) -> dict[str, Any]:
                "line is the expected straight path from baseline date (0%) to target date (100%); the shaded "
                f"band below it is the on-track margin ([metrics] on_track_margin = {margin:.0%}).")
     return _chart(chart_id, title, caption, fig, data)
+
+
+def _goal_status(g: dict) -> str:
+    if g["quarter_progress"] is None:
+        return "no measurement yet" if g["target"] != g["baseline"] else "target equals baseline"
+    if g["quarter_expected"] is None:
+        return f"progress {g['quarter_progress']:.0%} (no expected path: target date not after baseline date)"
+    return (f"progress {g['quarter_progress']:.0%} vs expected {g['quarter_expected']:.0%}: "
+            + ("on track" if g["on_track"] else "behind"))
 
 
 def _num(value: float) -> str:

@@ -6,7 +6,6 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import duckdb
-import pandas as pd
 import pytest
 
 from independent_metrics import COUNTED, load
@@ -100,8 +99,24 @@ def test_same_data_gives_byte_identical_svg(con, defaults, charts):
     assert [c["caption"] for c in again] == [c["caption"] for c in charts]
 
 
+def test_charts_drawn_in_parallel_threads_are_the_same_bytes(db_path, defaults, charts):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def draw(_):
+        c = duckdb.connect(str(db_path), read_only=True)
+        try:
+            return [ch["svg"] for ch in report_charts(c, quarter=QUARTER, settings=defaults)]
+        finally:
+            c.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(draw, range(2)))
+    assert results == [[c["svg"] for c in charts]] * 2
+
+
 def test_an_unknown_quarter_is_a_clear_error(con, defaults):
-    with pytest.raises(CoalitionError, match=r"No charts for quarter 2031-Q1: the database holds quarters 2024-Q4 to 2026-Q3"):
+    with pytest.raises(CoalitionError,
+                       match=r"No charts for quarter 2031-Q1: the database holds quarters 2024-Q4 to 2026-Q3"):
         report_charts(con, quarter="2031-Q1", settings=defaults)
 
 
@@ -150,7 +165,8 @@ def test_satisfaction_and_trust_marks_the_suppressed_wave_and_draws_the_others(c
 def test_a_hand_built_suppressed_wave_is_not_drawn_as_a_value(defaults):
     c = duckdb.connect()
     c.execute("create schema ref; create schema marts")
-    c.execute("create table ref.quarters as select * from (values ('2025-Q1', 1), ('2025-Q2', 2), ('2025-Q3', 3)) t(quarter, seq)")
+    c.execute("""create table ref.quarters as select * from
+                 (values ('2025-Q1', 1), ('2025-Q2', 2), ('2025-Q3', 3)) t(quarter, seq)""")
     c.execute("""create table marts.survey_items_by_wave as select * from (values
         ('2025-Q1', 1, 'satisfaction', 1, 8, 3.5, 3.0, 4.0, false),
         ('2025-Q2', 2, 'satisfaction', 1, 3, 1.37, 0.1, 2.3, true),
@@ -210,7 +226,8 @@ def test_heatmap_rows_are_organizations_and_cells_match_the_csvs(charts):
 
 def test_task_trend_shows_each_quarters_rates_and_tasks_due(con, charts):
     chart = by_id(charts)["task_trend"]
-    rows = con.execute("select quarter, count_due, task_completion_rate, on_time_rate from marts.tasks_by_quarter order by seq").fetchall()
+    rows = con.execute("""select quarter, count_due, task_completion_rate, on_time_rate
+                          from marts.tasks_by_quarter order by seq""").fetchall()
     words = texts(chart)
     for quarter, due, *_ in rows:
         assert quarter in words
@@ -265,8 +282,8 @@ def test_goal_panels_show_each_goals_measurements_and_statement(charts):
 
 def test_cadence_shows_held_and_expected_per_kind(con, charts):
     chart = by_id(charts)["cadence"]
-    rows = con.execute("select kind, meetings_held, expected_per_quarter from marts.meetings_by_kind where quarter = ?",
-                       [QUARTER]).fetchall()
+    rows = con.execute("""select kind, meetings_held, expected_per_quarter from marts.meetings_by_kind
+                          where quarter = ?""", [QUARTER]).fetchall()
     words = texts(chart)
     for kind in ("Weekly call", "Monthly call", "Quarterly meeting", "Committee", "Event"):
         assert kind in words
@@ -284,7 +301,8 @@ def test_every_chart_draws_no_data_instead_of_failing(db_path, defaults, tmp_pat
     copy = tmp_path / "empty.duckdb"
     shutil.copy(db_path, copy)
     c = duckdb.connect(str(copy))
-    c.execute("update marts.survey_items_by_wave set n = 0, mean = null, ci_low = null, ci_high = null, is_suppressed = false")
+    c.execute("""update marts.survey_items_by_wave
+                 set n = 0, mean = null, ci_low = null, ci_high = null, is_suppressed = false""")
     c.execute("delete from marts.expected_attendance")
     c.execute("update marts.tasks_by_quarter set count_due = 0, task_completion_rate = null, on_time_rate = null")
     c.execute("delete from marts.ownership_by_member")
@@ -298,3 +316,18 @@ def test_every_chart_draws_no_data_instead_of_failing(db_path, defaults, tmp_pat
     for ch in charts:
         assert "No data" in texts(ch) and ch["caption"].startswith("No data: ") and ch["data"] == []
         assert ch["title"] in texts(ch)
+
+
+def test_a_goal_without_measurements_says_so(db_path, defaults, tmp_path):
+    copy = tmp_path / "goals.duckdb"
+    shutil.copy(db_path, copy)
+    c = duckdb.connect(str(copy))
+    c.execute("delete from staging.stg_goal_measurements where goal_id = 'G2'")
+    c.execute("update marts.goals_by_quarter set goal_progress = null, on_track = null where goal_id = 'G2'")
+    chart = report_charts(c, quarter=QUARTER, settings=defaults)[4]
+    c.close()
+    words = texts(chart)
+    assert words.count("no measurement yet") == 1
+    assert any(w.endswith("; no measurement yet") for w in words)
+    assert len(marker_positions(chart, "measured-G1")) == 8
+    assert not bars(chart, "measured-G2")

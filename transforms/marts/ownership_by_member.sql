@@ -34,7 +34,8 @@ shares as (
         per_member.source,
         per_member.member_id,
         per_member.count_items,
-        per_member.count_items / sum(per_member.count_items) over (partition by per_member.quarter, per_member.source) as share
+        per_member.count_items
+            / sum(per_member.count_items) over (partition by per_member.quarter, per_member.source) as share
     from per_member
     join quarters using (quarter)
 )
