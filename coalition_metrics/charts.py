@@ -109,7 +109,6 @@ def _setup() -> None:
             return
         import matplotlib
 
-        matplotlib.use("Agg", force=False)
         matplotlib.rcParams.update({
             "svg.hashsalt": "coalition-metrics",
             "svg.fonttype": "none",

@@ -331,3 +331,19 @@ def test_a_goal_without_measurements_says_so(db_path, defaults, tmp_path):
     assert any(w.endswith("; no measurement yet") for w in words)
     assert len(marker_positions(chart, "measured-G1")) == 8
     assert not bars(chart, "measured-G2")
+
+
+def test_matplotlib_is_imported_only_when_drawing_and_never_pyplot(db_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, duckdb\n"
+            "from coalition_metrics.charts import report_charts\n"
+            "from coalition_metrics.config import load_settings\n"
+            "assert 'matplotlib' not in sys.modules\n"
+            f"con = duckdb.connect({str(db_path)!r}, read_only=True)\n"
+            "report_charts(con, quarter='2026-Q3', settings=load_settings(None, environ={}))\n"
+            "print('matplotlib' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "False"]
