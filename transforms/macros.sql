@@ -16,3 +16,12 @@ create or replace macro safe_ratio(numerator, denominator) as (
 create or replace macro attendance_rate(present, absent) as (
     safe_ratio(present, present + absent)
 );
+
+-- goal_progress = (value - baseline) / (target - baseline), direction-aware: the sign follows the
+-- goal's direction, so a decrease goal moving down makes progress; not clipped; null when the
+-- value is null or target = baseline.
+create or replace macro goal_progress(direction, value, baseline, target) as (
+    case when target <> baseline
+         then (case when direction = 'decrease' then -1 else 1 end) * (value - baseline) / abs(target - baseline)
+    end
+);

@@ -35,10 +35,7 @@ progress as (
         goals.target,
         latest.latest_value,
         latest.latest_measured_on,
-        case when goals.target <> goals.baseline
-             then (case when goals.direction = 'decrease' then -1 else 1 end)
-                  * (latest.latest_value - goals.baseline) / abs(goals.target - goals.baseline)
-        end as goal_progress,
+        goal_progress(goals.direction, latest.latest_value, goals.baseline, goals.target) as goal_progress,
         case when goals.target_on > goals.baseline_on
              then greatest(0.0, least(1.0,
                   datediff('day', goals.baseline_on, quarters.as_of)

@@ -1,8 +1,8 @@
 -- grain: one row per (quarter, source) with source 'tasks' (tasks owned: owner_id of the tasks due
 -- in the quarter) or 'facilitation' (facilitator_id of the meetings held in the quarter up to
--- as_of). leadership_concentration = the largest single member's share; ownership_hhi = the sum of
--- the squared shares of every member; single_champion_risk when the largest share exceeds
--- [metrics] champion_share.
+-- as_of); the per-member shares are marts.ownership_by_member. leadership_concentration = the
+-- largest single member's share; ownership_hhi = the sum of the squared shares of every member;
+-- single_champion_risk when the largest share exceeds [metrics] champion_share.
 with
 
 quarters as (
@@ -13,30 +13,8 @@ sources as (
     select unnest(['tasks', 'facilitation']) as source
 ),
 
-owned as (
-    select quarters.quarter, 'tasks' as source, tasks.owner_id as member_id
-    from quarters
-    join staging.stg_tasks as tasks on tasks.due_on between quarters.start_on and quarters.end_on
-    where tasks.owner_id is not null
-    union all
-    select quarters.quarter, 'facilitation' as source, meetings.facilitator_id as member_id
-    from quarters
-    join staging.stg_meetings as meetings
-      on meetings.quarter = quarters.quarter and meetings.meeting_on <= quarters.as_of
-    where meetings.facilitator_id is not null
-),
-
-per_member as (
-    select quarter, source, member_id, count(*) as count_items
-    from owned
-    group by quarter, source, member_id
-),
-
 shares as (
-    select
-        *,
-        count_items / sum(count_items) over (partition by quarter, source) as share
-    from per_member
+    select quarter, source, member_id, count_items, share from marts.ownership_by_member
 ),
 
 summary as (
@@ -45,7 +23,9 @@ summary as (
         source,
         sum(count_items) as count_items,
         max(share) as leadership_concentration,
-        sum(share * share) as ownership_hhi,
+        -- the sum of the squared shares, summed as integers (sum of squared counts / squared total)
+        -- so the figure does not depend on the order the rows are added in
+        sum(count_items * count_items)::double / (sum(count_items) * sum(count_items)) as ownership_hhi,
         first(member_id order by share desc, member_id) as top_member_id
     from shares
     group by quarter, source

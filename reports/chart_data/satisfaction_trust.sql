@@ -1,0 +1,17 @@
+-- Chart "satisfaction and trust by wave": every wave up to the report's quarter ($quarter), for the
+-- satisfaction and trust items, from marts.survey_items_by_wave (mean, 95% t-interval, n and the
+-- small-n flag are computed there, not here).
+select
+    items.wave,
+    items.seq,
+    items.item,
+    items.item_position,
+    items.n,
+    items.mean,
+    items.ci_low,
+    items.ci_high,
+    items.is_suppressed
+from marts.survey_items_by_wave as items
+where items.item in ('satisfaction', 'trust')
+  and items.seq <= (select seq from ref.quarters where quarter = $quarter)
+order by items.item_position, items.seq
