@@ -38,6 +38,7 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
                    validation_counts: dict, completeness: dict[str, Any], source: str) -> dict[str, Any]:
     """Everything quarterly.html.j2 shows, in the order it tells the quarter's story: completeness,
     headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix."""
+    from .charts import report_charts
     from .pitfalls import pitfall_watch
 
     registry = load_registry()
@@ -58,7 +59,8 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     pitfalls = pitfall_watch(by_id, quarter, settings)
     shown_ids += [mid for p in pitfalls for mid in p["metrics"]]
 
-    charts = _charts(con, quarter, settings)
+    charts = report_charts(con, quarter=quarter, settings=settings)
+    shown_ids += [mid for c in charts for mid in CHART_METRICS.get(c["id"], ())]
     survey = survey_table(con, quarter, settings)
     shown_ids += ["item_mean", "item_sd", "item_ci_low", "item_ci_high", "item_top2", "response_rate"]
 
@@ -87,6 +89,16 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
         "methods": methods, "small_n": settings.small_n,
     }
 
+
+# The registry metrics each chart of charts.py plots (for the methods appendix).
+CHART_METRICS = {
+    "satisfaction_trust": ("item_mean", "item_ci_low", "item_ci_high"),
+    "attendance_heatmap": ("member_attendance_rate",),
+    "task_trend": ("task_completion_rate", "on_time_rate"),
+    "task_ownership": ("leadership_concentration",),
+    "goal_progress": ("goal_progress", "expected_progress", "on_track"),
+    "cadence": ("meetings_held", "cadence_adherence"),
+}
 
 UNIT_WORDS = {"share": "share (shown as %)", "score": "mean on the answer scale", "difference": "difference of two means",
               "count": "count", "flag": "yes / no", "index": "index 0-1", "p_value": "p-value"}
@@ -156,16 +168,6 @@ def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
                        ci=f"{lo:.2f} - {hi:.2f}" if lo is not None and hi is not None else "", top2=f"{top2:.0%}")
         out.append(row)
     return out
-
-
-def _charts(con, quarter: str, settings) -> list[dict[str, Any]]:
-    """charts.report_charts: six charts, each {"id", "title", "caption", "svg"} (TEMPORARY guard until the
-    charts branch is merged: without the module the report has no chart section)."""
-    try:
-        from .charts import report_charts
-    except ModuleNotFoundError:
-        return []
-    return report_charts(con, quarter=quarter, settings=settings)
 
 
 def template_env():

@@ -138,6 +138,12 @@ def test_report_pdf_footer_and_whole_charts(run, charts, example_run):
     for i, text in enumerate(pages, 1):
         assert f"page {i} of {n}" in text and f"Run {example_run.run_id}" in text, i
     assert len(charts) == 6
+    from coalition_metrics.render import CHART_METRICS
+
+    assert set(CHART_METRICS) == {c["id"] for c in charts}  # the methods appendix defines what each plots
+    appendix = words(" ".join(pages[-2:]))
+    for mid in ("on_time_rate", "goal_progress", "member_attendance_rate", "raci_gaps", "voice_gap"):
+        assert mid in appendix, mid
     for c in charts:
         # the chart's title (above its SVG) and the end of its caption (below it) share a page
         tail = words(c["caption"])[-40:]
