@@ -303,6 +303,8 @@ CASES = [
          {("goals", 6, "baseline"): "'about 4' is not a number",
           ("goal_measurements", 9, "goal_id"): "goal_id 'G5' is on row 6 of the goals tab, which was set aside"},
          config={"workstreams": {"Data": "G5"}}),
+    Case("goal-column-header-near-miss", {"tasks": add_column("Goal", "G1")},
+         blocking="Tab 'tasks' has no column 'goal_id', but it has a column 'Goal' (column J) that is not read"),
     Case("workstream-named-twice", {}, config={"workstreams": {"Referrals": "G1", "referrals ": "G2"}},
          config_error="[workstreams] 'Referrals' and 'referrals ' name the same workstream"),
     Case("workstream-goal-not-text", {}, config={"workstreams": {"Referrals": 1}},

@@ -142,3 +142,13 @@ def test_example_2026_q3_worked_by_hand(example_run):
     due = [r for r in rows if r["due_on"].split("/")[0] in ("7", "8", "9") and r["due_on"].endswith("/2026")]
     assert len({r["task_id"] for r in due}) == 9
     assert sorted(r["task_id"] for r in due if r["goal_id"]) == ["T058", "T060", "T062", "T063", "T064"]
+
+
+def test_workstreams_from_the_config_file_and_not_from_the_environment(tmp_path):
+    from coalition_metrics.errors import ConfigError
+
+    (tmp_path / "c.toml").write_text('[workstreams]\n"Data & evaluation" = "G2"\n"Funding" = ""\n', encoding="utf-8")
+    s = load_settings(tmp_path / "c.toml", environ={})
+    assert s.workstreams == {"Data & evaluation": "G2", "Funding": ""}
+    with pytest.raises(ConfigError, match=r"COALITION_WORKSTREAMS_DATA: \[workstreams\] names the coalition's own"):
+        load_settings(tmp_path / "c.toml", environ={"COALITION_WORKSTREAMS_DATA": "G1"})
