@@ -90,8 +90,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # voice_gap pools the voice_heard answers of this many waves (4 = a rolling year).
         "voice_gap_waves": 4,
     },
-    # goal_focus_share: workstream name (as in the tasks tab's workstream column, matched after
-    # trimming and case-folding) = the goal id its tasks serve, e.g. "Data & evaluation" = "G2";
+    # goal_focus_share: workstream name (as in the tasks tab's workstream column, matched as
+    # enumerations are: trimmed, case-folded, spaces, hyphens and underscores alike) = the goal id its tasks serve, e.g. "Data & evaluation" = "G2";
     # "" = not tied to a goal. A task's own goal_id, when filled in, wins over this mapping.
     # Keys are free text, so this section is set in the config file only (no environment override).
     "workstreams": {},
@@ -399,17 +399,17 @@ def _check_names(data: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"{where}: [columns] {tab}: {other} and {name} would both be read from the "
                                   f"column {header!r}; map each to a column of its own.")
 
-    from .parsing import norm_key  # the one matching rule for names in cells (the SQL's cm_key)
+    from .parsing import enum_value  # names match as enumerations do (the SQL's cm_enum)
 
     streams: dict[str, str] = {}
     for name in data["workstreams"]:
         if not str(name).strip():
             raise ConfigError(f"{where}: [workstreams] has an empty workstream name; write the name as in the tasks "
                               f"tab's workstream column.")
-        other = streams.setdefault(norm_key(name), name)
+        other = streams.setdefault(enum_value(name), name)
         if other != name:
             raise ConfigError(f"{where}: [workstreams] {other!r} and {name!r} name the same workstream (names are "
-                              f"matched ignoring case and spaces at the ends); keep one of them.")
+                              f"matched ignoring case, spaces at the ends, and spaces, hyphens and underscores alike); keep one of them.")
 
     survey = data["survey"]
     questions: dict[str, str] = {}

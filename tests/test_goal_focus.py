@@ -78,10 +78,11 @@ def test_goal_id_wins_over_the_workstream_mapping(tmp_path):
 
 
 def test_workstream_mapping_alone_matched_like_enumerations(tmp_path):
-    # " OUTREACH " in the sheet matches "Outreach" in the config; Data -> G2; Admin -> "" (untied);
-    # T1 Referrals and T3 Events are unmapped: T2 and T4 tied, 2 of 5.
-    got = figures(tmp_path, workstreams={"Outreach": "G1", "Data": "G2", "Admin": ""},
-                  workstream_cells={"T2": " OUTREACH "})
+    # " OUTREACH " in the sheet matches "Outreach" in the config and "Member_list  upkeep" matches
+    # "member-list upkeep" (else the run would stop: no task would have it); Data -> G2;
+    # member-list upkeep -> "" (untied); T1 Referrals and T3 Events are unmapped: T2 and T4 tied, 2 of 5.
+    got = figures(tmp_path, workstreams={"Outreach": "G1", "Data": "G2", "member-list upkeep": ""},
+                  workstream_cells={"T2": " OUTREACH ", "T5": "Member_list  upkeep"})
     assert got[("goal_focus_share", "2026-Q3")] == (pytest.approx(2 / 5), 5)
 
 

@@ -13,7 +13,8 @@ from .results import TabResult
 
 def workstream_problems(results: dict[str, TabResult], settings) -> list[str]:
     """One sentence per [workstreams] entry naming a workstream no task has or a goal not in the
-    goals tab. Names match as enumerations do (parsing.norm_key: trimmed, case-folded); goal ids
+    goals tab. Names match as enumerations do (parsing.enum_value: trimmed, case-folded, spaces, hyphens and
+    underscores alike); goal ids
     as ids (trimmed, exact). A goal on a row of the goals tab that was set aside still names a goal
     (that row is reported in the quarantine), so it is not a problem here."""
     mapping = settings.workstreams
@@ -21,16 +22,16 @@ def workstream_problems(results: dict[str, TabResult], settings) -> list[str]:
         return []
     streams = _column_values(results.get("tasks"), "workstream")
     goals = _column_values(results.get("goals"), "goal_id")
-    by_key = {parsing.norm_key(s): s for s in streams}
+    by_key = {parsing.enum_value(s): s for s in streams}
     problems = []
     for name, goal in mapping.items():
-        if parsing.norm_key(name) not in by_key:
-            close = difflib.get_close_matches(parsing.norm_key(name), list(by_key), n=1, cutoff=0.6)
+        if parsing.enum_value(name) not in by_key:
+            close = difflib.get_close_matches(parsing.enum_value(name), list(by_key), n=1, cutoff=0.6)
             hint = f" Did you mean \"{by_key[close[0]]}\"?" if close else ""
             have = (f"The tasks tab's workstreams are {', '.join(sorted(set(streams), key=str.casefold))}."
                     if streams else "No task in the tasks tab has a workstream.")
             problems.append(f"[workstreams] \"{name}\": no task in the tasks tab has the workstream {name!r}.{hint} "
-                            f"{have} Correct the name in the config (case and spaces at the ends do not matter) "
+                            f"{have} Correct the name in the config (case, spaces at the ends, and spaces, hyphens or underscores between words do not matter) "
                             f"or remove the line.")
         goal = goal.strip()
         if goal and goal not in goals:

@@ -1,7 +1,7 @@
 -- grain: one row per task (accepted rows of the tasks tab)
 -- tied_goal_id: the goal the task serves: its own goal_id when filled in (it wins), else the goal
--- its workstream is mapped to in [workstreams] (ref.workstreams, matched by cm_key as enumerations
--- are: trimmed, case-folded); null when neither ties it to a goal (no goal_id, a workstream mapped
+-- its workstream is mapped to in [workstreams] (ref.workstreams, matched by cm_enum as enumerations
+-- are: trimmed, case-folded, spaces, hyphens and underscores alike); null when neither ties it to a goal (no goal_id, a workstream mapped
 -- to "", not in [workstreams], or blank).
 with
 
@@ -21,7 +21,7 @@ renamed as (
         ----------  text
         trim(title) as title,
         nullif(trim(workstream), '') as workstream,
-        cm_key(workstream) as workstream_key,
+        cm_enum(workstream) as workstream_key,
         nullif(trim(status), '') as status,
         ----------  dates
         cm_date(created_on) as created_on,
