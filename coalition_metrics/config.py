@@ -91,8 +91,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "voice_gap_waves": 4,
     },
     # goal_focus_share: workstream name (as in the tasks tab's workstream column, matched as
-    # enumerations are: trimmed, case-folded, spaces, hyphens and underscores alike) = the goal id its tasks serve, e.g. "Data & evaluation" = "G2";
-    # "" = not tied to a goal. A task's own goal_id, when filled in, wins over this mapping.
+    # enumerations are: trimmed, case-folded, spaces, hyphens and underscores alike) = the goal id
+    # its tasks serve, e.g. "Data & evaluation" = "G2"; "" = not tied to a goal. A task's own
+    # goal_id, when filled in, wins over this mapping.
     # Keys are free text, so this section is set in the config file only (no environment override).
     "workstreams": {},
     # cadence_adherence: meetings of each kind expected per quarter (0 = no expected cadence).
@@ -409,7 +410,8 @@ def _check_names(data: dict[str, Any], where: str) -> None:
         other = streams.setdefault(enum_value(name), name)
         if other != name:
             raise ConfigError(f"{where}: [workstreams] {other!r} and {name!r} name the same workstream (names are "
-                              f"matched ignoring case, spaces at the ends, and spaces, hyphens and underscores alike); keep one of them.")
+                              f"matched ignoring case, spaces at the ends, and spaces, hyphens and underscores "
+                              f"alike); keep one of them.")
 
     survey = data["survey"]
     questions: dict[str, str] = {}

@@ -31,12 +31,13 @@ def workstream_problems(results: dict[str, TabResult], settings) -> list[str]:
             have = (f"The tasks tab's workstreams are {', '.join(sorted(set(streams), key=str.casefold))}."
                     if streams else "No task in the tasks tab has a workstream.")
             problems.append(f"[workstreams] \"{name}\": no task in the tasks tab has the workstream {name!r}.{hint} "
-                            f"{have} Correct the name in the config (case, spaces at the ends, and spaces, hyphens or underscores between words do not matter) "
-                            f"or remove the line.")
+                            f"{have} Correct the name in the config (case, spaces at the ends, and spaces, "
+                            f"hyphens or underscores between words do not matter) or remove the line.")
         goal = goal.strip()
         if goal and goal not in goals:
             folded = {g.casefold(): g for g in goals}
-            close = [folded[goal.casefold()]] if goal.casefold() in folded else difflib.get_close_matches(goal, goals, n=1)
+            close = ([folded[goal.casefold()]] if goal.casefold() in folded
+                     else difflib.get_close_matches(goal, goals, n=1))
             hint = f" Did you mean \"{close[0]}\"?" if close else ""
             have = f"Its goals are {', '.join(sorted(set(goals)))}." if goals else "The goals tab has no goals."
             problems.append(f"[workstreams] \"{name}\" = \"{goal}\": the goals tab has no goal {goal!r}.{hint} {have} "
