@@ -110,6 +110,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Member disengagement: watch from one alert; act when alerts reach this share of the roster.
         "alerts_act_share": 0.25,
     },
+    # goal_focus_share: workstream name (as in the tasks tab's workstream column, matched as
+    # enumerations are: trimmed, case-folded, spaces, hyphens and underscores alike) = the goal id
+    # its tasks serve, e.g. "Data & evaluation" = "G2"; "" = not tied to a goal. A task's own
+    # goal_id, when filled in, wins over this mapping.
+    # Keys are free text, so this section is set in the config file only (no environment override).
+    "workstreams": {},
     # cadence_adherence: meetings of each kind expected per quarter (0 = no expected cadence).
     "cadence": {"weekly_call": 13, "monthly_call": 3, "quarterly_meeting": 1, "committee": 0, "event": 0},
     "validation": {
@@ -135,6 +141,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 _ITEM_CODES = set(DEFAULT_ITEMS)
+# Sections whose keys are the coalition's own names (not a fixed schema): every value is text.
+FREE_KEY_SECTIONS = ("workstreams",)
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,11 @@ class Settings:
         if own:
             return int(own[0]), int(own[1])
         return int(self.data["survey"]["scale_min"]), int(self.data["survey"]["scale_max"])
+
+    @property
+    def workstreams(self) -> dict[str, str]:
+        """[workstreams]: workstream name as written in the config -> goal id ("" = no goal)."""
+        return self.data["workstreams"]
 
     @property
     def fiscal_year_start_month(self) -> int:
@@ -294,6 +307,11 @@ def _merge(data: dict[str, Any], file_data: dict[str, Any], where: str) -> None:
 def _coerce(section: str, key: str, value: Any, where: str) -> Any:
     if section not in DEFAULTS:
         raise ConfigError(f"{where}: unknown section [{section}].")
+    if section in FREE_KEY_SECTIONS:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: [{section}] {key!r} must be text (a goal id such as \"G2\", or \"\" for "
+                              f"no goal), not {value!r}.")
+        return value
     if key not in DEFAULTS[section]:
         known = ", ".join(DEFAULTS[section])
         raise ConfigError(f"{where}: unknown setting '{key}' in [{section}]. Known settings there: {known}.")
@@ -322,6 +340,9 @@ def _apply_env(data: dict[str, Any], env: dict[str, str]) -> None:
                 f"for example COALITION_SOURCE_LOCATION."
             )
         key = rest[len(section) + 1:]
+        if section in FREE_KEY_SECTIONS:
+            raise ConfigError(f"Environment variable {name}: [{section}] names the coalition's own "
+                              f"{section}, which an environment variable cannot spell; set it in the config file.")
         default = DEFAULTS[section].get(key)
         if default is None:
             raise ConfigError(f"Environment variable {name}: unknown setting '{key}' in [{section}].")
@@ -398,6 +419,19 @@ def _check_names(data: dict[str, Any], where: str) -> None:
             if other != name:
                 raise ConfigError(f"{where}: [columns] {tab}: {other} and {name} would both be read from the "
                                   f"column {header!r}; map each to a column of its own.")
+
+    from .parsing import enum_value  # names match as enumerations do (the SQL's cm_enum)
+
+    streams: dict[str, str] = {}
+    for name in data["workstreams"]:
+        if not str(name).strip():
+            raise ConfigError(f"{where}: [workstreams] has an empty workstream name; write the name as in the tasks "
+                              f"tab's workstream column.")
+        other = streams.setdefault(enum_value(name), name)
+        if other != name:
+            raise ConfigError(f"{where}: [workstreams] {other!r} and {name!r} name the same workstream (names are "
+                              f"matched ignoring case, spaces at the ends, and spaces, hyphens and underscores "
+                              f"alike); keep one of them.")
 
     survey = data["survey"]
     questions: dict[str, str] = {}

@@ -49,6 +49,8 @@ CONTRACT: dict[str, list[Column]] = {
         _c("task_id", "id", True), _c("title", "text", True), _c("workstream"),
         _c("owner_id", "id", True), _c("accountable_id", "id"), _c("created_on", "date", True),
         _c("due_on", "date", True), _c("completed_on", "date"), _c("status"),
+        # optional, last: a coalition adds it to a sheet it already keeps (goal_focus_share)
+        _c("goal_id", "id"),
     ],
     "goals": [
         _c("goal_id", "id", True), _c("statement", "text", True), _c("unit"),

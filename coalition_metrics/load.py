@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from .contract import ENUMS, columns_of
+from .parsing import enum_value
 from .registry import load_registry
 from .quarters import Quarter, quarters_between
 from .snapshot import Snapshot
@@ -85,7 +86,7 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
 
 def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Quarter) -> None:
     """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.cadence,
-    ref.counted_kinds, ref.survey_items, ref.t_critical."""
+    ref.counted_kinds, ref.survey_items, ref.workstreams, ref.t_critical."""
     import pandas as pd
     from scipy import stats
 
@@ -137,6 +138,13 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
         "item": items, "position": range(1, len(items) + 1),
         "scale_min": [settings.item_scale(i)[0] for i in items], "scale_max": [settings.item_scale(i)[1] for i in items]}),
         {"position": "integer", "scale_min": "integer", "scale_max": "integer"})
+    # [workstreams]: the workstream's matching key (parsing.enum_value, as cm_enum in SQL) -> its goal
+    # id, null for "" (listed, tied to no goal). An empty table: the config declares no mapping.
+    streams = settings.workstreams
+    _replace_table(con, "ref.workstreams", pd.DataFrame({
+        "workstream": list(streams), "workstream_key": [enum_value(name) for name in streams],
+        "goal_id": [goal.strip() or None for goal in streams.values()]},
+        columns=["workstream", "workstream_key", "goal_id"]), {})
     dfs = list(range(1, 1001))
     t = pd.DataFrame({"df": dfs, "t975": [float(stats.t.ppf(0.975, d)) for d in dfs]})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})

@@ -38,7 +38,8 @@ TAB_HELP = {
                "One column per question, answers 1-5 (or labels like 'Agree'). The Organization column says who "
                "answered; the latest answer per member and quarter counts."),
     "tasks": ("One row per task or action item.",
-              "owner_id does the work, accountable_id answers for it; completed_on stays blank until it is done."),
+              "owner_id does the work, accountable_id answers for it; completed_on stays blank until it is done; "
+              "goal_id (optional) names the goal the task serves."),
     "goals": ("One row per coalition goal.",
               "baseline is where you started (on baseline_on), target where you aim to be by target_on; "
               "direction says whether the number should go up (increase) or down (decrease)."),
@@ -56,6 +57,7 @@ ID_LISTS = {
     ("meetings", "facilitator_id"): ("members", "member_id"),
     ("tasks", "owner_id"): ("members", "member_id"),
     ("tasks", "accountable_id"): ("members", "member_id"),
+    ("tasks", "goal_id"): ("goals", "goal_id"),
     ("goal_measurements", "goal_id"): ("goals", "goal_id"),
 }
 

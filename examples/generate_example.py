@@ -216,7 +216,8 @@ def build(rng: random.Random):
                 "plan the community listening session", "update the resource directory", "write the grant narrative",
                 "recruit two youth advisors", "map referral pathways", "prepare the quarterly newsletter",
                 "review the data-sharing agreement"])
-            tasks.append([f"T{tid:03d}", title, title.split(":")[0], owner, accountable, created, due, completed, status])
+            tasks.append([f"T{tid:03d}", title, title.split(":")[0], owner, accountable, created, due, completed, status,
+                          task_goal(title)])
     # Defects: a date typed another way, and a task id used twice.
     for t in tasks:
         if t[6] and t[6].year == 2026 and t[6].month == 3:
@@ -256,6 +257,19 @@ def build(rng: random.Random):
     return meetings, attendance, survey, tasks, goals, measurements, milestones
 
 
+# goal_id on the tasks tab (the last column, as a coalition adds it to a sheet it already keeps): the
+# referral and policy workstreams serve the two goals, and so do two kinds of task in any workstream;
+# the rest (funding, outreach, most data sharing) is tied to no goal. Decided from the title, so no
+# random draw is added and every other figure of the example stays as it was.
+GOAL_OF_ACTIVITY = {"map referral pathways": "G1", "collect partner data for the dashboard": "G2"}
+GOAL_OF_WORKSTREAM = {"Referrals": "G1", "Policy": "G2"}
+
+
+def task_goal(title: str) -> str | None:
+    workstream, _, activity = title.partition(": ")
+    return GOAL_OF_ACTIVITY.get(activity) or GOAL_OF_WORKSTREAM.get(workstream)
+
+
 def us(d) -> str:
     """A date the way a US sheet's CSV export writes it."""
     if isinstance(d, str) or d is None:
@@ -281,7 +295,7 @@ def tables(data):
         "survey": (["Timestamp", "Organization", *QUESTIONS.values()],
                    [[ts, org, *[a[item] for item in QUESTIONS]] for ts, org, a in survey], {0: us}),
         "tasks": (["task_id", "title", "workstream", "owner_id", "accountable_id", "created_on", "due_on",
-                   "completed_on", "status"], tasks, {5: us, 6: us, 7: us}),
+                   "completed_on", "status", "goal_id"], tasks, {5: us, 6: us, 7: us}),
         "goals": (["goal_id", "statement", "unit", "direction", "baseline", "baseline_on", "target", "target_on"],
                   goals, {5: iso, 7: iso}),
         "goal_measurements": (["goal_id", "measured_on", "value", "note"], measurements, {1: iso}),

@@ -193,6 +193,10 @@ def compute() -> dict[tuple[str, str], tuple]:
         put("overdue_open", q, len(overdue), len(before_as_of))
         gaps = due[due["accountable"].isna() | ~due["owner_id"].isin(roster_ids) | ~due["accountable"].isin(roster_ids)]
         put("raci_gaps", q, len(gaps), len(due))
+        # the example ties tasks by their own goal_id only (no [workstreams] in the default config)
+        tied = due[due["goal_id"].str.strip() != ""]
+        put("goal_focus_share", q, _ratio(len(tied), len(due)), len(due))
+        put("goal_tied_tasks", q, len(tied), len(due))
 
         # leadership
         owned = tasks[(tasks["due"] >= start) & (tasks["due"] <= end)]["owner_id"]

@@ -6,6 +6,7 @@ import json
 import duckdb
 import pytest
 
+from coalition_metrics.registry import metric
 from independent_metrics import compute
 
 
@@ -40,8 +41,10 @@ def test_every_metric_and_quarter_matches_pandas_to_1e_9(sql_figures, independen
 def test_funder_file_publishes_every_funder_metric_for_every_quarter(example_run, independent):
     doc = json.loads((example_run.folder / "funder_metrics.json").read_text())
     published = {(r["metric_id"], r["quarter"]): r for r in doc["metrics"]}
-    expected = {k for k in independent if not k[0].startswith("member_attendance_rate[")}
-    assert set(published) == expected  # member-level figures stay in coordinator outputs
+    expected = {k for k in independent if metric(k[0]).audience == "funder"}
+    # member-level figures (and goal_tied_tasks) stay in coordinator outputs
+    assert {k[0].split("[")[0] for k in set(independent) - expected} == {"member_attendance_rate", "goal_tied_tasks"}
+    assert set(published) == expected
     for key, row in published.items():
         value, n, suppressed = independent[key]
         assert row["n"] == n and row["suppressed"] == suppressed, key

@@ -1,7 +1,8 @@
 """Validate: match headers, derive checked columns, run the Great Expectations suites per tab.
 
 Blocking problems (a required tab missing, a tab with no header, a missing required column, a
-required tab with no rows, more than ``max_bad_share`` of a tab's rows quarantined) stop the run
+required tab with no rows, more than ``max_bad_share`` of a tab's rows quarantined, a [workstreams]
+entry naming a workstream no task has or a goal the goals tab lacks) stop the run
 with a message that names the tab, the column and the fix. Row-level failures are quarantined with
 tab, sheet row, column, value, the expectation that failed and a sentence; the run goes on.
 
@@ -42,7 +43,8 @@ Each sheet row is counted once: rows read = blank + accepted + quarantined, wher
 row is one with at least one quarantined cell.
 
 Modules: frames (header matching, the checked frame of a tab), grid (grid-form attendance),
-references (respondents and grid rows to members), suites (Great Expectations), quarantine
+references (respondents and grid rows to members), workstreams (the [workstreams] mapping against
+the tasks and goals tabs), suites (Great Expectations), quarantine
 (failures to entries, the bad-share rule), row_rules (rules over several cells of a row),
 results (the dataclasses).
 """
@@ -61,6 +63,7 @@ from .references import derive_survey, mark_attendance_membership
 from .row_rules import mark_goal_targets
 from .results import QuarantinedCell, TabResult, ValidationResult
 from .suites import gx_context, load_suite, run_suite
+from .workstreams import workstream_problems
 
 __all__ = ["FORMULA_ERRORS", "TAB_ORDER", "QuarantinedCell", "TabResult", "ValidationResult", "load_suite",
            "validate_snapshot"]
@@ -111,6 +114,7 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
         problem = bad_share_problem(result, frame, settings.max_bad_share)
         if problem:
             problems.append(problem)
+    problems += workstream_problems(results, settings)
     if problems:
         raise BlockingValidationError(problems, ValidationResult(results, today))
     return ValidationResult(results, today)

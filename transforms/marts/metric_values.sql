@@ -63,6 +63,13 @@ tasks as (
     union all
     select 'raci_gaps', null, quarter, seq, raci_gaps::double, count_due
     from marts.tasks_by_quarter
+    union all
+    -- null with n > 0: tasks were due but the coalition declares no goal tie (unknown, not 0)
+    select 'goal_focus_share', null, quarter, seq, goal_focus_share, count_due
+    from marts.tasks_by_quarter
+    union all
+    select 'goal_tied_tasks', null, quarter, seq, count_goal_tied::double, count_due
+    from marts.tasks_by_quarter
 ),
 
 leadership as (

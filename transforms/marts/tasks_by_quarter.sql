@@ -3,7 +3,11 @@
 -- on_time_rate = of those completed, the ones completed on or before due_on;
 -- overdue_open = tasks due before as_of with no completed_on on or before as_of (any quarter);
 -- raci_gaps = tasks due in the quarter with no accountable_id, or an owner or accountable who is
--- not on the quarter's roster.
+-- not on the quarter's roster;
+-- goal_focus_share = tasks due in the quarter tied to a goal (staging.stg_tasks.tied_goal_id: own
+-- goal_id, else the workstream's [workstreams] goal) / tasks due in the quarter, and
+-- count_goal_tied its numerator. Both are null (unknown, not 0) when the coalition declares no
+-- tie at all: no task has a goal_id and [workstreams] is empty (ref.workstreams has no row).
 with
 
 quarters as (
@@ -28,7 +32,8 @@ due as (
         tasks.accountable_id is null
             or tasks.owner_id not in (select member_id from roster where roster.quarter = quarters.quarter)
             or tasks.accountable_id not in (select member_id from roster where roster.quarter = quarters.quarter)
-            as is_raci_gap
+            as is_raci_gap,
+        tasks.tied_goal_id is not null as is_goal_tied
     from quarters
     join tasks on tasks.due_on between quarters.start_on and quarters.as_of
 ),
@@ -39,7 +44,8 @@ due_counts as (
         count(*) as count_due,
         count(*) filter (where is_completed) as count_completed_by_end,
         count(*) filter (where is_on_time) as count_on_time,
-        count(*) filter (where is_raci_gap) as raci_gaps
+        count(*) filter (where is_raci_gap) as raci_gaps,
+        count(*) filter (where is_goal_tied) as count_goal_tied
     from due
     group by quarter
 ),
@@ -56,6 +62,12 @@ overdue as (
     group by quarters.quarter
 ),
 
+declared as (
+    select
+        exists (select 1 from ref.workstreams)
+        or exists (select 1 from staging.stg_tasks where goal_id is not null) as is_goal_tie_declared
+),
+
 rated as (
     select
         quarters.quarter,
@@ -67,10 +79,15 @@ rated as (
         safe_ratio(due_counts.count_on_time, due_counts.count_completed_by_end) as on_time_rate,
         overdue.count_due_before_as_of,
         overdue.overdue_open,
-        coalesce(due_counts.raci_gaps, 0) as raci_gaps
+        coalesce(due_counts.raci_gaps, 0) as raci_gaps,
+        declared.is_goal_tie_declared,
+        case when declared.is_goal_tie_declared then coalesce(due_counts.count_goal_tied, 0) end as count_goal_tied,
+        case when declared.is_goal_tie_declared
+             then safe_ratio(due_counts.count_goal_tied, due_counts.count_due) end as goal_focus_share
     from quarters
     left join due_counts using (quarter)
     join overdue using (quarter)
+    cross join declared
 )
 
 select * from rated
