@@ -119,10 +119,11 @@ def test_deployments_are_registered_with_schedule_and_parameters(served):
     schedules = [s["schedule"] for s in quarterly["schedules"]]
     assert schedules == [{"cron": "0 6 1 1,4,7,10 *", "timezone": "America/Chicago", "day_or": True}]
     assert quarterly["parameters"] == {"config": str(served["config"])}
-    assert set(quarterly["parameter_openapi_schema"]["properties"]) == {"config", "quarter", "source", "out", "from_snapshot"}
+    assert set(quarterly["parameter_openapi_schema"]["properties"]) == {"config", "quarter", "source", "out", "from_snapshot",
+                                                                         "write_back"}
     refresh = _deployment(api, "refresh-funder-metrics", "refresh-funder-metrics")
     assert refresh["schedules"] == []
-    assert set(refresh["parameter_openapi_schema"]["properties"]) == {"config", "source", "out", "as_of"}
+    assert set(refresh["parameter_openapi_schema"]["properties"]) == {"config", "source", "out", "as_of", "write_back"}
 
 
 def _next_quarter_starts(months: list[int], tz: str, n: int = 4) -> list[datetime]:
