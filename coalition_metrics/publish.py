@@ -30,7 +30,7 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
     with run_lock(plan), open_db(plan) as con:
-        records = funder.funder_records(con)
+        records = funder.funder_records(con, s)
         keep_published_metrics(con, plan.run_id)
         context = render.report_context(
             con, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
@@ -45,7 +45,8 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     manifest = run_manifest(snap, validation, plan, records)
     files = {
         "report.html": html,
-        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label,
+                                                 funder.completeness(validation)),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/index.html": quality,
         "validation/quarantine.csv": quarantine_csv(validation),
@@ -137,10 +138,11 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
 
     s = plan.settings
     with run_lock(plan), open_db(plan) as con:
-        records = funder.funder_records(con)
+        records = funder.funder_records(con, s)
         keep_published_metrics(con, plan.run_id)
     files = {
-        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label,
+                                                 funder.completeness(validation)),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
                                                  ensure_ascii=False) + "\n",
