@@ -37,11 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quarter", metavar="Q", help="quarter to report, e.g. 2026-Q3 or FY2027-Q1 (default: the last completed quarter)")
     run.add_argument("--from-snapshot", metavar="RUN_ID", help="replay an earlier run's snapshot (run id or snapshot id) instead of reading the source")
     run.add_argument("--no-prefect", action="store_true", help="run the stages directly, without the Prefect flow")
+    run.add_argument("--no-write-back", action="store_true", help="do not write the funder table to the Google Sheet's [write_back] tab")
 
     ref = sub.add_parser("refresh", help="refresh the funder metrics for the current quarter to date (no report)")
     _common(ref)
     ref.add_argument("--as-of", metavar="DATE", help="figures as of this day, YYYY-MM-DD (default: today)")
     ref.add_argument("--no-prefect", action="store_true", help="run the stages directly, without the Prefect flow")
+    ref.add_argument("--no-write-back", action="store_true", help="do not write the funder table to the Google Sheet's [write_back] tab")
+
+    pub = sub.add_parser("publish-sheet", help="write a published run's funder table to the Google Sheet it read (e.g. after sharing it as Editor)",
+                         description="Exit status: 0 written, 3 the sheet refused it or could not be reached, 2 no such run.")
+    pub.add_argument("run_id", metavar="RUN_ID", help="a run id as `coalition runs` lists it")
+    pub.add_argument("--config", metavar="PATH", help="coalition.toml (credentials, [write_back] tab)")
+    pub.add_argument("--out", metavar="DIR", help="output folder (default: [output] folder)")
 
     runs = sub.add_parser("runs", help="list the runs recorded in the output folder (newest first)")
     runs.add_argument("--config", metavar="PATH", help="coalition.toml (to find the output folder)")
@@ -89,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_refresh(args)
         if args.command == "runs":
             return cmd_runs(args)
+        if args.command == "publish-sheet":
+            return cmd_publish_sheet(args)
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "template":
@@ -134,23 +144,37 @@ def _release(exc: BaseException) -> None:
 def cmd_run(args) -> int:
     from .config import load_settings
 
+    from .errors import WriteBackError
+
     settings = load_settings(args.config)
-    if args.no_prefect:
-        from .pipeline import run_quarterly
+    write_back = not args.no_write_back
+    try:
+        if args.no_prefect:
+            from .pipeline import run_quarterly
 
-        result = run_quarterly(settings, quarter=args.quarter, source=args.source, out=args.out,
-                               from_snapshot=args.from_snapshot)
-    else:
-        from .orchestration import run_flow
+            result = run_quarterly(settings, quarter=args.quarter, source=args.source, out=args.out,
+                                   from_snapshot=args.from_snapshot, write_back=write_back)
+        else:
+            from .orchestration import run_flow
 
-        result = run_flow(args.config, quarter=args.quarter, source=args.source, out=_abs(args.out),
-                          from_snapshot=args.from_snapshot)
+            result = run_flow(args.config, quarter=args.quarter, source=args.source, out=_abs(args.out),
+                              from_snapshot=args.from_snapshot, write_back=write_back)
+    except WriteBackError as exc:
+        if exc.result is None:
+            raise
+        _print_run(exc.result)
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    _print_run(result)
+    return 0
+
+
+def _print_run(result) -> None:
     q = sum(result.manifest["quarantined_counts"].values())
     print(f"Quarterly report {result.quarter} (run {result.run_id})")
     print(f"  rows set aside for review: {q} (listed in {result.folder / 'validation' / 'index.html'})")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  report: {result.report}")
-    return 0
 
 
 def _abs(path):
@@ -162,19 +186,44 @@ def _abs(path):
 def cmd_refresh(args) -> int:
     from .config import load_settings
 
+    from .errors import WriteBackError
+
     settings = load_settings(args.config)
-    if args.no_prefect:
-        from .pipeline import run_refresh
+    write_back = not args.no_write_back
+    try:
+        if args.no_prefect:
+            from .pipeline import run_refresh
 
-        result = run_refresh(settings, source=args.source, out=args.out, as_of=args.as_of)
-    else:
-        from .orchestration import run_refresh_flow
+            result = run_refresh(settings, source=args.source, out=args.out, as_of=args.as_of, write_back=write_back)
+        else:
+            from .orchestration import run_refresh_flow
 
-        result = run_refresh_flow(args.config, source=args.source, out=_abs(args.out), as_of=args.as_of)
+            result = run_refresh_flow(args.config, source=args.source, out=_abs(args.out), as_of=args.as_of,
+                                      write_back=write_back)
+    except WriteBackError as exc:
+        if exc.result is None:
+            raise
+        _print_refresh(exc.result)
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    _print_refresh(result)
+    return 0
+
+
+def _print_refresh(result) -> None:
     q = sum(result.manifest["quarantined_counts"].values())
     print(f"Funder metrics {result.quarter} as of {result.manifest['as_of']} (run {result.run_id})")
     print(f"  rows set aside for review: {q} (run `coalition validate` for the list)")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
+
+
+def cmd_publish_sheet(args) -> int:
+    from .config import load_settings
+    from .writeback import publish_sheet
+
+    settings = load_settings(args.config)
+    outcome = publish_sheet(args.run_id, settings, out=args.out)
+    print(f"Run {args.run_id}: funder table {outcome.message}")
     return 0
 
 
@@ -190,12 +239,12 @@ def cmd_runs(args) -> int:
     if not runs:
         print(f"No runs recorded under {out}.")
         return 0
-    head = ("run id", "flow", "quarter", "as of", "started (UTC)", "took", "status", "snapshot", "output folder")
+    head = ("run id", "flow", "quarter", "as of", "started (UTC)", "took", "status", "sheet", "snapshot", "output folder")
     rows = []
     for r in runs:
         took = f"{(r['finished_at'] - r['started_at']).total_seconds():.1f} s" if r["finished_at"] else ""
         rows.append((r["run_id"], r["flow"], r["quarter"], str(r["as_of"]), r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                     took, r["status"], (r["snapshot_id"] or "")[:12], r["output_folder"] or ""))
+                     took, r["status"], r["write_back"] or "", (r["snapshot_id"] or "")[:12], r["output_folder"] or ""))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
     for row in rows:
@@ -205,6 +254,10 @@ def cmd_runs(args) -> int:
         first_line = (r["message"] or "").splitlines()[0] if r["message"] else ""
         hint = f" Resume: coalition run --from-snapshot {r['run_id']}" if r["status"] == "interrupted" and r["snapshot_id"] else ""
         print(f"\n{r['run_id']} {r['status']}: {first_line}{hint}")
+    for r in runs:
+        if r["write_back"] == "failed":
+            print(f"\n{r['run_id']} published, but the write-back to the Google Sheet failed: "
+                  f"{r['write_back_message'] or ''}")
     return 0
 
 

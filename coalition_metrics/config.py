@@ -128,6 +128,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # A run waits this long for another run to finish with the database, then stops.
         "lock_timeout_seconds": 600.0,
     },
+    "write_back": {
+        # A run or refresh whose source is a Google Sheet writes its funder table to a tab of that
+        # sheet (share the sheet with the service account as Editor). --no-write-back skips it.
+        "enabled": True,
+        # The tab it replaces (created if missing); never one of the data tabs in [tabs].
+        "tab": "Funder metrics",
+    },
     "orchestration": {
         # Time zone of the quarterly schedule (cron 0 6 1 <quarter start months> *), an IANA name.
         "timezone": "UTC",
@@ -433,6 +440,8 @@ def _check_names(data: dict[str, Any], where: str) -> None:
                               f"matched ignoring case, spaces at the ends, and spaces, hyphens and underscores "
                               f"alike); keep one of them.")
 
+    _check_write_back_tab(data, where)
+
     survey = data["survey"]
     questions: dict[str, str] = {}
     for label, header in (("[survey] timestamp_column", survey["timestamp_column"]),
@@ -451,6 +460,21 @@ def _check_names(data: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: {other} and [survey_items] {item} name the same column {question!r}; "
                               f"one item would silently copy the other's answers. Give each item its own "
                               f"question text.")
+
+
+def _check_write_back_tab(data: dict[str, Any], where: str) -> None:
+    """[write_back] tab is replaced wholesale on every publish: it must never be a data tab."""
+    from .template import ABOUT_TITLE
+
+    tab = data["write_back"]["tab"]
+    if not tab.strip() or len(tab) > 100 or any(ch in tab for ch in "\r\n\t"):
+        raise ConfigError(f"{where}: [write_back] tab must be a tab title of 1 to 100 characters on one line "
+                          f"(like \"Funder metrics\"), not {tab!r}.")
+    taken = [(title, f"the {name} tab ([tabs] {name})") for name, title in data["tabs"].items()]
+    for title, what in taken + [(ABOUT_TITLE, "the About tab `coalition template` writes")]:
+        if _norm(title) == _norm(tab):
+            raise ConfigError(f"{where}: [write_back] tab {tab!r} is the title of {what}; the write-back "
+                              f"replaces that whole tab, so give it a tab of its own, like \"Funder metrics\".")
 
 
 def _check_values(data: dict[str, Any], where: str) -> None:

@@ -38,6 +38,21 @@ class RunTimedOut(CoalitionError):
     """The run went past [orchestration] flow_timeout_seconds; it stopped between two stages."""
 
 
+class WriteBackError(CoalitionError):
+    """The run is published, but its funder table could not be written to the Google Sheet (a sheet
+    shared as Viewer only, an outage): exit status 3, and the runs table records it as failed.
+    ``result`` is the published run (RunResult), when there is one."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):  # a Prefect state may pickle it: keep the result
+        return (type(self), (str(self), self.result))
+
+
 class SnapshotError(CoalitionError):
     """A snapshot or run to replay could not be found or does not match its hash."""
 

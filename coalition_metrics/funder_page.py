@@ -15,8 +15,8 @@ QUARTERS_SHOWN = 5  # the quarter and the four before it
 
 
 def funder_page_context(records: list[dict[str, Any]], *, coalition: str, quarter: str, as_of: str, run_id: str,
-                        completeness: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
-    """records: funder.funder_records (every quarter up to the run's); labels: published id -> label."""
+                        completeness: dict[str, Any]) -> dict[str, Any]:
+    """records: funder.funder_records (every quarter up to the run's), each with its label."""
     quarters = sorted({r["quarter"] for r in records if r["quarter"] <= quarter})[-QUARTERS_SHOWN:]
     rows: dict[str, dict] = {}
     for r in records:
@@ -26,26 +26,12 @@ def funder_page_context(records: list[dict[str, Any]], *, coalition: str, quarte
         if r["quarter"] not in quarters:
             continue
         m = metric(pid)
-        row = rows.setdefault(pid, {"id": pid, "label": labels.get(pid, m.name), "section": m.section,
+        row = rows.setdefault(pid, {"id": pid, "label": r["label"], "section": m.section,
                                     "values": {q: "" for q in quarters}})
         row["values"][r["quarter"]] = shown(m, r)
     table = [{**row, "cells": [row["values"][q] for q in quarters]} for row in rows.values()]
     return {"coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id, "quarters": quarters,
             "rows": table, "completeness": completeness, "quality_link": ""}
-
-
-def page_labels(con, settings, records: list[dict[str, Any]]) -> dict[str, str]:
-    """Published id -> label: the metric's name, and for a row per dimension the survey question or
-    the goal statement. (TEMPORARY until funder.metric_label of the funder-writeback branch lands.)"""
-    goals = dict(con.execute("select goal_id, statement from staging.stg_goals").fetchall())
-    names = {"item": dict(settings.survey_items), "goal": goals}
-    out = {}
-    for r in records:
-        pid = r["metric_id"]
-        m = metric(pid)
-        dim = pid[len(m.id) + 1:-1] if "[" in pid else None
-        out[pid] = m.name if dim is None else f"{m.name}: {names.get(m.dimension, {}).get(dim, dim)}"
-    return out
 
 
 def shown(m, record: dict[str, Any]) -> str:

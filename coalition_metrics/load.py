@@ -31,7 +31,10 @@ create table if not exists runs (
     snapshot_id varchar,
     output_folder varchar,
     message varchar,
-    pid integer
+    pid integer,
+    write_back varchar,
+    write_back_at timestamp,
+    write_back_message varchar
 )
 """
 
@@ -46,6 +49,8 @@ def connect(db_path: Path):
         con.execute(f"create schema if not exists {schema}")
     con.execute(RUNS_DDL)
     con.execute("alter table runs add column if not exists pid integer")  # databases from before pid
+    for column, kind in (("write_back", "varchar"), ("write_back_at", "timestamp"), ("write_back_message", "varchar")):
+        con.execute(f"alter table runs add column if not exists {column} {kind}")  # from before write-back
     return con
 
 

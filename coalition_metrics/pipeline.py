@@ -148,17 +148,29 @@ def recorded_run(plan: RunPlan):
 # ---------------------------------------------------------------------------------------------
 def run_quarterly(settings: Settings, quarter: str | None = None, source: str | None = None,
                   out: str | Path | None = None, from_snapshot: str | None = None,
-                  today: date | None = None) -> RunResult:
-    """The whole quarterly run without Prefect: what the flow does, in the same order."""
+                  today: date | None = None, write_back: bool = True) -> RunResult:
+    """The whole quarterly run without Prefect: what the flow does, in the same order, then the
+    write-back to the Google Sheet (raises WriteBackError, the run published, when it fails)."""
+    from .writeback import after_publish
+
     settings = with_source(settings, source)
-    return run_stages(plan_run(settings, quarter, today, out), render_and_publish, from_snapshot)
+    plan = plan_run(settings, quarter, today, out)
+    result = run_stages(plan, render_and_publish, from_snapshot)
+    after_publish(plan, result, write_back)
+    return result
 
 
 def run_refresh(settings: Settings, source: str | None = None, out: str | Path | None = None,
-                as_of: date | str | None = None, today: date | None = None) -> RunResult:
-    """`refresh-funder-metrics` without Prefect: the current quarter to date, funder files only."""
+                as_of: date | str | None = None, today: date | None = None, write_back: bool = True) -> RunResult:
+    """`refresh-funder-metrics` without Prefect: the current quarter to date, funder files only,
+    then the write-back to the Google Sheet."""
+    from .writeback import after_publish
+
     settings = with_source(settings, source)
-    return run_stages(plan_refresh(settings, as_of, today, out), publish_funder)
+    plan = plan_refresh(settings, as_of, today, out)
+    result = run_stages(plan, publish_funder)
+    after_publish(plan, result, write_back)
+    return result
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,14 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
     with run_lock(plan), open_db(plan) as con:
-        records = funder.funder_records(con)
+        records = funder.funder_records(con, s)
         keep_published_metrics(con, plan.run_id)
         context = render.report_context(
             con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
             run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
             completeness=render.completeness(validation), source=source_description(s),
         )
-        funder_html = funder_page_html(con, records, validation, plan)
+    funder_html = funder_page_html(records, validation, plan)
     html = render.render_report(context)
     quality = render_quality_page(quality_context(
         validation, coalition=s.coalition_name, quarter=plan.quarter.label, run_id=plan.run_id,
@@ -49,7 +49,8 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
         "report.html": html,
         "funder.html": funder_html,
         **render_pdfs({"report.pdf": html, "funder.pdf": funder_html}),
-        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label,
+                                                 funder.completeness(validation)),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/index.html": quality,
         "validation/quarantine.csv": quarantine_csv(validation),
@@ -60,16 +61,15 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     return RunResult(plan.run_id, plan.quarter.label, folder, folder / "report.html", manifest)
 
 
-def funder_page_html(con, records: list[dict], validation: ValidationResult, plan: RunPlan) -> str:
+def funder_page_html(records: list[dict], validation: ValidationResult, plan: RunPlan) -> str:
     """funder.html (funder.pdf is printed from it: one page), from the funder files' records only."""
-    from .funder_page import funder_page_context, page_labels, render_funder_page
+    from .funder_page import funder_page_context, render_funder_page
     from .render import completeness
 
     s = plan.settings
     return render_funder_page(funder_page_context(
         records, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
-        run_id=plan.run_id, completeness=completeness(validation),
-        labels=page_labels(con, s, records)))
+        run_id=plan.run_id, completeness=completeness(validation)))
 
 
 def render_pdfs(pages: dict[str, str]) -> dict[str, bytes]:
@@ -165,13 +165,14 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
 
     s = plan.settings
     with run_lock(plan), open_db(plan) as con:
-        records = funder.funder_records(con)
+        records = funder.funder_records(con, s)
         keep_published_metrics(con, plan.run_id)
-        funder_html = funder_page_html(con, records, validation, plan)
+    funder_html = funder_page_html(records, validation, plan)
     files = {
         "funder.html": funder_html,
         **render_pdfs({"funder.pdf": funder_html}),
-        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label),
+        "funder_metrics.json": funder.funder_json(records, s.coalition_name, plan.quarter.label,
+                                                 funder.completeness(validation)),
         "funder_metrics.csv": funder.funder_csv(records),
         "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
                                                  ensure_ascii=False) + "\n",

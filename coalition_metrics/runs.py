@@ -105,6 +105,14 @@ def _published_manifests(out_dir: Path):
     yield from runs_in(out_dir / "refresh")
 
 
+def published_run_folder(out_dir: Path, run_id: str) -> Path | None:
+    """The published folder of run ``run_id`` (a quarterly run or a refresh) under ``out_dir``."""
+    for manifest in _published_manifests(Path(out_dir)):
+        if manifest.parent.name == run_id:
+            return manifest.parent
+    return None
+
+
 def _subfolders(folder: Path) -> list[Path]:
     try:
         return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -126,10 +134,11 @@ def list_runs(out_dir: Path, settings: Settings) -> list[dict[str, Any]]:
     with run_lock(plan), open_db(plan) as con:
         rows = con.execute(
             """select run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
-                      output_folder, message, pid from runs order by started_at desc, run_id desc"""
+                      output_folder, message, pid, write_back, write_back_at, write_back_message
+               from runs order by started_at desc, run_id desc"""
         ).fetchall()
     cols = ("run_id", "flow", "quarter", "as_of", "started_at", "finished_at", "status", "snapshot_id",
-            "output_folder", "message", "pid")
+            "output_folder", "message", "pid", "write_back", "write_back_at", "write_back_message")
     runs = [dict(zip(cols, r)) for r in rows]
     for r in runs:
         if r["status"] == "running" and r["pid"] and not _alive(r["pid"]):

@@ -84,11 +84,19 @@ def funder_table(result: RunResult) -> list[dict[str, Any]]:
 
 
 def failure_markdown(flow: str, quarter: str | None, error: Exception) -> str:
-    """The artifact of a failed run: why it stopped, and that nothing was published."""
+    """The artifact of a failed run: why it stopped, and that nothing was published (or, when only
+    the write-back to the Google Sheet failed, that the run is published)."""
+    from .errors import WriteBackError
+
+    if isinstance(error, WriteBackError):
+        title, what = "write-back failed", ("The run is published; only writing its funder table to the Google "
+                                           "Sheet failed.")
+    else:
+        title, what = "failed", "Nothing was published by this run; earlier published runs are untouched."
     return "\n".join([
-        f"# {flow} {quarter or ''} failed".rstrip(),
+        f"# {flow} {quarter or ''} {title}".replace("  ", " "),
         "",
-        "Nothing was published by this run; earlier published runs are untouched.",
+        what,
         "",
         "## Reason",
         "",

@@ -6,7 +6,7 @@
 - `refresh-funder-metrics/refresh-funder-metrics`: no schedule; run it from the UI, with
   `prefect deployment run refresh-funder-metrics/refresh-funder-metrics`, or `coalition refresh`.
 
-Both expose their parameters (config, source, out, quarter/as_of, from_snapshot) in the UI.
+Both expose their parameters (config, source, out, quarter/as_of, from_snapshot, write_back) in the UI.
 """
 
 from __future__ import annotations

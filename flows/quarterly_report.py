@@ -16,11 +16,12 @@ from flows import tasks
 
 @flow(name="quarterly-report", log_prints=True, timeout_seconds=3600)
 def quarterly_report(config: str | None = None, quarter: str | None = None, source: str | None = None,
-                     out: str | None = None, from_snapshot: str | None = None) -> RunResult:
+                     out: str | None = None, from_snapshot: str | None = None, write_back: bool = True) -> RunResult:
     """extract -> snapshot -> validate -> load -> transform -> render -> publish.
 
     quarter: e.g. 2026-Q3 or FY2027-Q1; default the last completed quarter.
     from_snapshot: a run id or snapshot id to replay instead of reading the source (resume).
+    write_back: write the funder table to the Google Sheet's [write_back] tab after publishing.
     """
     with tasks.failure_reported("quarterly-report", quarter):
         settings = with_source(load_settings(config), source)
@@ -29,4 +30,6 @@ def quarterly_report(config: str | None = None, quarter: str | None = None, sour
         result = tasks.run_stages(plan, tasks.render_and_publish, from_snapshot)
     tasks.publish_artifacts(plan, result, "report.html")
     print(f"published {result.folder}")
+    with tasks.failure_reported("quarterly-report", plan.quarter.label):
+        tasks.write_back(plan, result, write_back)
     return result

@@ -69,6 +69,15 @@ def publish_funder(snap, validation, plan: RunPlan):
     return publishing.publish_funder(snap, validation, plan)
 
 
+@task(name="write-back-to-sheet", timeout_seconds=600)
+def write_back(plan: RunPlan, result: RunResult, enabled: bool = True):
+    """After publish: the funder table to the Google Sheet's [write_back] tab (a no-op for other
+    sources). Fails with WriteBackError (the run stays published) when the sheet refuses it."""
+    from coalition_metrics.writeback import after_publish
+
+    return after_publish(plan, result, enabled)
+
+
 def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None) -> RunResult:
     """pipeline.run_stages with each stage a task: extract (or replay) -> snapshot -> validate ->
     load -> transform -> publish (the render_and_publish or publish_funder task)."""

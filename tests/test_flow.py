@@ -24,7 +24,8 @@ def test_quarterly_report_flow_publishes_the_same_figures(prefect_harness, setti
     assert json.loads((result.folder / "manifest.json").read_text())["flow"] == "quarterly-report"
     # each stage is its own task run, in order
     assert _task_runs(state.state_details.flow_run_id) == [
-        "extract", "snapshot", "validate", "load-and-transform", "render-and-publish", "artifacts"]
+        "extract", "snapshot", "validate", "load-and-transform", "render-and-publish", "artifacts",
+        "write-back-to-sheet"]
 
 
 def _task_runs(flow_run_id) -> list[str]:
@@ -43,7 +44,7 @@ def _task_runs(flow_run_id) -> list[str]:
     deadline = time.monotonic() + 30
     while True:  # task runs reach the API through events, shortly after the flow returns
         names = asyncio.run(read())
-        if "artifacts" in names or time.monotonic() > deadline:
+        if "write-back-to-sheet" in names or time.monotonic() > deadline:
             return names
         time.sleep(0.5)
 
@@ -113,7 +114,7 @@ def test_sheets_500_then_success_completes(prefect_harness, tmp_path, credential
     config = _sheet_config(tmp_path, credentials_file, tmp_path / "out")
     with FakeGoogle(assert_all_requests_are_fired=True) as rsps:
         fake_google(rsps, batch_statuses=(500, 200))
-        state = quarterly_report(config=str(config), quarter="2026-Q3", return_state=True)
+        state = quarterly_report(config=str(config), quarter="2026-Q3", write_back=False, return_state=True)
         statuses = [c.response.status_code for c in api_calls(rsps) if c.request.url.startswith(BATCH_URL)]
     assert state.is_completed(), state.message
     assert statuses == [500, 200]
@@ -121,6 +122,33 @@ def test_sheets_500_then_success_completes(prefect_harness, tmp_path, credential
     assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()
     assert set(_artifacts(state.state_details.flow_run_id)) == {
         "quarterly-report-summary", "quarterly-report-funder-metrics", "quarterly-report-output"}
+
+
+def test_viewer_only_sheet_fails_the_write_back_task_after_publishing(prefect_harness, tmp_path, credentials_file):
+    """The write-back is its own task after publish: a 403 fails the flow run with WriteBackError
+    (exit 3 in the CLI), the run folder is published and the runs table says the write-back failed."""
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.errors import WriteBackError
+    from coalition_metrics.runs import list_runs
+    from flows.quarterly_report import quarterly_report
+    from test_sheets_source import FakeGoogle
+    from test_sheets_writeback import fake_sheet, writes
+
+    config = _sheet_config(tmp_path, credentials_file, tmp_path / "out")
+    with FakeGoogle(assert_all_requests_are_fired=True) as rsps:
+        fake_sheet(rsps, write_status=(403,))
+        state = quarterly_report(config=str(config), quarter="2026-Q3", return_state=True)
+        assert len(writes(rsps)) == 1
+    assert state.is_failed()
+    with pytest.raises(WriteBackError, match="Editor") as err:
+        state.result()
+    assert err.value.exit_code == 3 and (err.value.result.folder / "report.html").is_file()
+    settings = load_settings(str(config))
+    (run,) = list_runs(settings.output_folder, settings)
+    assert run["status"] == "succeeded" and run["write_back"] == "failed"
+    assert _task_runs(state.state_details.flow_run_id)[-1] == "write-back-to-sheet"
+    failure = _artifacts(state.state_details.flow_run_id)["quarterly-report-failure"]
+    assert "The run is published" in failure.data and "Editor" in failure.data
 
 
 def test_persistent_429_fails_publishes_nothing_and_keeps_the_previous_run(

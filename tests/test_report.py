@@ -188,14 +188,15 @@ def test_funder_page_shows_suppressed_figures_as_n_lt_5():
     from coalition_metrics.funder_page import funder_page_context
 
     def rec(pid, quarter, value, suppressed=False):
-        return {"metric_id": pid, "quarter": quarter, "value": value, "unit": "", "n": 3, "suppressed": suppressed}
+        return {"metric_id": pid, "label": pid, "quarter": quarter, "value": value, "unit": "", "n": 3,
+                "suppressed": suppressed}
 
     quarters = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
     records = [rec("voice_gap", q, None if q == "2026-Q1" else 0.5, suppressed=q == "2026-Q1") for q in quarters]
     records += [rec("attendance_rate", q, 0.5) for q in quarters]
     records += [rec("item_sd[trust]", "2026-Q2", 1.0), rec("item_mean[trust]", "2026-Q2", 3.5)]
     ctx = funder_page_context(records, coalition="C", quarter="2026-Q1", as_of="2026-03-31", run_id="r",
-                              completeness={"total": 0}, labels={})
+                              completeness={"total": 0})
     assert ctx["quarters"] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
     rows = {r["id"]: r["cells"] for r in ctx["rows"]}
     assert rows == {"voice_gap": ["+0.50"] * 4 + ["n<5"], "attendance_rate": ["50%"] * 5}

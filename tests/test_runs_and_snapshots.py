@@ -66,7 +66,12 @@ def test_manifest_and_outputs(example_run):
         assert c["rows_accepted"] + c["rows_quarantined"] + c["rows_blank"] == c["rows_read"], tab
     funder = json.loads((example_run.folder / "funder_metrics.json").read_text())
     assert "run_id" not in json.dumps(funder) and example_run.run_id not in json.dumps(funder)
-    assert funder["columns"] == ["metric_id", "quarter", "value", "unit", "n", "suppressed"]
+    assert funder["columns"] == ["metric_id", "label", "quarter", "value", "unit", "n", "suppressed"]
+    # The quarter's completeness: the same planted defects, 5 rows set aside (superseded: not to fix).
+    c = funder["completeness"]
+    assert c["rows_set_aside"] == 5 == sum(m["quarantined_counts"].values())
+    assert c["tabs"]["survey"]["rows_set_aside"] == 2 and c["rows_set_aside_to_fix"] + c["rows_set_aside_other"] == 5
+    assert c["rows_accepted"] == sum(t["rows_accepted"] for t in m["row_counts"].values())
     quarters = sorted({r["quarter"] for r in funder["metrics"]})
     assert quarters[0] == "2024-Q4" and quarters[-1] == "2026-Q3" and len(quarters) == 8
 
@@ -114,7 +119,12 @@ def test_grid_form_attendance_gives_the_same_funder_metrics(settings, example_co
             w.writerow([m, *(marks.get((mt, m), "") for mt in meetings)])
     long_run = run_quarterly(settings, quarter="2026-Q3")
     grid_run = run_quarterly(settings.with_overrides(source={"location": str(example_copy)}), quarter="2026-Q3")
-    assert (grid_run.folder / "funder_metrics.json").read_bytes() == (long_run.folder / "funder_metrics.json").read_bytes()
+    # The figures are byte-identical; the JSON's completeness header counts the tab's own rows
+    # (a grid row is a member, a long-form row an attendance).
+    assert (grid_run.folder / "funder_metrics.csv").read_bytes() == (long_run.folder / "funder_metrics.csv").read_bytes()
+    grid_doc, long_doc = (json.loads((r.folder / "funder_metrics.json").read_text()) for r in (grid_run, long_run))
+    assert grid_doc["metrics"] == long_doc["metrics"]
+    assert grid_doc["completeness"]["tabs"]["attendance"]["rows_accepted"] == len(members) - 1
     counts = grid_run.manifest["row_counts"]["attendance"]
     assert counts["rows_read"] == len(members) and counts["rows_quarantined"] == 1  # the planted M11 row
 
