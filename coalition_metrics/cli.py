@@ -174,7 +174,8 @@ def _print_run(result) -> None:
     print(f"Quarterly report {result.quarter} (run {result.run_id})")
     print(f"  rows set aside for review: {q} (listed in {result.folder / 'validation' / 'index.html'})")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
-    print(f"  report: {result.report}")
+    print(f"  funder page: {result.folder / 'funder.pdf'} (and funder.html)")
+    print(f"  report: {result.report} (and report.pdf)")
 
 
 def _abs(path):
@@ -215,6 +216,7 @@ def _print_refresh(result) -> None:
     print(f"Funder metrics {result.quarter} as of {result.manifest['as_of']} (run {result.run_id})")
     print(f"  rows set aside for review: {q} (run `coalition validate` for the list)")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
+    print(f"  funder page: {result.folder / 'funder.pdf'} (and funder.html)")
 
 
 def cmd_publish_sheet(args) -> int:
