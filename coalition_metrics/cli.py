@@ -144,28 +144,37 @@ def _release(exc: BaseException) -> None:
 def cmd_run(args) -> int:
     from .config import load_settings
 
-    from .errors import WriteBackError
-
     settings = load_settings(args.config)
     write_back = not args.no_write_back
-    try:
+
+    def run():
         if args.no_prefect:
             from .pipeline import run_quarterly
 
-            result = run_quarterly(settings, quarter=args.quarter, source=args.source, out=args.out,
-                                   from_snapshot=args.from_snapshot, write_back=write_back)
-        else:
-            from .orchestration import run_flow
+            return run_quarterly(settings, quarter=args.quarter, source=args.source, out=args.out,
+                                 from_snapshot=args.from_snapshot, write_back=write_back)
+        from .orchestration import run_flow
 
-            result = run_flow(args.config, quarter=args.quarter, source=args.source, out=_abs(args.out),
-                              from_snapshot=args.from_snapshot, write_back=write_back)
+        return run_flow(args.config, quarter=args.quarter, source=args.source, out=_abs(args.out),
+                        from_snapshot=args.from_snapshot, write_back=write_back)
+
+    return _published(run, _print_run)
+
+
+def _published(run, show) -> int:
+    """Run a publishing command and show its result; a run published whose write-back to the Sheet
+    failed is shown too, then the write-back's paragraph, with its exit status (3)."""
+    from .errors import WriteBackError
+
+    try:
+        result = run()
     except WriteBackError as exc:
         if exc.result is None:
             raise
-        _print_run(exc.result)
+        show(exc.result)
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    _print_run(result)
+    show(result)
     return 0
 
 
@@ -187,28 +196,20 @@ def _abs(path):
 def cmd_refresh(args) -> int:
     from .config import load_settings
 
-    from .errors import WriteBackError
-
     settings = load_settings(args.config)
     write_back = not args.no_write_back
-    try:
+
+    def run():
         if args.no_prefect:
             from .pipeline import run_refresh
 
-            result = run_refresh(settings, source=args.source, out=args.out, as_of=args.as_of, write_back=write_back)
-        else:
-            from .orchestration import run_refresh_flow
+            return run_refresh(settings, source=args.source, out=args.out, as_of=args.as_of, write_back=write_back)
+        from .orchestration import run_refresh_flow
 
-            result = run_refresh_flow(args.config, source=args.source, out=_abs(args.out), as_of=args.as_of,
-                                      write_back=write_back)
-    except WriteBackError as exc:
-        if exc.result is None:
-            raise
-        _print_refresh(exc.result)
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    _print_refresh(result)
-    return 0
+        return run_refresh_flow(args.config, source=args.source, out=_abs(args.out), as_of=args.as_of,
+                                write_back=write_back)
+
+    return _published(run, _print_refresh)
 
 
 def _print_refresh(result) -> None:
