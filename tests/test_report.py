@@ -114,6 +114,29 @@ def test_the_quarterly_run_writes_the_pages_and_pdfs(run):
     assert (run / "report.pdf").read_bytes()[:5] == b"%PDF-" == (run / "funder.pdf").read_bytes()[:5]
 
 
+def test_every_link_of_the_pages_stays_inside_the_run_folder(run):
+    """A published run folder is read where it was copied to (a shared drive, an e-mail): every
+    link and reference of its pages is relative (or an image inside the page), resolves inside the folder, and every #anchor
+    names an id of its page. Nothing points at the web or at the repository."""
+    checked = 0
+    for name in ("report.html", "funder.html", "validation/index.html"):
+        page = run / name
+        html = page.read_text(encoding="utf-8")
+        ids = set(re.findall(r'\bid="([^"]+)"', html))
+        for target in re.findall(r'\b(?:href|src)="([^"]*)"', html):
+            if target.startswith("data:image/"):  # an image inside the page (the heatmap's cells)
+                continue
+            assert not re.match(r"^[a-z][a-z0-9+.-]*:|^//|^/", target, re.I), (name, target)
+            path, _, fragment = target.partition("#")
+            if path:
+                resolved = (page.parent / path).resolve()
+                assert resolved.is_file() and resolved.is_relative_to(run.resolve()), (name, target)
+            elif fragment:
+                assert fragment in ids, (name, target)
+            checked += 1
+    assert checked > 10
+
+
 def test_report_pdf_page_one_is_the_summary_and_pitfall_watch(run, tmp_path, example_run):
     from PIL import Image
 
