@@ -323,3 +323,25 @@ def test_pitfall_verdicts_follow_the_settings_and_never_show_a_suppressed_figure
     rows = {r["pitfall"]: r for r in pitfall_watch(s, "2026-Q3", stricter)}
     assert rows["Unclear roles"]["verdict"] == "act" and rows["Neglected communication"]["verdict"] == "act"
     assert rows["Neglected communication"]["rule"] == "ok from 90% of the expected meetings; watch below; act below 85%"
+
+
+def test_a_chart_taller_than_the_page_prints_whole_on_one_page(tmp_path):
+    """A heatmap of 40 members is taller than A4: printed, it shrinks to the page (print stylesheet)
+    instead of running under the footer with its axis and the last rows cut off."""
+    from coalition_metrics.charts import _figure, figure_svg
+    from coalition_metrics.pdf import html_to_pdfs
+    from coalition_metrics.render import template_env
+
+    fig = _figure(16.0)  # the report's charts' set-up; 1.3 in + 0.3 in per member, for 49 members
+    ax = fig.add_subplot()
+    ax.set_title("TOPMARK tall chart")
+    ax.set_xlabel("BOTTOMMARK axis label")
+    svg = figure_svg(fig, "tall", "tall chart")
+    page = template_env().from_string(
+        '<html><head><style>{% include "_style.css" %}</style></head><body><h2>Charts</h2>'
+        '<figure class="chart-figure">{{ svg|safe }}<figcaption>CAPTIONMARK below</figcaption></figure>'
+        '</body></html>').render(svg=svg)
+    pdf = tmp_path / "tall.pdf"
+    pdf.write_bytes(html_to_pdfs({"tall": page})["tall"])
+    first = words(pdf_text(pdf, 1))
+    assert "TOPMARK" in first and "BOTTOMMARK" in first and "CAPTIONMARK" in first, first
