@@ -68,6 +68,6 @@ def explain(metric_id: str, out_dir: Path) -> str:
         lines.append("  no figures (no data for this id in that run)")
     width = max((len(r[0]) for r in rows), default=0)
     for pid, quarter, value, n, suppressed in rows:
-        shown = "n<5 (suppressed)" if suppressed else m.format(value)
+        shown = "suppressed (small n)" if suppressed else m.format(value)
         lines.append(f"  {pid.ljust(width)}  {quarter}  {shown:>18}  n={'' if n is None else n}")
     return "\n".join(lines)
