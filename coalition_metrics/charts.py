@@ -334,7 +334,8 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
             if rate is not None:
                 grid[i, j] = rate * 100
 
-    fig = _figure(1.3 + 0.3 * len(members))
+    # at least tall enough for the vertical axis and colour-bar labels (a coalition of one or two members)
+    fig = _figure(max(2.4, 1.3 + 0.3 * len(members)))
     ax = fig.add_subplot()
     cmap = _cmap("Blues")
     mesh = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=100, aspect="auto",

@@ -387,3 +387,29 @@ def test_organization_names_are_drawn_literally_and_kept_inside_the_figure(db_pa
                 assert line in words, (chart_id, line)
         assert "<b>Schools</b>" not in chart["svg"] and "&lt;b&gt;Schools&lt;/b&gt;" in chart["svg"]
         assert not any("Greater Riverside Valley" in w for w in words)
+
+
+def test_one_member_charts_keep_their_vertical_labels_inside_the_figure(db_path, defaults, tmp_path):
+    """A coalition of one member: the heatmap is one row high, and its vertical axis label ("Member
+    organization") and colour-bar label were cut at the figure's top and bottom."""
+    copy = tmp_path / "one.duckdb"
+    shutil.copy(db_path, copy)
+    c = duckdb.connect(str(copy))
+    c.execute("delete from marts.expected_attendance where member_id <> 'M01'")
+    c.execute("delete from staging.stg_members where member_id <> 'M01'")
+    c.execute("delete from marts.ownership_by_member where member_id <> 'M01'")
+    charts = report_charts(c, quarter=QUARTER, settings=defaults)
+    c.close()
+    checked = 0
+    for chart in charts:
+        el = root(chart)
+        height = float(el.get("viewBox").split()[3])
+        for t in el.iter(f"{SVG}text"):
+            if "rotate(-90" not in (t.get("transform") or ""):
+                continue
+            size = float(re.search(r"font-size: ([\d.]+)px", t.get("style")).group(1))
+            half = 0.6 * size * len("".join(t.itertext()).strip()) / 2  # DejaVu Sans: about 0.6 em a character
+            y = float(t.get("y"))
+            assert y - half >= 0 and y + half <= height, (chart["id"], "".join(t.itertext()), y, half, height)
+            checked += 1
+    assert checked >= 3  # the heatmap's two labels, and the other charts' vertical axis labels
