@@ -25,6 +25,7 @@ def pitfall_watch(series: dict[str, list[dict]], quarter: str, settings) -> list
     pw = dict(settings.data["pitfall_watch"])
     pw["champion_share"] = settings.data["metrics"]["champion_share"]
     pw["small_n"] = settings.small_n
+    pw["voice_scale"] = "{}-{}".format(*settings.item_scale("voice_heard"))
     known = {m.id for m in load_registry()}
 
     def row_of(pid: str):
@@ -125,7 +126,7 @@ def _voice(row_of, pw):
     verdict = ACT if size >= pw["voice_gap_act"] else WATCH if size >= pw["voice_gap_watch"] else OK
     side = "large" if gap > 0 else "small"
     signal = ("large and small members feel equally heard" if gap == 0 else
-              f"{side} members feel more heard, by {size:.2f} points on the 1-5 scale (n = {r['n']}, a rolling year)")
+              f"{side} members feel more heard, by {size:.2f} points on the {pw['voice_scale']} scale (n = {r['n']}, a rolling year)")
     return {"value": f"{gap:+.2f}", "verdict": verdict, "signal": signal}
 
 

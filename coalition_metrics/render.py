@@ -88,6 +88,8 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
         "completeness": completeness,
         "data_quality": [{"tab": t, **c} for t, c in validation_counts.items()],
         "methods": methods, "small_n": settings.small_n,
+        # the answer scale of the survey table's Mean column: one for all items, or None (then per row)
+        "survey_scale": next(iter({s["scale"] for s in survey})) if len({s["scale"] for s in survey}) == 1 else None,
     }
 
 
@@ -159,7 +161,7 @@ def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
     for item, n, mean, sd, lo, hi, top2, suppressed in con.execute(
             """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
                from marts.survey_items_by_wave where wave = ? order by item_position""", [quarter]).fetchall():
-        row = {"question": questions.get(item, item), "n": n}
+        row = {"question": questions.get(item, item), "n": n, "scale": "{}-{}".format(*settings.item_scale(item))}
         if suppressed:
             row.update(mean=suppressed_label(settings.small_n), sd="", ci="", top2=suppressed_label(settings.small_n))
         elif not n:

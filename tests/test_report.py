@@ -370,3 +370,24 @@ def test_a_chart_taller_than_the_page_prints_whole_on_one_page(tmp_path):
     pdf.write_bytes(html_to_pdfs({"tall": page})["tall"])
     first = words(pdf_text(pdf, 1))
     assert "TOPMARK" in first and "BOTTOMMARK" in first and "CAPTIONMARK" in first, first
+
+
+
+def test_survey_table_and_voice_signal_state_each_items_scale(tmp_path):
+    """[survey_scales] trust = [1, 7]: the survey table's Mean column is not headed "(1-5)" for every
+    row; each question says its scale."""
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.pipeline import run_quarterly
+
+    s = load_settings(None, environ={}).with_overrides(survey_scales={"trust": [1, 7]})
+    result = run_quarterly(s, quarter="2026-Q3", out=tmp_path / "out")
+    report = Tables((result.folder / "report.html").read_text(encoding="utf-8"))
+    survey = next(t for t in report.tables if t and t[0][:2] == ["Question", "n"])
+    assert survey[0][2] == "Mean"
+    questions = {row[0] for row in survey[1:]}
+    assert DEFAULT_ITEMS["trust"] + " (1-7 scale)" in questions
+    assert DEFAULT_ITEMS["satisfaction"] + " (1-5 scale)" in questions
+    default = run_quarterly(load_settings(None, environ={}), quarter="2026-Q3", out=tmp_path / "out5")
+    header = next(t for t in Tables((default.folder / "report.html").read_text(encoding="utf-8")).tables
+                  if t and t[0][:2] == ["Question", "n"])[0]
+    assert header[2] == "Mean (1-5)"
