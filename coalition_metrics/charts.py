@@ -85,6 +85,13 @@ def kind_name(kind: str) -> str:
     return kind.replace("_", " ").strip().capitalize()
 
 
+def member_label(organization: str) -> str:
+    """A member's organization as an axis label: at most two lines of 34 characters (a longer name is
+    cut at a word with an ellipsis, a line break typed in the cell is a space), so a long name never
+    pushes the plot off the figure or gets clipped at its edge."""
+    return short_text(organization or "", width=34, lines=2)
+
+
 def short_text(text: str, width: int = 48, lines: int = 2) -> str:
     """Text wrapped to ``lines`` lines of ``width`` characters, cut at a word with an ellipsis."""
     wrapped = textwrap.wrap(" ".join(text.split()), width=width)
@@ -112,6 +119,9 @@ def _setup() -> None:
         matplotlib.rcParams.update({
             "svg.hashsalt": "coalition-metrics",
             "svg.fonttype": "none",
+            # Every label is the coalition's own text (organizations, goals, questions); a "$" in it is
+            # a dollar sign, never matplotlib mathtext (which would garble "$5 and $10" or fail on it).
+            "text.parse_math": False,
             "font.family": "sans-serif",
             "font.sans-serif": [FONT_FAMILY],
             "font.size": 9,
@@ -324,7 +334,8 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
             if rate is not None:
                 grid[i, j] = rate * 100
 
-    fig = _figure(1.3 + 0.3 * len(members))
+    # at least tall enough for the vertical axis and colour-bar labels (a coalition of one or two members)
+    fig = _figure(max(2.4, 1.3 + 0.3 * len(members)))
     ax = fig.add_subplot()
     cmap = _cmap("Blues")
     mesh = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=100, aspect="auto",
@@ -342,7 +353,7 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
             ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=7,
                     color="white" if value >= 55 else INK, gid=f"cell-{mid}-{m.isoformat()}", in_layout=False)
     ax.set_yticks(range(len(members)))
-    ax.set_yticklabels([org for _, org in members])
+    ax.set_yticklabels([member_label(org) for _, org in members])
     meetings = {r["month"]: r["count_meetings"] for r in rows}
     ax.set_xticks(range(len(months)))
     ax.set_xticklabels([f"{m:%b}\n{m:%Y}\nn={meetings[m]}" for m in months])
@@ -458,7 +469,7 @@ def task_ownership_chart(con, quarter: str, settings) -> dict[str, Any]:
     ax.text(threshold * 100 + 0.8, -0.8, f"single-champion threshold {threshold:.0%}",
             fontsize=7.5, va="center", ha="left", color=INK)
     ax.set_yticks(ys)
-    ax.set_yticklabels([r["organization"] for r in rows])
+    ax.set_yticklabels([member_label(r["organization"]) for r in rows])
     ax.invert_yaxis()
     top = max(max(r["share"] for r in rows), threshold) * 100
     ax.set_xlim(0, min(100, top + 25) if top < 80 else 115)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import CoalitionError
 from .plan import DB_NAME
-from .registry import metric
+from .registry import metric, suppressed_label
 from .runlock import database_error
 
 
@@ -58,6 +58,10 @@ def explain(metric_id: str, out_dir: Path) -> str:
                order by dimension is not null, dimension_position, dimension, seq""",
             [run[0], metric_id, exact, m.id],
         ).fetchall()
+        try:  # the small-n rule of the database's last build, for the "n<5" label
+            small_n = con.execute("select small_n from ref.params").fetchone()[0]
+        except duckdb.Error:
+            small_n = None
     except duckdb.Error as exc:
         raise database_error(exc, db) from None
     finally:
@@ -68,6 +72,7 @@ def explain(metric_id: str, out_dir: Path) -> str:
         lines.append("  no figures (no data for this id in that run)")
     width = max((len(r[0]) for r in rows), default=0)
     for pid, quarter, value, n, suppressed in rows:
-        shown = "n<5 (suppressed)" if suppressed else m.format(value)
+        shown = (f"{suppressed_label(small_n)} (suppressed)" if small_n else "suppressed") if suppressed \
+            else m.format(value)
         lines.append(f"  {pid.ljust(width)}  {quarter}  {shown:>18}  n={'' if n is None else n}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import base_id, metric
+from .registry import base_id, metric, suppressed_label
 
 # Besides every funder metric's overall figure, the page shows these metrics per dimension (one row
 # per survey item, per goal); the funder files carry every dimension.
@@ -15,7 +15,7 @@ QUARTERS_SHOWN = 5  # the quarter and the four before it
 
 
 def funder_page_context(records: list[dict[str, Any]], *, coalition: str, quarter: str, as_of: str, run_id: str,
-                        completeness: dict[str, Any]) -> dict[str, Any]:
+                        completeness: dict[str, Any], small_n: int) -> dict[str, Any]:
     """records: funder.funder_records (every quarter up to the run's), each with its label."""
     quarters = sorted({r["quarter"] for r in records if r["quarter"] <= quarter})[-QUARTERS_SHOWN:]
     rows: dict[str, dict] = {}
@@ -28,15 +28,15 @@ def funder_page_context(records: list[dict[str, Any]], *, coalition: str, quarte
         m = metric(pid)
         row = rows.setdefault(pid, {"id": pid, "label": r["label"], "section": m.section,
                                     "values": {q: "" for q in quarters}})
-        row["values"][r["quarter"]] = shown(m, r)
+        row["values"][r["quarter"]] = shown(m, r, small_n)
     table = [{**row, "cells": [row["values"][q] for q in quarters]} for row in rows.values()]
     return {"coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id, "quarters": quarters,
-            "rows": table, "completeness": completeness, "quality_link": ""}
+            "rows": table, "completeness": completeness, "quality_link": "", "small_n": small_n}
 
 
-def shown(m, record: dict[str, Any]) -> str:
+def shown(m, record: dict[str, Any], small_n: int) -> str:
     if record["suppressed"]:
-        return "n<5"
+        return suppressed_label(small_n)
     if record["value"] is None:
         return "no data"
     return m.format(record["value"])

@@ -82,6 +82,12 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
         frame = pd.DataFrame.from_records(records, columns=["sheet_row", "snapshot_id", "is_blank", *extra, *cols])
         _replace_table(con, f"raw.{name}", frame, {"sheet_row": "integer", "is_blank": "boolean"})
 
+    # Which tabs the snapshot has: an optional tab that is absent gives "no data" for the metrics
+    # resting on it (published_metrics.sql), never a count of 0 or a flag "no".
+    present = [(name, result.form == "grid" or (snap.tabs.get(name) is not None and snap.tabs[name].present))
+               for name in validation.tabs]
+    _replace_table(con, "ref.source_tabs", pd.DataFrame(present, columns=["tab", "present"]), {"present": "boolean"})
+
     q = pd.DataFrame.from_records(
         [{**c.as_dict(), "snapshot_id": snap.snapshot_id} for c in validation.quarantined],
         columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "scope", "rule", "snapshot_id"],
@@ -134,7 +140,8 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     registry = load_registry()
     _replace_table(con, "ref.metrics", pd.DataFrame({
         "metric_id": [m.id for m in registry], "is_survey": [m.survey for m in registry],
-        "audience": [m.audience for m in registry], "position": range(1, len(registry) + 1)}),
+        "audience": [m.audience for m in registry], "model": [m.model for m in registry],
+        "position": range(1, len(registry) + 1)}),
         {"is_survey": "boolean", "position": "integer"})
     kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
     _replace_table(con, "ref.counted_kinds", kinds, {})

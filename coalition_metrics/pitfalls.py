@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .registry import load_registry
+from .registry import load_registry, suppressed_label
 
 OK, WATCH, ACT, NO_DATA, SMALL_N = "ok", "watch", "act", "no data", "n<5"
 
@@ -24,6 +24,8 @@ def pitfall_watch(series: dict[str, list[dict]], quarter: str, settings) -> list
     quarters (render.published_rows); ``quarter`` is the report's."""
     pw = dict(settings.data["pitfall_watch"])
     pw["champion_share"] = settings.data["metrics"]["champion_share"]
+    pw["small_n"] = settings.small_n
+    pw["voice_scale"] = "{}-{}".format(*settings.item_scale("voice_heard"))
     known = {m.id for m in load_registry()}
 
     def row_of(pid: str):
@@ -36,7 +38,10 @@ def pitfall_watch(series: dict[str, list[dict]], quarter: str, settings) -> list
             rows.append({"pitfall": pitfall, "metrics": metric_ids, "rule": judge.rule(pw), "value": "no data",
                          "verdict": NO_DATA, "signal": f"{missing[0]} is not in the metric registry of this version"})
             continue
-        rows.append({"pitfall": pitfall, "metrics": metric_ids, "rule": judge.rule(pw), **judge(row_of, pw)})
+        found = judge(row_of, pw)
+        if found["verdict"] == SMALL_N:  # the small-n rule's label follows [metrics] small_n
+            found = {**found, "value": suppressed_label(pw["small_n"]), "verdict": suppressed_label(pw["small_n"])}
+        rows.append({"pitfall": pitfall, "metrics": metric_ids, "rule": judge.rule(pw), **found})
     return rows
 
 
@@ -121,7 +126,7 @@ def _voice(row_of, pw):
     verdict = ACT if size >= pw["voice_gap_act"] else WATCH if size >= pw["voice_gap_watch"] else OK
     side = "large" if gap > 0 else "small"
     signal = ("large and small members feel equally heard" if gap == 0 else
-              f"{side} members feel more heard, by {size:.2f} points on the 1-5 scale (n = {r['n']}, a rolling year)")
+              f"{side} members feel more heard, by {size:.2f} points on the {pw['voice_scale']} scale (n = {r['n']}, a rolling year)")
     return {"value": f"{gap:+.2f}", "verdict": verdict, "signal": signal}
 
 
@@ -162,8 +167,8 @@ _CHECKS: list[tuple[str, list[str], _Check]] = [
                              f"act below {_pct(pw['cadence_act'])}")),
     ("Ignored power dynamics", ["voice_gap"], _Check(
         _voice, lambda pw: f"ok within {pw['voice_gap_watch']:g} points either way; watch from "
-                           f"{pw['voice_gap_watch']:g}; act from {pw['voice_gap_act']:g}; n<5 when either side "
-                           f"has fewer than 5 answers")),
+                           f"{pw['voice_gap_watch']:g}; act from {pw['voice_gap_act']:g}; {suppressed_label(pw['small_n'])} when either "
+                           f"side has fewer than {pw['small_n']} answers")),
     ("Member disengagement", ["disengagement_alerts"], _Check(
         _alerts, lambda pw: f"ok with no alerts; watch from 1; act when alerts reach "
                             f"{_pct(pw['alerts_act_share'])} of the roster")),

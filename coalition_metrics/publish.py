@@ -69,7 +69,7 @@ def funder_page_html(records: list[dict], validation: ValidationResult, plan: Ru
     s = plan.settings
     return render_funder_page(funder_page_context(
         records, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
-        run_id=plan.run_id, completeness=completeness(validation)))
+        run_id=plan.run_id, completeness=completeness(validation), small_n=s.small_n))
 
 
 def render_pdfs(pages: dict[str, str]) -> dict[str, bytes]:

@@ -46,6 +46,11 @@ class Metric:
         return f"{value:,.0f}"
 
 
+def suppressed_label(small_n: int) -> str:
+    """How a figure suppressed by the small-n rule is shown: "n<5" with [metrics] small_n = 5."""
+    return f"n<{int(small_n)}"
+
+
 def base_id(published_id: str) -> str:
     """'meetings_held[weekly_call]' -> 'meetings_held'."""
     return published_id.split("[", 1)[0]

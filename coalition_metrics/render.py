@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import PROJECT_ROOT
-from .registry import SECTIONS, load_registry
+from .registry import SECTIONS, load_registry, suppressed_label
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 
@@ -52,8 +52,9 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
         if not m.headline:
             continue
         current, previous = _current_and_previous(by_id.get(m.id, []), quarter)
-        kpis.append({"id": m.id, "name": m.name, "value": _shown(m, current),
-                     "n": current["n"] if current else None, "verdict": headline_verdict(m, current, previous)})
+        kpis.append({"id": m.id, "name": m.name, "value": _shown(m, current, settings.small_n),
+                     "n": current["n"] if current else None,
+                     "verdict": headline_verdict(m, current, previous, settings.small_n)})
         shown_ids.append(m.id)
 
     pitfalls = pitfall_watch(by_id, quarter, settings)
@@ -87,6 +88,8 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
         "completeness": completeness,
         "data_quality": [{"tab": t, **c} for t, c in validation_counts.items()],
         "methods": methods, "small_n": settings.small_n,
+        # the answer scale of the survey table's Mean column: one for all items, or None (then per row)
+        "survey_scale": next(iter({s["scale"] for s in survey})) if len({s["scale"] for s in survey}) == 1 else None,
     }
 
 
@@ -104,16 +107,16 @@ UNIT_WORDS = {"share": "share (shown as %)", "score": "mean on the answer scale"
               "count": "count", "flag": "yes / no", "index": "index 0-1", "p_value": "p-value"}
 
 
-def headline_verdict(m, current, previous) -> str:
+def headline_verdict(m, current, previous, small_n: int) -> str:
     """The change from last quarter in plain words: 'up 6 points from last quarter'."""
     if current is None or (current["value"] is None and not current["suppressed"]):
         return "no data this quarter"
     if current["suppressed"]:
-        return "n<5: too few responses to show"
+        return f"{suppressed_label(small_n)}: too few responses to show"
     if previous is None or previous["value"] is None:
         return "no figure last quarter to compare"
     if previous["suppressed"]:
-        return "last quarter n<5: no comparison"
+        return f"last quarter {suppressed_label(small_n)}: no comparison"
     delta = float(current["value"]) - float(previous["value"])
     if m.unit == "share":
         points = round(delta * 100)
@@ -158,9 +161,9 @@ def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
     for item, n, mean, sd, lo, hi, top2, suppressed in con.execute(
             """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
                from marts.survey_items_by_wave where wave = ? order by item_position""", [quarter]).fetchall():
-        row = {"question": questions.get(item, item), "n": n}
+        row = {"question": questions.get(item, item), "n": n, "scale": "{}-{}".format(*settings.item_scale(item))}
         if suppressed:
-            row.update(mean="n<5", sd="", ci="", top2="n<5")
+            row.update(mean=suppressed_label(settings.small_n), sd="", ci="", top2=suppressed_label(settings.small_n))
         elif not n:
             row.update(n=0, mean="no data", sd="", ci="", top2="")
         else:
@@ -190,11 +193,11 @@ def _current_and_previous(series: list[dict], quarter: str):
     return current, (earlier[-1] if earlier else None)
 
 
-def _shown(m, row) -> str:
+def _shown(m, row, small_n: int) -> str:
     if row is None:
         return "no data"
     if row["suppressed"]:
-        return "n<5"
+        return suppressed_label(small_n)
     return m.format(row["value"])
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .plan import RunPlan, RunResult
 from .runlock import open_db, run_lock
-from .registry import load_registry
+from .registry import load_registry, suppressed_label
 
 
 _MD_SPECIAL = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
@@ -32,7 +32,7 @@ def run_summary(plan: RunPlan, result: RunResult) -> dict[str, Any]:
     for m in load_registry():
         if m.headline:
             r = by_id.get(m.id)
-            shown = "n<5" if r and r["suppressed"] else m.format(r["value"] if r else None)
+            shown = suppressed_label(plan.settings.small_n) if r and r["suppressed"] else m.format(r["value"] if r else None)
             kpis.append({"id": m.id, "name": m.name, "value": shown, "n": r["n"] if r else None})
     with run_lock(plan), open_db(plan) as con:
         alerts = con.execute(

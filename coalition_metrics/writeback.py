@@ -58,6 +58,25 @@ def sheet_rows(doc: dict[str, Any], manifest: dict[str, Any], run_id: str) -> li
     return rows
 
 
+SHEETS_CELL_LIMIT = 50_000  # characters a Google Sheets cell holds; a longer one fails the whole batchUpdate
+
+
+def check_cell_sizes(rows: list[list[Any]]) -> None:
+    """Every text cell within the Sheets limit, checked before any request: a longer one (a goal
+    statement of the sheet's full 50,000 characters gets "Goal progress: " in front of it in its label)
+    would fail the batchUpdate with an HTTP 400 naming no cell."""
+    header_at = next((i for i, r in enumerate(rows) if r and r[0] == FUNDER_COLUMNS[0]), None)
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if isinstance(value, str) and len(value) > SHEETS_CELL_LIMIT:
+                column = rows[header_at][j] if header_at is not None and i > header_at else row[0]
+                raise SourceError(
+                    f"Row {i + 1} of the funder table (column {column!r}, starting {value[:60]!r}) holds "
+                    f"{len(value):,} characters; a Google Sheets cell takes at most {SHEETS_CELL_LIMIT:,}. Shorten "
+                    f"the text it shows (a goal statement in the goals tab, a survey question in [survey_items], "
+                    f"or the [coalition] name).")
+
+
 def cell_data(value: Any, bold: bool = False) -> dict[str, Any]:
     """A CellData: raw typed values only (stringValue for all text, so '=...' stays text)."""
     cell: dict[str, Any] = {}
@@ -145,7 +164,9 @@ def write_back_folder(folder: Path, run_id: str, key: str, settings) -> str:
     recomputation) to the sheet; the tab title written."""
     doc = json.loads((folder / "funder_metrics.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    return write_table(key, settings, sheet_rows(doc, manifest, run_id))
+    rows = sheet_rows(doc, manifest, run_id)
+    check_cell_sizes(rows)
+    return write_table(key, settings, rows)
 
 
 def after_publish(plan, result, enabled: bool = True) -> WriteBackOutcome:

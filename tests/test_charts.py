@@ -347,3 +347,69 @@ def test_matplotlib_is_imported_only_when_drawing_and_never_pyplot(db_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["True", "False"]
+
+
+HOSTILE_ORGS = {
+    "M01": "Chamber $5 and $10 $\\foo{x}$ ^_^",  # even "$" count: mathtext would fail on \foo
+    "M02": "</svg><b>Schools</b> & \"Quotes\" 'single' {{ 7*7 }}",
+    "M03": "Northside Faith Alliance of Congregations, Mosques, Temples and Community Churches of the "
+           "Greater Riverside Valley",
+    "M05": "Riverside Parks\nand Recreation",
+    "M06": "بنك الطعام الشرقي",
+}
+
+
+def test_organization_names_are_drawn_literally_and_kept_inside_the_figure(db_path, defaults, tmp_path):
+    """Organization names are the coalition's free text: "$" is a dollar sign (never mathtext, which
+    garbles or fails), markup is escaped text, and a long name is cut to two short lines instead of
+    pushing the axis labels off the figure's edge."""
+    copy = tmp_path / "hostile.duckdb"
+    shutil.copy(db_path, copy)
+    c = duckdb.connect(str(copy))
+    for member_id, org in HOSTILE_ORGS.items():
+        c.execute("update staging.stg_members set organization = ? where member_id = ?", [org, member_id])
+    charts = by_id(report_charts(c, quarter=QUARTER, settings=defaults))
+    c.close()
+    shown = {  # each name as its tick label's lines
+        "M01": ["Chamber $5 and $10 $\\foo{x}$ ^_^"],
+        "M02": ["</svg><b>Schools</b> & \"Quotes\"", "'single' {{ 7*7 }}"],
+        "M03": ["Northside Faith Alliance of", "Congregations, Mosques, Temples …"],
+        "M05": ["Riverside Parks and Recreation"],  # a typed line break is a space
+        "M06": ["بنك الطعام الشرقي"],
+    }
+    for chart_id in ("attendance_heatmap", "task_ownership"):
+        chart = charts[chart_id]
+        words = texts(chart)  # parses: no markup from a name broke the SVG
+        drawn = {d["member_id"] for d in chart["data"]} & set(shown)
+        assert len(drawn) >= 3, (chart_id, drawn)
+        for member_id in drawn:
+            for line in shown[member_id]:
+                assert line in words, (chart_id, line)
+        assert "<b>Schools</b>" not in chart["svg"] and "&lt;b&gt;Schools&lt;/b&gt;" in chart["svg"]
+        assert not any("Greater Riverside Valley" in w for w in words)
+
+
+def test_one_member_charts_keep_their_vertical_labels_inside_the_figure(db_path, defaults, tmp_path):
+    """A coalition of one member: the heatmap is one row high, and its vertical axis label ("Member
+    organization") and colour-bar label were cut at the figure's top and bottom."""
+    copy = tmp_path / "one.duckdb"
+    shutil.copy(db_path, copy)
+    c = duckdb.connect(str(copy))
+    c.execute("delete from marts.expected_attendance where member_id <> 'M01'")
+    c.execute("delete from staging.stg_members where member_id <> 'M01'")
+    c.execute("delete from marts.ownership_by_member where member_id <> 'M01'")
+    charts = report_charts(c, quarter=QUARTER, settings=defaults)
+    c.close()
+    checked = 0
+    for chart in charts:
+        el = root(chart)
+        height = float(el.get("viewBox").split()[3])
+        for t in el.iter(f"{SVG}text"):
+            if "rotate(-90" not in (t.get("transform") or ""):
+                continue
+            size = float(re.search(r"font-size: ([\d.]+)px", t.get("style")).group(1))
+            half = 0.6 * size * len("".join(t.itertext()).strip()) / 2  # DejaVu Sans: about 0.6 em a character
+            y = float(t.get("y"))
+            assert y - half >= 0 and y + half <= height, (chart["id"], "".join(t.itertext()), y, half, height)
+            checked += 1
+    assert checked >= 3  # the heatmap's two labels, and the other charts' vertical axis labels

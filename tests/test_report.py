@@ -219,10 +219,14 @@ def test_funder_page_shows_suppressed_figures_as_n_lt_5():
     records += [rec("attendance_rate", q, 0.5) for q in quarters]
     records += [rec("item_sd[trust]", "2026-Q2", 1.0), rec("item_mean[trust]", "2026-Q2", 3.5)]
     ctx = funder_page_context(records, coalition="C", quarter="2026-Q1", as_of="2026-03-31", run_id="r",
-                              completeness={"total": 0})
+                              completeness={"total": 0}, small_n=5)
     assert ctx["quarters"] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
     rows = {r["id"]: r["cells"] for r in ctx["rows"]}
     assert rows == {"voice_gap": ["+0.50"] * 4 + ["n<5"], "attendance_rate": ["50%"] * 5}
+    # [metrics] small_n = 8: the label says so, never a hard-coded "n<5"
+    ctx = funder_page_context(records, coalition="C", quarter="2026-Q1", as_of="2026-03-31", run_id="r",
+                              completeness={"total": 0}, small_n=8)
+    assert {r["id"]: r["cells"] for r in ctx["rows"]}["voice_gap"][-1] == "n<8"
 
 
 def test_report_alerts_one_row_per_member_by_organization(report):
@@ -323,3 +327,67 @@ def test_pitfall_verdicts_follow_the_settings_and_never_show_a_suppressed_figure
     rows = {r["pitfall"]: r for r in pitfall_watch(s, "2026-Q3", stricter)}
     assert rows["Unclear roles"]["verdict"] == "act" and rows["Neglected communication"]["verdict"] == "act"
     assert rows["Neglected communication"]["rule"] == "ok from 90% of the expected meetings; watch below; act below 85%"
+    # [metrics] small_n = 8: a suppressed signal reads "n<8" (value, verdict and rule), never "n<5"
+    larger = settings.with_overrides(metrics={"small_n": 8})
+    voice = next(r for r in pitfall_watch(s, "2026-Q3", larger) if r["pitfall"] == "Ignored power dynamics")
+    assert (voice["value"], voice["verdict"]) == ("n<8", "n<8")
+    assert voice["rule"].endswith("n<8 when either side has fewer than 8 answers")
+
+
+def test_suppressed_figures_are_labelled_with_the_configured_small_n(tmp_path):
+    """The report's tiles, survey table and notes and the funder page follow [metrics] small_n: with
+    small_n = 12 every wave of the example is suppressed, and each says "n<12"."""
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.pipeline import run_quarterly
+
+    s = load_settings(None, environ={}).with_overrides(metrics={"small_n": 12})
+    result = run_quarterly(s, quarter="2026-Q3", out=tmp_path / "out")
+    for name in ("report.html", "funder.html"):
+        text = visible_text((result.folder / name).read_text(encoding="utf-8"))
+        assert "n<12" in text and "n<5" not in text, name
+    report = Tables((result.folder / "report.html").read_text(encoding="utf-8"))
+    survey = next(t for t in report.tables if t and t[0][:2] == ["Question", "n"])
+    assert {row[2] for row in survey[1:]} == {"n<12"} and {row[5] for row in survey[1:]} == {"n<12"}
+
+
+def test_a_chart_taller_than_the_page_prints_whole_on_one_page(tmp_path):
+    """A heatmap of 40 members is taller than A4: printed, it shrinks to the page (print stylesheet)
+    instead of running under the footer with its axis and the last rows cut off."""
+    from coalition_metrics.charts import _figure, figure_svg
+    from coalition_metrics.pdf import html_to_pdfs
+    from coalition_metrics.render import template_env
+
+    fig = _figure(16.0)  # the report's charts' set-up; 1.3 in + 0.3 in per member, for 49 members
+    ax = fig.add_subplot()
+    ax.set_title("TOPMARK tall chart")
+    ax.set_xlabel("BOTTOMMARK axis label")
+    svg = figure_svg(fig, "tall", "tall chart")
+    page = template_env().from_string(
+        '<html><head><style>{% include "_style.css" %}</style></head><body><h2>Charts</h2>'
+        '<figure class="chart-figure">{{ svg|safe }}<figcaption>CAPTIONMARK below</figcaption></figure>'
+        '</body></html>').render(svg=svg)
+    pdf = tmp_path / "tall.pdf"
+    pdf.write_bytes(html_to_pdfs({"tall": page})["tall"])
+    first = words(pdf_text(pdf, 1))
+    assert "TOPMARK" in first and "BOTTOMMARK" in first and "CAPTIONMARK" in first, first
+
+
+
+def test_survey_table_and_voice_signal_state_each_items_scale(tmp_path):
+    """[survey_scales] trust = [1, 7]: the survey table's Mean column is not headed "(1-5)" for every
+    row; each question says its scale."""
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.pipeline import run_quarterly
+
+    s = load_settings(None, environ={}).with_overrides(survey_scales={"trust": [1, 7]})
+    result = run_quarterly(s, quarter="2026-Q3", out=tmp_path / "out")
+    report = Tables((result.folder / "report.html").read_text(encoding="utf-8"))
+    survey = next(t for t in report.tables if t and t[0][:2] == ["Question", "n"])
+    assert survey[0][2] == "Mean"
+    questions = {row[0] for row in survey[1:]}
+    assert DEFAULT_ITEMS["trust"] + " (1-7 scale)" in questions
+    assert DEFAULT_ITEMS["satisfaction"] + " (1-5 scale)" in questions
+    default = run_quarterly(load_settings(None, environ={}), quarter="2026-Q3", out=tmp_path / "out5")
+    header = next(t for t in Tables((default.folder / "report.html").read_text(encoding="utf-8")).tables
+                  if t and t[0][:2] == ["Question", "n"])[0]
+    assert header[2] == "Mean (1-5)"

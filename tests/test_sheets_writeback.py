@@ -303,3 +303,24 @@ def test_no_member_or_quarantined_value_reaches_funder_outputs(tmp_path, credent
     # Member-level figures (member_attendance_rate[M..]) stay in coordinator outputs.
     doc = json.loads(outputs["funder_metrics.json"])
     assert not any(r["metric_id"].startswith("member_") for r in doc["metrics"])
+
+
+def test_a_cell_over_the_sheets_limit_is_a_clear_error_before_any_write(tmp_path, credentials_file, capsys):
+    """A goal statement of 50,000 characters (a full sheet cell) gets 'Goal progress: ' in front of it
+    in its label: over the Sheets per-cell limit. The write-back names the row and column and what to
+    shorten, sends nothing (no 400 from Sheets that names no cell), and the run stays published."""
+    statement = "Reduce asthma visits " + "x" * (50_000 - 21)
+    config = config_file(tmp_path, credentials_file)
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
+        fake_sheet(rsps, goal_statement=statement)
+        code, out, err = run_cli(["run", "--no-prefect", "--quarter", "2026-Q3", "--config", config], capsys)
+        assert writes(rsps) == []
+    assert code == 3, err
+    message = err.strip()
+    assert "\n" not in message and "is published" in message and "coalition publish-sheet" in message
+    assert "column 'label'" in message and "50,000" in message and "goal statement" in message
+    assert "starting 'Goal progress: Reduce asthma visits" in message
+    (folder,) = published_folders(tmp_path)
+    assert statement in (folder / "funder_metrics.csv").read_text(encoding="utf-8")  # the files keep it whole
+    (run,) = runs_of(config)
+    assert run["status"] == "succeeded" and run["write_back"] == "failed"

@@ -8,7 +8,19 @@ metric_values as (
 ),
 
 registry as (
-    select metric_id, is_survey, position from ref.metrics
+    select metric_id, is_survey, model, position from ref.metrics
+),
+
+absent_source as (
+    -- models resting wholly on one optional tab: with the tab absent from the sheet their figures
+    -- are "no data" (docs/data-contract.md), not a count of 0 or a flag "no". A tab present with
+    -- no rows still counts 0.
+    select models.model
+    from (values ('marts/tasks_by_quarter.sql', 'tasks'),
+                 ('marts/milestones_by_quarter.sql', 'milestones'),
+                 ('marts/goals_by_quarter.sql', 'goals')) as models(model, tab)
+    join ref.source_tabs as tabs using (tab)
+    where not tabs.present
 ),
 
 dimension_order as (
@@ -27,6 +39,7 @@ published as (
         metric_values.quarter,
         metric_values.seq,
         case when registry.is_survey and is_suppressed(metric_values.n) then null
+             when registry.model in (select model from absent_source) then null
              else metric_values.value end as value,
         metric_values.n,
         registry.is_survey and is_suppressed(metric_values.n) as suppressed,
