@@ -289,6 +289,25 @@ def test_pages_open_in_chromium_without_errors_and_charts_drawn(run, charts):
     assert rows > 30
 
 
+def test_pdf_prints_chinese_japanese_and_korean_names_with_a_font_that_has_them():
+    """Organization names in Chinese, Japanese or Korean print as themselves, not as empty boxes:
+    deploy/debian-packages.sh installs a CJK font when fontconfig has none, and the PDF embeds it
+    beside DejaVu for those names (with DejaVu alone they would be .notdef boxes)."""
+    from coalition_metrics.pdf import html_to_pdfs
+    from coalition_metrics.render import template_env
+
+    style = template_env().get_template("_style.css").render()
+    names = "華人社區服務中心 · 한인회 · 日本語学校"
+    html = f"<html><head><style>{style}</style></head><body><h1>Riverside</h1><p>{names}</p></body></html>"
+    pdf = html_to_pdfs({"x.pdf": html})["x.pdf"]
+    fonts = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True, timeout=60).stdout.decode()
+    embedded = [line.split()[0].split("+")[-1] for line in fonts.splitlines()[2:] if line.strip()]
+    assert any("DejaVu" in f for f in embedded), embedded
+    assert any("DejaVu" not in f for f in embedded), f"no font for the CJK names was embedded: {embedded}"
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True, timeout=60).stdout
+    assert words(names) in words(text.decode())
+
+
 def test_pdf_rendering_fetches_nothing_over_the_network(monkeypatch):
     import socket
 
