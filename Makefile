@@ -47,10 +47,12 @@ debian-test:
 demo: install debian-demo
 	$(BIN)/coalition run --quarter 2026-Q3 --out output
 
-# On both cores, a test file per worker (a file's module fixtures, such as its Prefect server, stay
-# in one process).
+# Three workers on the two cores, a test file per worker (a file's module fixtures, such as its
+# Prefect server, stay in one process): many tests wait on a server, a lock or a time limit, and a
+# third worker uses those gaps (measured in the README). pytest 9 ignores xdist's loadgroup marks,
+# so whole files are the unit.
 test: install debian-test
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile; status=$$?; \
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	exit $$status
 

@@ -415,8 +415,10 @@ def test_fiscal_quarters_relabel_the_same_figures(tmp_path, hillside):
 def test_a_coalition_without_goals_or_milestones_tabs_publishes_no_data(survey):
     assert survey[0]["goals_on_track"]["2026-Q3"] == (None, 0, False)
     assert not any(pid.startswith("goal_progress[") for pid in survey[0])
-    assert survey[0]["milestones"]["2026-Q3"] == (0.0, 0, False)
-    assert survey[0]["quick_win_in_first_quarter"]["2026-Q3"][0] == 0
+    # No milestones tab: nothing is known about milestones, so "no data", not 0 or "no quick win"
+    # (a milestones tab with only its header would count a real 0).
+    assert survey[0]["milestones"]["2026-Q3"] == (None, 0, False)
+    assert survey[0]["quick_win_in_first_quarter"]["2026-Q3"][0] is None
 
 
 def test_top2_box_follows_the_items_own_scale(tmp_path, survey):

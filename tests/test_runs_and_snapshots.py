@@ -177,6 +177,17 @@ def test_a_damaged_snapshot_of_todays_cells_is_taken_again(settings):
     assert take_snapshot(extract(settings), snaps).snapshot_id == first.snapshot_id
 
 
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory):
+    """One published run of 2026-Q3 in an output folder of its own, for the refusals below (each
+    must leave it the only run)."""
+    from coalition_metrics.config import load_settings
+
+    out = tmp_path_factory.mktemp("published-once")
+    settings = load_settings(None, environ={}).with_overrides(output={"folder": str(out / "out")})
+    return settings, run_quarterly(settings, quarter="2026-Q3")
+
+
 @pytest.mark.parametrize("ref,message", [
     ("", "it was empty"),
     ("*", "no paths or wildcards"),
@@ -187,11 +198,12 @@ def test_a_damaged_snapshot_of_todays_cells_is_taken_again(settings):
     ("2026112", "a prefix needs at least 8 characters"),
     ("ffffffffffff", "No run or snapshot 'ffffffffffff'"),
 ])
-def test_from_snapshot_takes_ids_not_patterns_or_paths(settings, ref, message):
-    first = run_quarterly(settings, quarter="2026-Q3")
+def test_from_snapshot_takes_ids_not_patterns_or_paths(published_once, ref, message):
+    settings, first = published_once
     with pytest.raises(SnapshotError, match=message.replace("*", r"\*").replace("(", r"\(")):
         run_quarterly(settings, quarter="2026-Q3", from_snapshot=ref)
     assert (first.folder.parent / "LATEST").read_text().strip() == first.run_id  # nothing else published
+    assert [p.name for p in first.folder.parent.iterdir() if p.is_dir()] == [first.run_id]
 
 
 def test_from_snapshot_prefixes_must_be_unique(settings, example_copy):
