@@ -102,9 +102,14 @@ def _goal_focus(row_of, pw):
     if (gone := _unavailable(r)) is not None:
         return gone
     share = float(r["value"])
-    verdict = OK if share >= pw["goal_focus_watch"] else WATCH if share >= pw["goal_focus_act"] else ACT
+    verdict = _at_least(share, pw["goal_focus_watch"], pw["goal_focus_act"])
     return {"value": _pct(share), "verdict": verdict,
             "signal": f"{round(share * r['n'])} of {r['n']} tasks due this quarter tied to a coalition goal"}
+
+
+def _at_least(share: float, ok_from: float, watch_from: float) -> str:
+    """The verdict of a share where more is better: ok from ok_from, watch from watch_from, else act."""
+    return OK if share >= ok_from else WATCH if share >= watch_from else ACT
 
 
 def _cadence(row_of, pw):
@@ -112,7 +117,7 @@ def _cadence(row_of, pw):
     if (gone := _unavailable(r)) is not None:
         return gone
     share = float(r["value"])
-    verdict = OK if share >= pw["cadence_watch"] else WATCH if share >= pw["cadence_act"] else ACT
+    verdict = _at_least(share, pw["cadence_watch"], pw["cadence_act"])
     return {"value": _pct(share), "verdict": verdict,
             "signal": f"meetings held against the expected cadence: {_pct(share)} (mean over meeting kinds)"}
 
