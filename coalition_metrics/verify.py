@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import CoalitionError, SnapshotError
+from .errors import CoalitionError, ConfigError, SnapshotError
 from .publish import CONFIG_FILE, code_version, funder_files
-from .replay import RunInfo, build_replay, find_run, run_settings, saved_config, saved_config_hash
+from .replay import RunInfo, build_replay, find_run, run_settings, saved_config, saved_config_hash, settings_from_saved
 from .runs import read_only_db
 
 FUNDER_FILES = ("funder_metrics.csv", "funder_metrics.json")
@@ -121,6 +121,10 @@ def verify_run(run_id: str, out_dir: str | Path, current: Settings, *, work_dir:
     snap = check_snapshot(run, v)
     settings = check_config(run, v, current)
     check_code(run, v)
+    if settings is None:
+        v.stopped = f"the recomputation could not start: the run's {CONFIG_FILE} cannot be used as its config"
+        v.seconds = time.monotonic() - started
+        return v
     try:
         replay = build_replay(run, settings, v.config_source, snap, work_dir)
     except CoalitionError as exc:
@@ -182,13 +186,20 @@ def check_snapshot(run: RunInfo, v: Verification):
     return load_snapshot(run.snapshot_id, run.out_dir / "snapshots", check_hashes=False)
 
 
-def check_config(run: RunInfo, v: Verification, current: Settings) -> Settings:
+def check_config(run: RunInfo, v: Verification, current: Settings) -> Settings | None:
     """The run's config.json against the manifest's config_hash (a difference is a cause); the
-    current config against the run's (a note). Returns the settings the recomputation uses."""
+    current config against the run's (a note). Returns the settings the recomputation uses, or None
+    when config.json cannot be used as a config at all (a cause too)."""
     want = run.manifest.get("config_hash", "")
-    doc = saved_config(run)
-    settings, v.config_source = run_settings(run, current)
+    path = run.output_folder / CONFIG_FILE
+    try:
+        doc = saved_config(run)
+    except ConfigError as exc:
+        v.inputs.append(f"config: {CONFIG_FILE} cannot be read")
+        v.causes.append(f"config changed: the run's {CONFIG_FILE} cannot be read ({str(exc).rstrip('.')})")
+        return None
     if doc is None:
+        settings, v.config_source = run_settings(run, current)
         v.inputs.append(f"config: the run has no {CONFIG_FILE} (published before runs saved their config); "
                         f"recomputed with the current config")
         v.notes.append(f"run {run.run_id} was published before runs saved their config, so it was recomputed with "
@@ -197,13 +208,22 @@ def check_config(run: RunInfo, v: Verification, current: Settings) -> Settings:
                            f"whose hash {current.config_hash()[:12]}… is not the manifest's {want[:12]}…: figures "
                            f"that differ may differ for that reason"))
         return settings
-    have = saved_config_hash(doc)
+    try:
+        have = saved_config_hash(doc)
+    except (KeyError, TypeError, AttributeError):  # not even shaped like the settings
+        have = "(not a config)"
     if have != want:
         v.causes.append(f"config changed: the run's {CONFIG_FILE} hash {have[:12]}… differs from the manifest's "
                         f"config_hash {want[:12]}…")
         v.inputs.append(f"config: {CONFIG_FILE} differs from the manifest's config_hash")
     else:
         v.inputs.append(f"config: {CONFIG_FILE} matches the manifest's config_hash {want[:12]}…")
+    try:
+        settings = settings_from_saved(doc, str(path))
+    except ConfigError as exc:
+        v.causes.append(f"the run's {CONFIG_FILE} is not a valid config: {exc}")
+        return None
+    v.config_source = "saved"
     if settings.config_hash() != have:
         v.notes.append(f"this code reads the run's {CONFIG_FILE} with settings it did not have (defaults since "
                        f"added): {', '.join(_differing_keys(doc, settings.public_dict())) or 'none named'}")
@@ -371,7 +391,7 @@ def verdict(v: Verification) -> str:
     else:
         differ = "Every figure recomputes as published, but the run's inputs are not the ones it was published with"
     if v.causes:
-        cause = "Likely cause: " + "; ".join(v.causes) + "."
+        cause = "Likely cause: " + "; ".join(c.rstrip(".") for c in v.causes) + "."
     else:
         code_note = next((n for n in v.notes if n.startswith("code version differs")), None)
         cause = (f"Likely cause: {code_note}." if code_note else

@@ -195,3 +195,13 @@ def test_replay_builds_the_same_tables_as_the_live_database(example_run, example
         live.close()
     assert not folder.exists()  # the private database is gone with the replay
     assert not (example_out / "coalition.duckdb.wal").exists()
+
+
+def test_a_config_that_no_longer_reads_is_named_without_recomputing(example_run, out_copy, capsys):
+    config = out_copy / "2026-Q3" / example_run.run_id / "config.json"
+    config.write_text('{"metrics": ')
+    code, out, err = verify(capsys, example_run.run_id, "--out", out_copy)
+    assert code == 1, out + err
+    assert "the recomputation could not start: the run's config.json cannot be used as its config" in out
+    assert out.splitlines()[-1].startswith("Verdict: DIFFERS. The run could not be recomputed from its inputs as they "
+                                           "are now. Likely cause: config changed: the run's config.json cannot be read")
