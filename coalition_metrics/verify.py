@@ -317,7 +317,8 @@ def compare_figures(published: dict, recomputed: dict, v: Verification) -> None:
 def compare_funder_files(replay, v: Verification) -> None:
     from .funder import funder_records
 
-    regenerated = funder_files(funder_records(replay.con, replay.settings), replay.validation, replay.plan)
+    records = funder_records(replay.con, replay.settings)
+    regenerated = funder_files(records, replay.validation, replay.plan)
     for name in FUNDER_FILES:
         path = v.run.output_folder / name
         try:
@@ -327,6 +328,16 @@ def compare_funder_files(replay, v: Verification) -> None:
             continue
         now = regenerated[name].encode("utf-8")
         v.files[name] = "identical" if was == now else _first_difference(was, now)
+    # The manifest's copy of the quarter's funder figures (publish.run_manifest), record by record.
+    quarter = [r for r in records if r["quarter"] == v.run.quarter]
+    listed = v.run.manifest.get("metrics")
+    if json.dumps(listed, ensure_ascii=False) == json.dumps(quarter, ensure_ascii=False):
+        v.files["manifest.json metrics"] = "identical"
+    else:
+        listed = listed if isinstance(listed, list) else []
+        first = next((a.get("metric_id") if isinstance(a, dict) else a for a, b in zip(listed, quarter) if a != b),
+                     f"{len(listed)} records listed, {len(quarter)} recomputed")
+        v.files["manifest.json metrics"] = f"differs from the recomputed funder figures of {v.run.quarter} at {first}"
 
 
 def _first_difference(was: bytes, now: bytes) -> str:
@@ -366,7 +377,8 @@ def render_text(v: Verification) -> str:
             if len(g.differing) > SHOWN_PER_METRIC:
                 lines.append(f"    … and {len(g.differing) - SHOWN_PER_METRIC} more (--format json lists every one)")
         for name, what in v.files.items():
-            lines.append(f"{name}: {'identical bytes' if what == 'identical' else what}")
+            same = "identical bytes" if name in FUNDER_FILES else "identical to the recomputed figures"
+            lines.append(f"{name}: {same if what == 'identical' else what}")
     if v.notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in v.notes]
     lines += ["", verdict(v)]
@@ -376,8 +388,9 @@ def render_text(v: Verification) -> str:
 def verdict(v: Verification) -> str:
     figures = sum(g.matching + len(g.differing) for g in v.groups)
     if v.exit_code == 0:
-        return (f"Verdict: MATCHES. All {figures} published figures of {len(v.groups)} metrics and "
-                f"{' and '.join(v.files)} recompute byte for byte from run {v.run.run_id}'s snapshot and config.")
+        return (f"Verdict: MATCHES. All {figures} published figures of {len(v.groups)} metrics, "
+                f"{' and '.join(FUNDER_FILES)} and the manifest's figures recompute byte for byte from run "
+                f"{v.run.run_id}'s snapshot and config.")
     what = []
     if v.figures_differing:
         metrics = [g.metric_id for g in v.groups if g.differing]

@@ -64,6 +64,7 @@ def test_verify_passes_on_the_example_run(example_run, example_out, capsys):
     assert set(groups) == {m.id for m in load_registry()}  # every metric group is listed, each matching
     assert groups["attendance_rate"] == "attendance_rate: 32 figures match"  # 8 quarters x (overall + 3 kinds)
     assert "funder_metrics.csv: identical bytes" in lines and "funder_metrics.json: identical bytes" in lines
+    assert "manifest.json metrics: identical to the recomputed figures" in lines
     assert lines[-1].startswith("Verdict: MATCHES. All 827 published figures of 35 metrics")
 
 
@@ -109,6 +110,8 @@ def test_an_altered_snapshot_file_is_named_with_the_figures_it_changes(example_r
     assert all(m["match"] + m["differ"] == 8 for m in doc["metrics"] if m["metric_id"] in changed)
     assert doc["files"]["funder_metrics.csv"].startswith("differs from line ")
     assert doc["files"]["funder_metrics.json"] != "identical"
+    assert doc["files"]["manifest.json metrics"] == ("differs from the recomputed funder figures of 2026-Q3 at "
+                                                     "task_completion_rate")
 
 
 def test_an_edited_config_is_named(example_run, out_copy, capsys):
@@ -144,6 +147,8 @@ def test_a_refresh_run_verifies(refresh_out, capsys):
     assert code == 0, text + err
     assert text.splitlines()[0].startswith(f"Verifying run {refresh.run_id} (refresh-funder-metrics 2026-Q4, as of 2026-11-20)")
     assert "funder_metrics.json: identical bytes" in text and "Verdict: MATCHES." in text
+    assert f"  config: config.json matches the manifest's config_hash {refresh.manifest['config_hash'][:12]}…" in text
+    assert "manifest.json metrics: identical to the recomputed figures" in text
 
 
 def test_unknown_and_unpublished_runs_are_refused_in_one_paragraph(refresh_out, capsys):
