@@ -121,8 +121,9 @@ def verify_run(run_id: str, out_dir: str | Path, current: Settings, *, work_dir:
     snap = check_snapshot(run, v)
     settings = check_config(run, v, current)
     check_code(run, v)
-    if settings is None:
+    if settings is None and not v.stopped:
         v.stopped = f"the recomputation could not start: the run's {CONFIG_FILE} cannot be used as its config"
+    if v.stopped:
         v.seconds = time.monotonic() - started
         return v
     try:
@@ -130,7 +131,7 @@ def verify_run(run_id: str, out_dir: str | Path, current: Settings, *, work_dir:
     except CoalitionError as exc:
         if not v.causes:
             raise
-        v.stopped = f"the recomputation stopped: {exc}"
+        v.stopped = f"the recomputation stopped: {' '.join(str(exc).split())}"
         v.seconds = time.monotonic() - started
         return v
     with replay:
@@ -183,7 +184,13 @@ def check_snapshot(run: RunInfo, v: Verification):
     v.inputs.append(f"snapshot {run.snapshot_id[:12]}: " + (
         f"{len(expected)} files match the manifest's hashes" if not changed else
         f"{changed} of {len(expected)} files differ from the manifest's hashes"))
-    return load_snapshot(run.snapshot_id, run.out_dir / "snapshots", check_hashes=False)
+    try:
+        return load_snapshot(run.snapshot_id, run.out_dir / "snapshots", check_hashes=False)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # an altered file that is no snapshot now
+        if not v.causes:
+            raise
+        v.stopped = f"the recomputation could not start: the snapshot's files no longer read as a snapshot ({exc})"
+        return None
 
 
 def check_config(run: RunInfo, v: Verification, current: Settings) -> Settings | None:

@@ -210,3 +210,13 @@ def test_a_config_that_no_longer_reads_is_named_without_recomputing(example_run,
     assert "the recomputation could not start: the run's config.json cannot be used as its config" in out
     assert out.splitlines()[-1].startswith("Verdict: DIFFERS. The run could not be recomputed from its inputs as they "
                                            "are now. Likely cause: config changed: the run's config.json cannot be read")
+
+
+def test_a_snapshot_file_altered_so_the_run_no_longer_validates_is_named(example_run, out_copy, capsys):
+    attendance = _writable(out_copy / "snapshots" / example_run.manifest["snapshot"]["id"] / "attendance.json")
+    attendance.write_text(attendance.read_text().replace('"status"', '"state"', 1))
+    code, out, err = verify(capsys, example_run.run_id, "--out", out_copy)
+    assert code == 1 and err == "", out + err
+    assert "the recomputation stopped: Validation stopped the run; nothing was published. - Tab 'attendance' has " \
+           "no required column 'status'" in out
+    assert "Likely cause: snapshot file attendance.json (the attendance tab) changed (hash in manifest" in out
