@@ -39,13 +39,16 @@ class AuditPlan(RunPlan):
 def plan_audit(settings: Settings, wave_from: str | None = None, wave_to: str | None = None,
                today: date | None = None, out: str | Path | None = None) -> AuditPlan:
     """--to (default: the last completed quarter) is the run's quarter; --from must not be after it."""
+    for flag, label in (("--to", wave_to), ("--from", wave_from)):
+        if label:
+            try:
+                Quarter.parse(label, settings.fiscal_year_start_month)
+            except ValueError as exc:
+                raise CoalitionError(f"{flag} {exc}") from None
     base = plan_run(settings, wave_to, today, out, flow=AUDIT_FLOW)
     first = None
     if wave_from:
-        try:
-            first = Quarter.parse(wave_from, settings.fiscal_year_start_month)
-        except ValueError as exc:
-            raise CoalitionError(f"--from {exc}") from None
+        first = Quarter.parse(wave_from, settings.fiscal_year_start_month)
         if base.quarter < first:
             raise CoalitionError(f"--from {first} is after --to {base.quarter}: give the first wave, then the last.")
     fields = {k: getattr(base, k) for k in ("settings", "run_id", "quarter", "as_of", "out_dir", "flow", "started_at")}
