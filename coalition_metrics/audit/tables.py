@@ -119,7 +119,8 @@ def build(con, settings, wave_from: str, wave_to: str) -> AuditData:
         _alpha_table(con, q, wave_from, wave_to, small_n, label, names),
         Table("breakdowns", "By size tier and sector", (
             "One row per item or scale, wave, and group of members (size tier or sector, from the members tab): "
-            f"n, mean, sd and top-2-box of the group's values. A group with fewer than {small_n} values shows "
+            f"n, mean, sd and top-2-box of the group's values; after the waves, the range pooled (wave "
+            f"'{wave_from}..{wave_to}': a member counts once per wave answered). A group with fewer than {small_n} values shows "
             f"{label}, never a number. An anonymous survey has no breakdowns."),
             [Column("kind", "Kind"), Column("measure", "Item or scale"), Column("wave", "Wave"),
              Column("dimension", "By"), Column("group", "Group"), Column("n", "n", INT), Column("mean", "Mean", NUM),

@@ -1,7 +1,9 @@
 -- Audit pack, table "breakdowns": one row per (measure, wave, dimension, group), dimension being
 -- the member's size tier or sector (members tab). n, mean, sample sd and top-2-box share of the
 -- group's values; a group with fewer than [metrics] small_n values is suppressed (shown "n<5").
--- An anonymous survey has no members to group by, so no rows.
+-- Besides each wave, the waves of the range pooled (wave '<from>..<to>', seq 0, listed last): with
+-- a few members per group, a single wave rarely reaches small_n. Pooled values count a member once
+-- per wave answered. An anonymous survey has no members to group by, so no rows.
 with
 
 member_values as (
@@ -10,12 +12,18 @@ member_values as (
     join staging.stg_members as members using (member_id)
 ),
 
+per_wave_and_pooled as (
+    select * from member_values
+    union all
+    select * replace ($wave_from || '..' || $wave_to as wave, 0 as seq) from member_values
+),
+
 by_group as (
     select 'size_tier' as dimension, coalesce(size_tier, '(not given)') as "group", * exclude (size_tier, sector)
-    from member_values
+    from per_wave_and_pooled
     union all
     select 'sector' as dimension, coalesce(sector, '(not given)') as "group", * exclude (size_tier, sector)
-    from member_values
+    from per_wave_and_pooled
 ),
 
 stats as (
@@ -31,4 +39,4 @@ stats as (
 
 select *, is_suppressed(n) as is_suppressed
 from stats
-order by kind desc, measure_position, seq, dimension desc, "group"
+order by kind desc, measure_position, seq = 0, seq, dimension desc, "group"
