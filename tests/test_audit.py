@@ -237,7 +237,7 @@ def test_integrity_lists_the_example_duplicate_and_straight_lining(book, pack):
     assert "superseded by row 29" in dups[0]["Resolution"]
     straight = _sheet(book, "straight_lining")
     assert [(r["Sheet row"], r["Member"], r["Items answered"], r["Answer to every item"]) for r in straight] == \
-        [(28, "M07", 6, 4.0)]
+        [(28, "M07", 6, 4)]
     nonresp = {(r["Item"], r["Wave"]): r for r in _sheet(book, "item_nonresponse")}
     assert nonresp[("satisfaction", "2025-Q2")]["Blank"] == 1 and nonresp[("satisfaction", "2025-Q2")]["Responses"] == 7
     assert nonresp[("value_received", "2024-Q4")]["Blank"] == 1  # Northside Faith Alliance left it blank

@@ -68,7 +68,7 @@ def compat(con, settings) -> None:
     """Give a database built before the survey instrument of issue 12 the tables and columns the
     audit SQL reads, with the values they would hold for that database: stg_survey_answers.answer
     (= score: no item was reverse-scored) and .sheet_row (= response_id), ref.survey_items.question
-    (the config's question text), and empty composite-scale tables (no scales). A database that has
+    (the config's question text) and .reverse (false), and empty composite-scale tables (no scales). A database that has
     them is left as it is. The database is the run's own build; this only adds, never changes, a
     figure. (To delete once every database has them.)"""
     answers = _columns(con, "staging", "stg_survey_answers")
@@ -78,10 +78,13 @@ def compat(con, settings) -> None:
     if "sheet_row" not in answers:
         con.execute("alter table staging.stg_survey_answers add column sheet_row integer")
         con.execute("update staging.stg_survey_answers set sheet_row = response_id")
-    if "question" not in _columns(con, "ref", "survey_items"):
+    item_columns = _columns(con, "ref", "survey_items")
+    if "question" not in item_columns:
         con.execute("alter table ref.survey_items add column question varchar")
         for item, question in settings.survey_items.items():
             con.execute("update ref.survey_items set question = ? where item = ?", [question, item])
+    if "reverse" not in item_columns:
+        con.execute("alter table ref.survey_items add column reverse boolean default false")
     for ddl in (
         "create table if not exists ref.survey_scales (scale varchar, name varchar, position integer, "
         "funder boolean, min_items integer)",

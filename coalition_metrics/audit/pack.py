@@ -81,7 +81,10 @@ def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan)
                 if plan.wave_from and plan.wave_from < first else "")
         audit = tables.build(con, s, wave_from.label, plan.quarter.label)
         labels: dict[str, dict[int, str]] = {}
-        for item, value, label in con.execute("select item, value, label from ref.survey_item_labels").fetchall():
+        # a reverse-scored item's points are scores, not the answers the labels name: numbers only
+        for item, value, label in con.execute(
+                """select item, value, label from ref.survey_item_labels
+                   where item not in (select item from ref.survey_items where reverse)""").fetchall():
             labels.setdefault(item, {})[int(value)] = label
     plan = replace(plan, wave_from=wave_from)
     charts = pack_charts(audit, labels)

@@ -147,7 +147,7 @@ def build(con, settings, wave_from: str, wave_to: str) -> AuditData:
             "answered, among responses that answered at least 3 items. They are counted; listed for review."),
             [Column("sheet_row", "Sheet row", INT), Column("wave", "Wave"), Column("member_id", "Member"),
              Column("organization", "Organization"), Column("items_answered", "Items answered", INT),
-             Column("answer", "Answer to every item", NUM)], straight),
+             Column("answer", "Answer to every item", INT)], straight),
         Table("unmatched", "Integrity: respondents matching no member", (
             "Submissions whose respondent matches no member id or organization of the members tab (or matches "
             "several); validation set them aside, so they are not counted."),
@@ -223,7 +223,7 @@ def _trend_table(measures, small_n: int, label: str) -> Table:
         f"Not run on fewer than {stats.MIN_TREND_POINTS} waves."),
         [Column("kind", "Kind"), Column("measure", "Item or scale"), Column("waves", "Waves", INT),
          Column("first_wave", "First"), Column("last_wave", "Last"), Column("trend", "Trend"),
-         Column("s", "S", STAT), Column("z", "z", STAT), Column("p", "p", P), Column("tau", "Kendall tau", STAT),
+         Column("s", "S", INT), Column("z", "z", STAT), Column("p", "p", P), Column("tau", "Kendall tau", STAT),
          Column("sen_slope", "Sen's slope per wave", NUM), Column("intercept", "Intercept", NUM)], rows)
 
 
