@@ -291,8 +291,9 @@ SCALE_ITEMS = ["trust", "voice_heard", "communication"]
 @pytest.fixture(scope="module")
 def scale_db(pack, tmp_path_factory):
     """A copy of the example's database with one composite scale in the spec's tables:
-    ref.survey_scales / survey_scale_items / survey_scale_bands and marts.survey_scale_scores (the
-    mean of the scale's items a respondent answered, counted with at least min_items = 2)."""
+    ref.survey_scales / survey_scale_items / survey_scale_bands, marts.survey_scale_scores (the
+    mean of the scale's items a respondent answered, counted with at least min_items = 2) and
+    marts.survey_scales_by_wave, built here until the instrument branch's models are on main."""
     import duckdb
 
     path = tmp_path_factory.mktemp("scales") / "coalition.duckdb"
@@ -310,6 +311,19 @@ def scale_db(pack, tmp_path_factory):
                    select a.response_id, a.wave, a.member_id, s.scale, avg(a.score) as score, count(*) as items_answered
                    from staging.stg_survey_answers a join ref.survey_scale_items s using (item)
                    group by all having count(*) >= 2""")
+    # as the spec's marts.survey_scales_by_wave (the band read to 1e-9)
+    con.execute("""create or replace table marts.survey_scales_by_wave as
+                   with stats as (select wave, scale, count(*) as n, avg(score) as mean, stddev_samp(score) as sd
+                                  from marts.survey_scale_scores group by all)
+                   select q.quarter as wave, q.seq, s.scale, s.position as scale_position, coalesce(st.n, 0) as n,
+                          st.mean, st.sd, st.mean - t.t975 * st.sd / sqrt(st.n) as ci_low,
+                          st.mean + t.t975 * st.sd / sqrt(st.n) as ci_high,
+                          (select b.label from ref.survey_scale_bands b where b.scale = s.scale
+                           and b.min <= st.mean + 1e-9 order by b.min desc limit 1) as band,
+                          coalesce(st.n, 0) < 5 as is_suppressed
+                   from ref.quarters q cross join ref.survey_scales s
+                   left join stats st on st.wave = q.quarter and st.scale = s.scale
+                   left join ref.t_critical t on t.df = st.n - 1""")
     yield con
     con.close()
 
@@ -330,7 +344,11 @@ def test_scales_get_stats_distribution_band_and_hand_worked_alpha(scale_db, answ
             continue
         mean = sum(scores) / len(scores)
         _close(r["mean"], mean)
-        assert r["band"] == ("strength" if mean >= 4 else "borderline" if mean >= 3 else "concern")
+        assert r["band"] == ("strength" if mean >= 4 - 1e-9 else "borderline" if mean >= 3 - 1e-9 else "concern")
+        sd = math.sqrt(sum((x - mean) ** 2 for x in scores) / (len(scores) - 1))
+        _close(r["sd"], sd)
+        top2 = sum(1 for x in scores if x >= 4) / len(scores)
+        _close(r["top2_share"], top2)
         dist = [d for d in audit.distribution if d["kind"] == "scale" and d["wave"] == r["wave"]]
         assert [d["point"] for d in dist] == [1, 2, 3, 4, 5]
         assert [d["count"] for d in dist] == [sum(1 for s in scores if math.floor(s + 0.5) == p) for p in range(1, 6)]

@@ -94,5 +94,8 @@ def compat(con, settings) -> None:
         "create table if not exists ref.survey_item_labels (item varchar, value integer, label varchar)",
         "create table if not exists marts.survey_scale_scores (response_id integer, wave varchar, "
         "member_id varchar, scale varchar, score double, items_answered integer)",
+        "create table if not exists marts.survey_scales_by_wave (wave varchar, seq integer, scale varchar, "
+        "scale_position integer, n bigint, mean double, sd double, ci_low double, ci_high double, band varchar, "
+        "is_suppressed boolean)",
     ):
         con.execute(ddl)

@@ -1,7 +1,7 @@
 -- Audit pack, table "distribution": one row per (measure, wave, scale point): how many values
 -- fall on each point of the scale, every point listed (0 when none). An item's value is its score
 -- (the answer after reverse scoring); a scale's score (a mean of items) counts on the nearest
--- point, halves rounded up (3.5 -> 4).
+-- point, halves rounded up (3.5 -> 4; to 1e-9, as bands read a mean).
 with
 
 waves as (
@@ -29,7 +29,7 @@ points as (
 ),
 
 counted as (
-    select kind, measure, wave, cast(floor(value + 0.5) as integer) as point, count(*) as count
+    select kind, measure, wave, cast(floor(value + 0.5 + 1e-9) as integer) as point, count(*) as count
     from audit_values
     group by all
 ),

@@ -1,8 +1,9 @@
 -- Audit pack, table "measures": one row per (measure, wave) in range, every wave listed (n = 0
--- when no one answered). mean, sample sd (n - 1), 95% t-interval (ref.t_critical), top-2-box share
--- (values in the top two points of the scale: >= scale_max - 1), the wave's response rate
--- (marts.survey_response_rate: respondents / roster) and, for a scale, the band its mean falls in
--- (ref.survey_scale_bands: the first band by min descending whose min <= mean).
+-- when no one answered). The figures are the published ones: an item's n, mean, sample sd, 95%
+-- t-interval, top-2-box share and small-n flag from marts.survey_items_by_wave; a scale's n, mean,
+-- sd, interval, band and flag from marts.survey_scales_by_wave, with its top-2-box share (scores in
+-- the top two points of the scale: >= scale_max - 1) counted here from audit_values. The wave's
+-- response rate from marts.survey_response_rate (respondents / roster).
 with
 
 waves as (
@@ -11,53 +12,34 @@ waves as (
                   and (select seq from ref.quarters where quarter = $wave_to)
 ),
 
-measures as (
-    select 'item' as kind, item as measure, position as measure_position from ref.survey_items
-    union all
-    select 'scale' as kind, scale as measure, position as measure_position from ref.survey_scales
+items as (
+    select
+        'item' as kind, item as measure, item_position as measure_position, wave, seq,
+        n, mean, sd, ci_low, ci_high, top2_share, null::varchar as band, is_suppressed
+    from marts.survey_items_by_wave
 ),
 
-stats as (
-    select
-        kind, measure, wave,
-        count(value) as n,
-        avg(value) as mean,
-        stddev_samp(value) as sd,
-        count(value) filter (where value >= scale_max - 1) as count_top2
+scale_top2 as (
+    select measure, wave, safe_ratio(count(*) filter (where value >= scale_max - 1), count(*)) as top2_share
     from audit_values
-    group by kind, measure, wave
+    where kind = 'scale'
+    group by measure, wave
 ),
 
-summarized as (
+scales as (
     select
-        measures.kind,
-        measures.measure,
-        measures.measure_position,
-        waves.wave,
-        waves.seq,
-        coalesce(stats.n, 0) as n,
-        rates.response_rate,
-        stats.mean,
-        stats.sd,
-        stats.mean - t.t975 * stats.sd / sqrt(stats.n) as ci_low,
-        stats.mean + t.t975 * stats.sd / sqrt(stats.n) as ci_high,
-        safe_ratio(stats.count_top2, stats.n) as top2_share,
-        is_suppressed(coalesce(stats.n, 0)) as is_suppressed
-    from measures
-    cross join waves
-    left join stats using (kind, measure, wave)
-    left join ref.t_critical as t on t.df = stats.n - 1
-    left join marts.survey_response_rate as rates on rates.wave = waves.wave
-),
-
-banded as (
-    select
-        summarized.*,
-        (select bands.label from ref.survey_scale_bands as bands
-         where summarized.kind = 'scale' and bands.scale = summarized.measure and bands.min <= summarized.mean
-         order by bands.min desc limit 1) as band
-    from summarized
+        'scale' as kind, scales.scale as measure, scales.scale_position as measure_position, scales.wave,
+        scales.seq, scales.n, scales.mean, scales.sd, scales.ci_low, scales.ci_high, scale_top2.top2_share,
+        scales.band, scales.is_suppressed
+    from marts.survey_scales_by_wave as scales
+    left join scale_top2 on scale_top2.measure = scales.scale and scale_top2.wave = scales.wave
 )
 
-select * from banded
-order by kind desc, measure_position, seq
+select
+    measures.kind, measures.measure, measures.measure_position, measures.wave, measures.seq,
+    measures.n, rates.response_rate, measures.mean, measures.sd, measures.ci_low, measures.ci_high,
+    measures.top2_share, measures.band, measures.is_suppressed
+from (select * from scales union all select * from items) as measures
+join waves using (wave)
+left join marts.survey_response_rate as rates using (wave)
+order by measures.kind desc, measures.measure_position, measures.seq
