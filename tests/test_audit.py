@@ -406,3 +406,17 @@ def test_audit_html_renders_in_chromium(pack):
         assert page.evaluate("document.querySelector('a[href=\"audit.xlsx\"]') !== null")
     finally:
         page.close()
+
+
+def test_wave_change_without_spread_leaves_welch_empty_and_still_runs_mann_whitney():
+    from scipy import stats as sp
+
+    from coalition_metrics.audit.stats import wave_change
+
+    same = wave_change([4.0] * 6, [4.0] * 7)
+    assert (same.welch_t, same.welch_df, same.welch_p) == (None, None, None)
+    assert same.mwu_u == 21.0 and same.mwu_p == 1.0
+    c = wave_change([4.0, 5.0, 3.0, 4.0, 5.0], [2.0, 3.0, 3.0, 4.0, 2.0, 3.0])
+    ref = sp.ttest_ind([4.0, 5.0, 3.0, 4.0, 5.0], [2.0, 3.0, 3.0, 4.0, 2.0, 3.0], equal_var=False)
+    _close(c.welch_t, float(ref.statistic))
+    assert c.mwu_u == sp.mannwhitneyu([4.0, 5.0, 3.0, 4.0, 5.0], [2.0, 3.0, 3.0, 4.0, 2.0, 3.0]).statistic

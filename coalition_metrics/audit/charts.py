@@ -40,7 +40,7 @@ def chart_id(prefix: str, kind: str, measure: str) -> str:
 
 
 def distribution_chart(rows: list[dict[str, Any]], kind: str, measure: str, name: str, small_n: int,
-                       labels: dict[int, str] | None = None) -> dict[str, Any]:
+                       labels: dict[int, str] | None = None, reverse: bool = False) -> dict[str, Any]:
     """Diverging stacked bars: one bar per wave, the shares of each scale point, the points below the
     scale's middle to the left of 0 and those above to the right (a middle point straddles 0)."""
     cid = chart_id("dist", kind, measure)
@@ -85,7 +85,8 @@ def distribution_chart(rows: list[dict[str, Any]], kind: str, measure: str, name
     handles = [Patch(facecolor=c, hatch=h, edgecolor="white", label=(labels or {}).get(p, str(p)))
                for p, (c, h) in zip(points, colours)]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(k, 7), frameon=False,
-               title="Scale point" + (" (a scale's score on its nearest point)" if kind == "scale" else ""))
+               title="Scale point" + (" (a scale's score on its nearest point)" if kind == "scale" else
+                                      " (score of a reverse-scored item: min + max - answer)" if reverse else ""))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     label = f"Distribution of {name} by wave"

@@ -80,6 +80,7 @@ def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan)
         note = (f"--from {plan.wave_from} is before the coalition's data starts; the pack starts at {first}."
                 if plan.wave_from and plan.wave_from < first else "")
         audit = tables.build(con, s, wave_from.label, plan.quarter.label)
+        reverse = {i for (i,) in con.execute("select item from ref.survey_items where reverse").fetchall()}
         labels: dict[str, dict[int, str]] = {}
         # a reverse-scored item's points are scores, not the answers the labels name: numbers only
         for item, value, label in con.execute(
@@ -87,7 +88,7 @@ def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan)
                    where item not in (select item from ref.survey_items where reverse)""").fetchall():
             labels.setdefault(item, {})[int(value)] = label
     plan = replace(plan, wave_from=wave_from)
-    charts = pack_charts(audit, labels)
+    charts = pack_charts(audit, labels, reverse)
     manifest = {
         "run_id": plan.run_id,
         "flow": plan.flow,
@@ -118,7 +119,7 @@ def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan)
     return RunResult(plan.run_id, f"{wave_from.label}..{plan.quarter.label}", folder, folder / "audit.html", manifest)
 
 
-def pack_charts(audit: AuditData, labels: dict[str, dict[int, str]]) -> list[dict[str, Any]]:
+def pack_charts(audit: AuditData, labels: dict[str, dict[int, str]], reverse: set[str]) -> list[dict[str, Any]]:
     """For each item and scale: its distribution by wave, then its mean by wave."""
     from .charts import distribution_chart, mean_chart
 
@@ -127,7 +128,8 @@ def pack_charts(audit: AuditData, labels: dict[str, dict[int, str]]) -> list[dic
         name = audit.measure_names[(kind, measure)]
         points = [r["point"] for r in audit.distribution if r["kind"] == kind and r["measure"] == measure]
         out.append(distribution_chart(audit.distribution, kind, measure, name, audit.small_n,
-                                      labels.get(measure) if kind == "item" else None))
+                                      labels.get(measure) if kind == "item" else None,
+                                      reverse=kind == "item" and measure in reverse))
         out.append(mean_chart(audit.measures, kind, measure, name, audit.small_n, (min(points), max(points))))
     return out
 

@@ -42,14 +42,21 @@ def wave_change(current: Sequence[float], previous: Sequence[float]) -> Change:
 
     mwu_u is U of ``current`` (the count of pairs where the current value is higher, ties counting
     half). Welch's t is not defined when a wave has one value or both waves have no spread."""
+    import warnings
+
     from scipy import stats
 
     if not current or not previous:
         return Change(None, None, None, None, None)
     welch_t = welch_df = welch_p = None
     if len(current) > 1 and len(previous) > 1:
-        res = stats.ttest_ind(current, previous, equal_var=False)
+        with warnings.catch_warnings():
+            # both waves without spread (every answer the same): t is not defined (nan, shown empty)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = stats.ttest_ind(current, previous, equal_var=False)
         welch_t, welch_p, welch_df = _num(res.statistic), _num(res.pvalue), _num(res.df)
+        if welch_t is None:
+            welch_df = welch_p = None
     mwu = stats.mannwhitneyu(current, previous, alternative="two-sided")
     return Change(welch_t, welch_df, welch_p, _num(mwu.statistic), _num(mwu.pvalue))
 
