@@ -201,6 +201,8 @@ def test_cronbach_alpha_of_the_whole_instrument_is_the_hand_worked_one(book, ans
 
 def test_workbook_has_one_typed_sheet_per_table_and_no_formulas(book, pack):
     assert book.sheetnames == SHEETS
+    assert book.properties.identifier == pack.run_id
+    assert pack.manifest["snapshot"]["id"] in book.properties.description
     waves = _sheet(book, "waves")
     assert [r["Wave"] for r in waves][:2] == ["2024-Q4", "2025-Q1"]
     assert waves[0]["Responses"] == 8 and waves[1]["Responses"] == 4

@@ -110,7 +110,7 @@ def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan)
 
     files: dict[str, str | bytes] = {
         "audit.html": html,
-        "audit.xlsx": workbook_bytes(audit.tables),
+        "audit.xlsx": workbook_bytes(audit.tables, manifest),
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }
     for c in charts:

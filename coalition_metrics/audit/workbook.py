@@ -14,13 +14,23 @@ from .tables import INT, NUM, P, SHARE, STAT, Table
 NUMBER_FORMATS = {INT: "0", NUM: "0.000", SHARE: "0.0%", P: "0.0000", STAT: "0.000"}
 
 
-def workbook_bytes(tables: list[Table]) -> bytes:
+def workbook_bytes(tables: list[Table], manifest: dict | None = None) -> bytes:
+    """The workbook; ``manifest`` (the pack's manifest.json) goes into the document properties
+    (title, run, waves, snapshot, config hash), so a copied workbook still says where it came from."""
     import openpyxl
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
+    if manifest:
+        waves = manifest["waves"]
+        wb.properties.title = f"Satisfaction audit {waves['from']} to {waves['to']}"
+        wb.properties.identifier = manifest["run_id"]
+        wb.properties.description = (
+            f"Run {manifest['run_id']}; source {manifest['source']}; snapshot {manifest['snapshot']['id']}; "
+            f"config hash {manifest['config_hash']}; code {manifest['code_version']}; small_n {manifest['small_n']}. "
+            f"One sheet per table of audit.html; see docs/audit.md.")
     for table in tables:
         ws = wb.create_sheet(table.name)
         for j, col in enumerate(table.columns, start=1):
