@@ -85,9 +85,15 @@ def test_cli_audit_from_a_published_snapshot_without_prefect(example_run, capsys
     assert manifest["snapshot"]["id"] == example_run.manifest["snapshot"]["id"]
 
 
-def test_cli_audit_refuses_a_bad_quarter_in_one_paragraph(capsys, tmp_path):
+def test_cli_audit_refuses_a_bad_range_in_one_paragraph_before_prefect_starts(capsys, tmp_path):
+    import time
+
     from coalition_metrics.cli import main
 
-    assert main(["audit", "satisfaction", "--no-prefect", "--to", "2026-Q5", "--out", str(tmp_path)]) == 2
+    started = time.monotonic()
+    assert main(["audit", "satisfaction", "--to", "2026-Q5", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --to '2026-Q5' is not a quarter") and "Traceback" not in err
+    assert main(["audit", "satisfaction", "--from", "2026-Q3", "--to", "2026-Q1", "--out", str(tmp_path)]) == 2
+    assert "--from 2026-Q3 is after --to 2026-Q1" in capsys.readouterr().err
+    assert time.monotonic() - started < 5  # no Prefect server was started for it
