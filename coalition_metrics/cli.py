@@ -56,7 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--out", metavar="DIR", help="output folder (default: [output] folder)")
     runs.add_argument("--limit", type=int, default=20, help="how many runs to show (default 20)")
 
-    srv = sub.add_parser("serve", help="serve the Prefect deployments: quarterly-report on its schedule, refresh-funder-metrics on demand")
+    aud = sub.add_parser("audit", help="audit packs for evaluators (audit satisfaction: the member survey by item, scale and wave)")
+    aud_sub = aud.add_subparsers(dest="audit", metavar="WHAT", required=True)
+    sat = aud_sub.add_parser(
+        "satisfaction", help="the satisfaction audit pack: audit.html and audit.xlsx under <out>/audit/",
+        description="Builds the survey's statistics for the waves --from .. --to from a fresh extract of the source "
+                    "(or an earlier run's snapshot with --from-snapshot) and writes audit.html, audit.xlsx and the "
+                    "charts to <out>/audit/<from>_<to>/<run_id>/. See docs/audit.md.")
+    _common(sat)
+    sat.add_argument("--from", dest="wave_from", metavar="Q", help="first survey wave, e.g. 2025-Q1 (default: the first quarter with data)")
+    sat.add_argument("--to", dest="wave_to", metavar="Q", help="last survey wave (default: the last completed quarter)")
+    sat.add_argument("--from-snapshot", metavar="RUN_ID", help="audit an earlier run's snapshot (run id or snapshot id) instead of reading the source")
+    sat.add_argument("--no-prefect", action="store_true", help="run the stages directly, without the Prefect flow")
+
+    srv = sub.add_parser("serve", help="serve the Prefect deployments: quarterly-report on its schedule, refresh-funder-metrics and audit-satisfaction on demand")
     srv.add_argument("--config", metavar="PATH", help="coalition.toml the deployments run with")
 
     val = sub.add_parser("validate", help="check the sheet: extract, snapshot and validate only, and list the rows to fix",
@@ -115,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_explain(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "audit":
+            return cmd_audit(args)
     except CoalitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _release(exc)
@@ -312,6 +327,32 @@ def cmd_verify(args) -> int:
     result = verify_run(args.run_id, out, settings)
     print(as_json(result) if args.format == "json" else render_text(result))
     return result.exit_code
+
+
+def cmd_audit(args) -> int:
+    from .config import load_settings
+
+    settings = load_settings(args.config)
+    if args.no_prefect:
+        from .audit.pack import run_audit
+
+        result = run_audit(settings, args.wave_from, args.wave_to, source=args.source, out=args.out,
+                           from_snapshot=args.from_snapshot)
+    else:
+        from .audit.pack import plan_audit
+        from .orchestration import run_audit_flow
+
+        plan_audit(settings, args.wave_from, args.wave_to, out=args.out)  # a bad range stops before Prefect starts
+        result = run_audit_flow(args.config, wave_from=args.wave_from, wave_to=args.wave_to, source=args.source,
+                                out=_abs(args.out), from_snapshot=args.from_snapshot)
+    m = result.manifest
+    print(f"Satisfaction audit {m['waves']['from']} to {m['waves']['to']} (run {result.run_id})")
+    print(f"  audit pack: {result.report} (and audit.xlsx, charts/)")
+    t = m["tables"]
+    print(f"  integrity: {t['duplicates']} duplicate, {t['outside_membership']} outside membership, "
+          f"{t['straight_lining']} straight-lining, {t['unmatched']} unmatched submission(s) listed")
+    print("  member-level rows: for evaluators only, never for funders")
+    return 0
 
 
 def cmd_template(args) -> int:

@@ -62,6 +62,14 @@ def run_refresh_flow(config: str | None = None, **kwargs):
     return _finished(refresh_funder_metrics, config, kwargs)
 
 
+def run_audit_flow(config: str | None = None, **kwargs):
+    """Run `audit-satisfaction` in-process."""
+    from flows.audit_satisfaction import audit_satisfaction
+
+    quiet_prefect_console()
+    return _finished(audit_satisfaction, config, kwargs)
+
+
 def _finished(flow, config: str | None, kwargs: dict):
     """Run the flow with the backstop timeout; its result, or the error a person can act on.
 

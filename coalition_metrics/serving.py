@@ -133,7 +133,7 @@ def _runner_failed(api_url: str, exc: Exception) -> CoalitionError:
 
 
 def serve(config: str | None = None) -> int:
-    """Register both deployments with the Prefect API (PREFECT_API_URL) and run their flow runs
+    """Register the deployments with the Prefect API (PREFECT_API_URL) and run their flow runs
     until stopped (SIGTERM or Ctrl-C, within about STOP_GRACE_SECONDS). The quarterly one carries
     its schedule; the refresh runs on demand."""
     import asyncio

@@ -5,8 +5,12 @@
   Aug, Nov). Its run reports the quarter that just ended.
 - `refresh-funder-metrics/refresh-funder-metrics`: no schedule; run it from the UI, with
   `prefect deployment run refresh-funder-metrics/refresh-funder-metrics`, or `coalition refresh`.
+- `audit-satisfaction/audit-satisfaction`: no schedule; the evaluators' satisfaction audit pack
+  (docs/audit.md), from the UI, with `prefect deployment run audit-satisfaction/audit-satisfaction`,
+  or `coalition audit satisfaction`.
 
-Both expose their parameters (config, source, out, quarter/as_of, from_snapshot, write_back) in the UI.
+Each exposes its parameters (config, source, out, quarter/as_of or wave_from/wave_to,
+from_snapshot, write_back) in the UI.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from prefect.schedules import Cron
 
 from coalition_metrics.config import Settings, load_settings
 from coalition_metrics.pipeline import hard_time_limit
+from flows.audit_satisfaction import audit_satisfaction
 from flows.quarterly_report import quarterly_report
 from flows.refresh_funder_metrics import refresh_funder_metrics
 
@@ -48,4 +53,12 @@ def build_deployments(config: str | None = None):
         tags=["coalition-metrics"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    return [quarterly, refresh]
+    audit = audit_satisfaction.with_options(timeout_seconds=hard_time_limit(settings)).to_deployment(
+        name="audit-satisfaction",
+        parameters={"config": config},
+        description="The satisfaction audit pack (audit.html, audit.xlsx) for survey waves wave_from .. wave_to "
+                    "(default: every wave up to the last completed quarter).",
+        tags=["coalition-metrics"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    return [quarterly, refresh, audit]
