@@ -23,6 +23,8 @@ from typing import Any
 from . import parsing
 from .errors import ConfigError
 
+# Float noise allowed when a mean is read against a band's min (the SQL uses the same 1e-9).
+BAND_TOLERANCE = 1e-9
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Column names the survey tab already has in raw.survey and the validation frame.
 RESERVED = ("timestamp", "respondent", "sheet_row", "snapshot_id", "is_blank", "sheet_column", "row", "record")
@@ -110,11 +112,13 @@ class Instrument:
         return tuple(i.code for i in self.items)
 
     def band_of(self, scale_code: str, value: float | None) -> str | None:
-        """The first band (by min descending) whose min <= value; None below every band or no value."""
+        """The first band (by min descending) whose min <= value; None below every band or no value.
+        Compared to BAND_TOLERANCE, as survey_scales_by_wave.sql does: a mean of exactly 3.0 computed
+        as 2.9999999999999996 is 3.0, not below it."""
         if value is None:
             return None
         for band in self.scale(scale_code).bands:
-            if band.min <= value:
+            if band.min <= value + BAND_TOLERANCE:
                 return band.label
         return None
 
