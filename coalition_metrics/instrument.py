@@ -77,13 +77,16 @@ class SurveyScale:
     min_items: int = 0
 
     def band_rule(self) -> str:
-        """The bands in words: 'strength 4.0 and above; borderline 3.0 to below 4.0; concern below 3.0'."""
+        """The bands in words: 'strength 4.0 and above; borderline 3.0 to below 4.0; concern 1.0 to below 3.0'."""
+        def num(v: float) -> str:
+            return f"{v:.1f}" if round(v * 10) == v * 10 else f"{v:g}"
+
         parts = []
         for i, band in enumerate(self.bands):
             if i == 0:
-                parts.append(f"{band.label} {band.min:g} and above")
+                parts.append(f"{band.label} {num(band.min)} and above")
             else:
-                parts.append(f"{band.label} {band.min:g} to below {self.bands[i - 1].min:g}")
+                parts.append(f"{band.label} {num(band.min)} to below {num(self.bands[i - 1].min)}")
         return "; ".join(parts)
 
 

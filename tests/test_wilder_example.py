@@ -97,7 +97,7 @@ def test_items_scales_and_bands_appear_in_the_report(wilder):
         band = next(b["label"] for b in spec["bands"] if b["min"] <= mean + 1e-9)  # float noise: 2.9999.. is 3
         row = html.split(spec["name"], 1)[1].split("</tr>", 1)[0]
         assert f">{mean:.2f}<" in row and f">{band}<" in row, (scale, mean, band, row)
-    assert "strength 4 and above; borderline 3 to below 4; concern 1 to below 3" in html
+    assert "strength 4.0 and above; borderline 3.0 to below 4.0; concern 1.0 to below 3.0" in html
     assert "(reversed)" in html and "(coordinators only)" in html
 
 
