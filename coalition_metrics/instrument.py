@@ -172,9 +172,9 @@ _DEFAULT_ROLES = {"satisfaction_item": "satisfaction", "voice_item": "voice_hear
 
 
 def _check_code(code: str, setting: str, where: str) -> None:
-    if not CODE.match(code):
+    if not CODE.match(code) or "__" in code:  # <col>__value / __invalid are validation's derived columns
         raise ConfigError(f"{where}: {setting}: {code!r} is not a usable code; write lower-case letters, digits and "
-                          f"underscores, starting with a letter (like \"equity\" or \"trust_2\").")
+                          f"single underscores, starting with a letter (like \"equity\" or \"trust_2\").")
     if code in RESERVED:
         raise ConfigError(f"{where}: {setting}: {code!r} is a column name the survey tab already uses; pick "
                           f"another code.")

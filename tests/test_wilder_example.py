@@ -61,14 +61,19 @@ def hand_scale_means() -> dict[tuple[str, str], tuple[float, int]]:
 def test_scale_means_equal_a_hand_computation_from_the_csv(wilder):
     import duckdb
 
+    from coalition_metrics.registry import load_registry
+
     hand = hand_scale_means()
     con = duckdb.connect(str(wilder.folder.parent.parent / "coalition.duckdb"), read_only=True)
     try:
         rows = con.execute("""select dimension, quarter, value, n, suppressed from marts.published_metrics
                               where metric_id = 'scale_mean' and n > 0""").fetchall()
+        computed = {m for (m,) in con.execute("select distinct metric_id from marts.metric_values").fetchall()}
     finally:
         con.close()
     assert len(rows) == len(hand) and len(rows) >= 4 * 7  # four factors, every wave since 2024-Q4
+    scale_ids = {m.id for m in load_registry() if m.dimension == "scale"}
+    assert scale_ids == {"scale_mean", "scale_ci_low", "scale_ci_high"} and scale_ids <= computed
     for scale, wave, value, n, suppressed in rows:
         mean, count = hand[(scale, wave)]
         assert n == count, (scale, wave)
@@ -109,6 +114,10 @@ def test_the_coordinator_only_item_never_reaches_the_funder_files(wilder):
     for text in (csv_text, json.dumps(doc), funder_page):
         assert "staff_support" not in text and question not in text
     ids = {m["metric_id"] for m in doc["metrics"]}
+    labels = {m["metric_id"]: m["label"] for m in doc["metrics"]}
+    assert labels["item_mean[guarded]"] == (
+        "Item mean: Members are guarded about what they share with one another. (reverse-scored)")
+    assert labels["scale_mean[goals_factor]"] == "Scale mean: Concrete, attainable goals and objectives"
     assert "item_mean[equal_say]" in ids and "scale_mean[trust_factor]" in ids and "voice_gap" in ids
     # no satisfaction item in this instrument: satisfaction_mean is "no data" (no rows), not a number
     assert not any(i.startswith("satisfaction_") for i in ids)
