@@ -161,6 +161,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The [survey] roles' defaults name default items; an instrument without them leaves those figures "no data".
+DEFAULT_ROLES = {key: DEFAULTS["survey"][key] for key in ("satisfaction_item", "voice_item", "trust_item")}
 # Sections whose keys are the coalition's own names (not a fixed schema): every value is text.
 FREE_KEY_SECTIONS = ("workstreams",)
 # Sections whose keys are the survey's item and scale codes, checked by instrument.py.
@@ -206,7 +208,7 @@ class Settings:
     @cached_property
     def instrument(self) -> Instrument:
         """The survey's items, scales and roles (instrument.py), checked when the settings were read."""
-        return build_instrument(self.data, DEFAULT_ITEMS, "the config")
+        return build_instrument(self.data, DEFAULT_ITEMS, "the config", DEFAULT_ROLES)
 
     @property
     def survey_items(self) -> dict[str, str]:
@@ -488,7 +490,7 @@ def _check_names(data: dict[str, Any], where: str) -> None:
     if not survey["timestamp_column"].strip():
         raise ConfigError(f"{where}: [survey] timestamp_column is empty; it is the header of the Forms "
                           f"'Timestamp' column.")
-    for item in build_instrument(data, DEFAULT_ITEMS, where).items:
+    for item in build_instrument(data, DEFAULT_ITEMS, where, DEFAULT_ROLES).items:
         item, question = item.code, item.question
         other = questions.setdefault(_norm(question), f"[survey_items] {item}")
         if other != f"[survey_items] {item}":
@@ -556,7 +558,7 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
     if data["survey"]["scale_min"] >= data["survey"]["scale_max"]:
         raise ConfigError(f"{where}: [survey] scale_min must be below scale_max.")
-    build_instrument(data, DEFAULT_ITEMS, where)  # every item, scale and role (instrument.py)
+    build_instrument(data, DEFAULT_ITEMS, where, DEFAULT_ROLES)  # every item, scale and role (instrument.py)
     _check_names(data, where)
     if not data["source"]["location"]:
         raise ConfigError(f"{where}: [source] location is empty; name a CSV folder, an .xlsx file or a Google Sheet URL.")

@@ -127,11 +127,14 @@ class Instrument:
 
 
 # ----------------------------------------------------------------------------------------------
-def build_instrument(data: dict[str, Any], defaults: dict[str, str], where: str) -> Instrument:
+def build_instrument(data: dict[str, Any], defaults: dict[str, str], where: str,
+                     default_roles: dict[str, str] | None = None) -> Instrument:
     """The instrument the settings declare; ConfigError naming the setting for any bad value.
 
     ``defaults`` is the default instrument (item code -> question), part of it when [survey]
-    default_items is true."""
+    default_items is true; ``default_roles`` the roles' default values (config.DEFAULTS), which
+    leave a figure "no data" rather than fail when the instrument lacks their item."""
+    default_roles = default_roles or {}
     survey = data["survey"]
     lo, hi = survey["scale_min"], survey["scale_max"]
     declared = dict(data["survey_items"])
@@ -159,16 +162,13 @@ def build_instrument(data: dict[str, Any], defaults: dict[str, str], where: str)
             roles[key] = None
         elif value in by_code:
             roles[key] = value
-        elif value == _DEFAULT_ROLES.get(key):
+        elif value == default_roles.get(key):
             roles[key] = None  # the default names a default item this instrument lacks: "no data"
         else:
             raise ConfigError(f"{where}: [survey] {key} = {value!r} names no survey item; {ROLES[key]} rest on it. "
                               f"Set it to one of {', '.join(codes)}, or \"\" for none.")
     return Instrument(tuple(items), tuple(scales), roles["satisfaction_item"], roles["voice_item"],
                       roles["trust_item"])
-
-
-_DEFAULT_ROLES = {"satisfaction_item": "satisfaction", "voice_item": "voice_heard", "trust_item": "trust"}
 
 
 def _check_code(code: str, setting: str, where: str) -> None:
