@@ -1,4 +1,5 @@
-"""Transform: run transforms/macros.sql, then every model in transforms/staging and transforms/marts.
+"""Transform: run transforms/macros.sql, then every model in transforms/staging, transforms/marts and
+transforms/lineage (the raw rows behind each figure, read by `coalition explain`; docs/lineage.md).
 
 A model file is a single ``select``; it becomes the table ``<folder>.<file stem>``. Models are run
 in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
@@ -17,7 +18,7 @@ from .config import PROJECT_ROOT
 from .quarters import Quarter
 
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
-LAYERS = ("staging", "marts")
+LAYERS = ("staging", "marts", "lineage")
 
 
 def register_functions(con, settings) -> None:
@@ -72,7 +73,7 @@ def model_files() -> list[tuple[str, Path]]:
         for path in sorted((TRANSFORMS_DIR / layer).glob("*.sql")):
             files[f"{layer}.{path.stem}"] = path
     deps = {
-        name: {d for d in re.findall(r"\b((?:staging|marts)\.\w+)", _strip_comments(path.read_text())) if d != name}
+        name: {d for d in re.findall(r"\b((?:staging|marts|lineage)\.\w+)", _strip_comments(path.read_text())) if d != name}
         for name, path in files.items()
     }
     ordered, done = [], set()
@@ -97,9 +98,12 @@ def model_files() -> list[tuple[str, Path]]:
 def run_models(con, settings) -> list[str]:
     """Build every staging and mart table; return their names in build order."""
     register_functions(con, settings)
+    con.execute("create schema if not exists lineage")
     con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
     built = []
     for name, path in model_files():
+        if name.startswith("lineage.") and not built[-1].startswith("lineage."):
+            survey_roles(con)
         sql = path.read_text().strip().rstrip(";")
         try:
             con.execute(f"create or replace table {name} as\n{sql}")
@@ -108,6 +112,19 @@ def run_models(con, settings) -> list[str]:
         built.append(name)
     check_registry(con)
     return built
+
+
+def survey_roles(con) -> None:
+    """ref.params.satisfaction_item and voice_item (the issue 12 interface: the items
+    satisfaction_mean/_change and voice_gap rest on), read by transforms/lineage/survey.sql.
+    load.py writes them once the configurable instrument is merged; until then they are the items
+    marts/metric_values.sql and marts/voice_gap_by_wave.sql name, added here only when missing."""
+    have = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'ref' and table_name = 'params'"
+    ).fetchall()}
+    for column, item in (("satisfaction_item", "satisfaction"), ("voice_item", "voice_heard")):
+        if column not in have:
+            con.execute(f"alter table ref.params add column {column} varchar default '{item}'")
 
 
 def check_registry(con) -> None:
