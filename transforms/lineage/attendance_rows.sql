@@ -55,17 +55,17 @@ classified as (
                 then 'outside the quarter (meeting ' || records.meeting_id || ' on ' || meetings.meeting_on || ')'
             when records.quarantine_reason is not null then records.quarantine_reason
             when meetings.meeting_id is null
-                then 'meeting ' || coalesce(records.meeting_id, '(blank)') || ' is not an accepted row of the meetings tab'
+                then 'meeting not an accepted row of the meetings tab (' || coalesce(records.meeting_id, 'blank') || ')'
             when expected.status = 'excused' then 'excused'
             when expected.status is not null then null
             when meetings.meeting_on > quarters.as_of then 'after as_of (meeting on ' || meetings.meeting_on || ')'
             when not meetings.is_counted_kind then 'not a counted kind (' || meetings.kind || ')'
             when members.member_id is null
-                then 'member ' || coalesce(records.member_id, '(blank)') || ' is not an accepted row of the members tab'
+                then 'member not an accepted row of the members tab (' || coalesce(records.member_id, 'blank') || ')'
             when members.joined_on > meetings.meeting_on
-                then 'not on the roster on ' || meetings.meeting_on || ' (joined ' || members.joined_on || ')'
+                then 'not on the roster on the meeting date (' || meetings.meeting_on || '; joined ' || members.joined_on || ')'
             when members.left_on < meetings.meeting_on
-                then 'not on the roster on ' || meetings.meeting_on || ' (left ' || members.left_on || ')'
+                then 'not on the roster on the meeting date (' || meetings.meeting_on || '; left ' || members.left_on || ')'
             else 'not an expected attendance'
         end as reason
     from quarters
