@@ -589,3 +589,43 @@ def test_another_builds_tables_then_explain_needs_a_replay(published, tmp_path, 
         assert doc["published"]["value"] is not None
     else:
         assert doc["lineage"] == "replay" and doc["included"]
+
+
+def test_grid_attendance_lineage_names_the_cell(tmp_path, settings, example_copy, run_figures):
+    """Attendance as a grid (a row per member, a column per meeting): each counted mark is listed
+    by its sheet row and meeting column, and the figures recompute from those cells."""
+    import csv
+
+    from coalition_metrics.pipeline import run_quarterly
+
+    path = example_copy / "attendance.csv"
+    with path.open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if any(v.strip() for v in r.values())]
+    meetings = list(dict.fromkeys(r["meeting_id"] for r in rows))
+    members = list(dict.fromkeys(r["member_id"] for r in rows))
+    marks = {(r["meeting_id"], r["member_id"]): r["status"][0].upper() for r in rows}
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["member_id", *meetings])
+        for m in members:
+            w.writerow([m, *(marks.get((mt, m), "") for mt in meetings)])
+    out = tmp_path / "out"
+    run_quarterly(settings.with_overrides(source={"location": str(example_copy)}), quarter=QUARTER, out=out,
+                  write_back=False)
+    ctx = Ctx(settings, QUARTER, "2024-Q4")
+    for pid in ("attendance_rate", "attendance_rate[weekly_call]", "member_attendance_rate[M03]",
+                "engagement_rate", "retention_rate", "disengagement_alerts"):
+        doc = explain_json(out, pid, quarter=QUARTER)
+        value, n = recompute(doc, ctx)
+        assert (value, n) == pytest.approx(run_figures[(pid, QUARTER)][:2], abs=1e-9), pid  # as the long form
+    doc = explain_json(out, "attendance_rate", quarter=QUARTER)
+    marked = [r for r in doc["included"] if r["tab"] == "attendance"]
+    assert marked and all(r["sheet_column"] in meetings and r["cells"]["meeting_id"] == r["sheet_column"]
+                          and r["cells"]["status"] in ("P", "A") for r in marked)
+    assert len({(r["sheet_row"], r["sheet_column"]) for r in marked}) == len(marked)
+    # the example's planted M11 mark (WC-2026-04-14, a member not in the members tab): its grid row is
+    # quarantined whole, and the mark is listed in its quarter with validation's reason
+    q2 = explain_json(out, "attendance_rate", quarter="2026-Q2")
+    m11 = [r for r in q2["excluded"] if r["member_id"] == "M11"]
+    assert [(r["sheet_column"], r["reason"][:24]) for r in m11] == [("WC-2026-04-14", "quarantined: member_id: ")]
+    assert "M11" in m11[0]["reason"]
