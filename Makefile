@@ -58,6 +58,7 @@ test: install debian-test
 
 example: install
 	$(BIN)/python examples/generate_example.py
+	$(BIN)/python examples/generate_wilder.py
 
 # A local Prefect server with its UI on http://127.0.0.1:4200 (until Ctrl-C).
 server: install

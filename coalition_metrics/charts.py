@@ -65,10 +65,10 @@ def report_charts(con, *, quarter: str, settings) -> list[dict[str, Any]]:
     return [builders[chart_id](con, quarter, settings) for chart_id in CHART_IDS]
 
 
-def chart_rows(con, name: str, quarter: str) -> list[dict[str, Any]]:
-    """Rows of reports/chart_data/<name>.sql for the quarter, as dicts."""
+def chart_rows(con, name: str, quarter: str, **params) -> list[dict[str, Any]]:
+    """Rows of reports/chart_data/<name>.sql for the quarter (and any other $parameters), as dicts."""
     sql = (CHART_DATA_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    cur = con.execute(sql, {"quarter": quarter})
+    cur = con.execute(sql, {"quarter": quarter, **params})
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
@@ -217,22 +217,29 @@ def _plain_rows(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
 
 def satisfaction_trust_chart(con, quarter: str, settings) -> dict[str, Any]:
     chart_id = "satisfaction_trust"
-    title = "Satisfaction and trust by survey wave"
-    rows = chart_rows(con, chart_id, quarter)
+    # the two lines are the items [survey] satisfaction_item and trust_item name (either may be none)
+    roles = [settings.instrument.satisfaction_item, settings.instrument.trust_item]
+    named = [i for i in dict.fromkeys(roles) if i]
+    title = (" and ".join([item_name(named[0])] + [item_name(i).lower() for i in named[1:]]) if named
+             else "Satisfaction and trust") + " by survey wave"
+    if not named:
+        return _no_data(chart_id, title, "the survey declares no satisfaction or trust item ([survey] "
+                                         "satisfaction_item and trust_item are empty).")
+    rows = chart_rows(con, chart_id, quarter, first_item=roles[0], second_item=roles[1])
     small_n = int(settings.small_n)
-    items = [i for i in ("satisfaction", "trust") if any(r["item"] == i for r in rows)]
+    items = [i for i in named if any(r["item"] == i for r in rows)]
     if not items or not any(r["n"] for r in rows):
-        return _no_data(chart_id, title, f"no survey answers to the satisfaction or trust items up to {quarter}.")
+        return _no_data(chart_id, title, f"no survey answers to the {' or '.join(item_name(i).lower() for i in named)} "
+                                         f"item{'s' if len(named) > 1 else ''} up to {quarter}.")
     waves = sorted({(r["seq"], r["wave"]) for r in rows})
     x_of = {w: i for i, (_, w) in enumerate(waves)}
     by_item = {i: [r for r in rows if r["item"] == i] for i in items}
     scale = [settings.item_scale(i) for i in items]
     y_min, y_max = min(s[0] for s in scale), max(s[1] for s in scale)
-    styles = {
-        "satisfaction": dict(color=DARK, linestyle="-", marker="o", band=dict(facecolor=DARK, alpha=0.16)),
-        "trust": dict(color=MID, linestyle="--", marker="s",
-                      band=dict(facecolor="none", edgecolor=MID, hatch="////", alpha=0.55, linewidth=0)),
-    }
+    look = [dict(color=DARK, linestyle="-", marker="o", band=dict(facecolor=DARK, alpha=0.16)),
+            dict(color=MID, linestyle="--", marker="s",
+                 band=dict(facecolor="none", edgecolor=MID, hatch="////", alpha=0.55, linewidth=0))]
+    styles = {item: look[named.index(item)] for item in items}
 
     fig = _figure(3.6)
     ax = fig.add_subplot()
@@ -274,15 +281,17 @@ def satisfaction_trust_chart(con, quarter: str, settings) -> dict[str, Any]:
     ax.set_ylim(y_min, y_max)
     ax.set_yticks(range(y_min, y_max + 1))
     ax.set_ylabel(f"Mean answer ({y_min}–{y_max} scale)")
-    ax.set_xlabel("Survey wave (quarter) and responses n" + (" (satisfaction / trust)" if len(items) == 2 else ""))
+    ax.set_xlabel("Survey wave (quarter) and responses n"
+                  + (f" ({' / '.join(item_name(i).lower() for i in items)})" if len(items) == 2 else ""))
     ax.set_title(title, loc="left")
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
 
     questions = "; ".join(f"{item_name(i)}: “{settings.survey_items[i]}”" for i in items)
-    caption = (f"Mean answer per wave with its 95% t-interval (shaded band for satisfaction, hatched for "
-               f"trust), n = responses answering the item. Waves with fewer than {small_n} responses are "
+    bands = ", ".join(f"{'shaded band' if styles[i] is look[0] else 'hatched'} for {item_name(i).lower()}"
+                      for i in items)
+    caption = (f"Mean answer per wave with its 95% t-interval ({bands}), n = responses answering the item. Waves with fewer than {small_n} responses are "
                f"suppressed (small-n rule): marked with a hollow marker and “n<{small_n}” at the bottom, no "
                f"value drawn. {questions}")
     data = _plain_rows(rows, ("wave", "item", "n", "mean", "ci_low", "ci_high", "is_suppressed"))

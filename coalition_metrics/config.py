@@ -19,10 +19,12 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .instrument import Instrument, build_instrument
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DIR = PROJECT_ROOT / "examples" / "riverside"
@@ -66,10 +68,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "timestamp_column": "Timestamp",
         "scale_min": 1,
         "scale_max": 5,
+        # true: the six default items (DEFAULT_ITEMS) are part of the instrument, [survey_items]
+        # overrides their question text and adds items; false: the instrument is exactly [survey_items].
+        "default_items": True,
+        # The item each figure rests on ("" = none): satisfaction_mean and satisfaction_change, voice_gap,
+        # and the line beside satisfaction in the survey chart. A default naming an item the instrument
+        # lacks leaves those figures "no data"; any other name must be an item.
+        "satisfaction_item": "satisfaction",
+        "voice_item": "voice_heard",
+        "trust_item": "trust",
     },
-    "survey_items": dict(DEFAULT_ITEMS),
-    # An item answered on another scale than [survey] scale_min..scale_max: item = [min, max].
-    "survey_scales": {item: [] for item in DEFAULT_ITEMS},
+    # The instrument's items (instrument.py): code = "question text", or code = { question = "...",
+    # scale = [1, 5], labels = [...], reverse = false, funder = true }. Keys are the survey's own codes.
+    "survey_items": {},
+    # Composite scales: code = { name = "...", items = [...], bands = [{ label, min }, ...], funder,
+    # min_items }; and, as before, an item answered on another scale than [survey]: item = [min, max].
+    "survey_scales": {},
     "quarters": {
         # 1 = calendar quarters; 7 = fiscal year from July (labels like FY2027-Q1).
         "fiscal_year_start_month": 1,
@@ -147,9 +161,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_ITEM_CODES = set(DEFAULT_ITEMS)
 # Sections whose keys are the coalition's own names (not a fixed schema): every value is text.
 FREE_KEY_SECTIONS = ("workstreams",)
+# Sections whose keys are the survey's item and scale codes, checked by instrument.py.
+INSTRUMENT_SECTIONS = ("survey_items", "survey_scales")
 
 
 @dataclass(frozen=True)
@@ -188,16 +203,20 @@ class Settings:
     def survey(self) -> dict[str, Any]:
         return self.data["survey"]
 
+    @cached_property
+    def instrument(self) -> Instrument:
+        """The survey's items, scales and roles (instrument.py), checked when the settings were read."""
+        return build_instrument(self.data, DEFAULT_ITEMS, "the config")
+
     @property
     def survey_items(self) -> dict[str, str]:
-        return self.data["survey_items"]
+        """Item code -> question text (the Forms column header), in the instrument's order."""
+        return {i.code: i.question for i in self.instrument.items}
 
     def item_scale(self, item: str) -> tuple[int, int]:
-        """(min, max) of an item's answers: its [survey_scales] entry, else the survey's scale."""
-        own = self.data["survey_scales"].get(item) or []
-        if own:
-            return int(own[0]), int(own[1])
-        return int(self.data["survey"]["scale_min"]), int(self.data["survey"]["scale_max"])
+        """(min, max) of an item's answers (its own scale, else the survey's)."""
+        i = self.instrument.item(item)
+        return i.scale_min, i.scale_max
 
     @property
     def workstreams(self) -> dict[str, str]:
@@ -319,6 +338,16 @@ def _coerce(section: str, key: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: [{section}] {key!r} must be text (a goal id such as \"G2\", or \"\" for "
                               f"no goal), not {value!r}.")
         return value
+    if section == "survey_items":
+        if not isinstance(value, (str, dict)):
+            raise ConfigError(f"{where}: [survey_items] {key} must be the question text, or a table like "
+                              f"{{ question = \"...\", scale = [1, 5] }}, not {value!r}.")
+        return value
+    if section == "survey_scales":
+        if not isinstance(value, (list, dict)):
+            raise ConfigError(f"{where}: [survey_scales] {key} must be a scale table like {{ name = \"Trust\", items = "
+                              f"[\"a\", \"b\"] }}, or an item's answer range [min, max]; not {value!r}.")
+        return value
     if key not in DEFAULTS[section]:
         known = ", ".join(DEFAULTS[section])
         raise ConfigError(f"{where}: unknown setting '{key}' in [{section}]. Known settings there: {known}.")
@@ -350,6 +379,14 @@ def _apply_env(data: dict[str, Any], env: dict[str, str]) -> None:
         if section in FREE_KEY_SECTIONS:
             raise ConfigError(f"Environment variable {name}: [{section}] names the coalition's own "
                               f"{section}, which an environment variable cannot spell; set it in the config file.")
+        if section in INSTRUMENT_SECTIONS:  # COALITION_SURVEY_ITEMS_TRUST="question", _SURVEY_SCALES_TRUST="[1, 7]"
+            text = raw.strip()
+            if section == "survey_items" and not text.startswith("{"):
+                value: Any = raw
+            else:
+                value = _from_env_text(raw, {} if text.startswith("{") else [], name)
+            data[section][key] = _coerce(section, key, value, f"environment {name}")
+            continue
         default = DEFAULTS[section].get(key)
         if default is None:
             raise ConfigError(f"Environment variable {name}: unknown setting '{key}' in [{section}].")
@@ -451,10 +488,8 @@ def _check_names(data: dict[str, Any], where: str) -> None:
     if not survey["timestamp_column"].strip():
         raise ConfigError(f"{where}: [survey] timestamp_column is empty; it is the header of the Forms "
                           f"'Timestamp' column.")
-    for item, question in data["survey_items"].items():
-        if not isinstance(question, str) or not question.strip():
-            raise ConfigError(f"{where}: [survey_items] {item} is empty; set it to the question text, as in the "
-                              f"column header of the response sheet.")
+    for item in build_instrument(data, DEFAULT_ITEMS, where).items:
+        item, question = item.code, item.question
         other = questions.setdefault(_norm(question), f"[survey_items] {item}")
         if other != f"[survey_items] {item}":
             raise ConfigError(f"{where}: {other} and [survey_items] {item} name the same column {question!r}; "
@@ -521,17 +556,7 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
     if data["survey"]["scale_min"] >= data["survey"]["scale_max"]:
         raise ConfigError(f"{where}: [survey] scale_min must be below scale_max.")
-    for item, scale in data["survey_scales"].items():
-        if scale and not (len(scale) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in scale)
-                          and scale[0] < scale[1]):
-            raise ConfigError(f"{where}: [survey_scales] {item} must be [min, max] whole numbers with min < max "
-                              f"(like [1, 7]), not {scale!r}.")
-    unknown = set(data["survey_items"]) - _ITEM_CODES
-    if unknown:
-        raise ConfigError(
-            f"{where}: [survey_items] has unknown item code(s) {', '.join(sorted(unknown))}; "
-            f"item codes are fixed: {', '.join(DEFAULT_ITEMS)}."
-        )
+    build_instrument(data, DEFAULT_ITEMS, where)  # every item, scale and role (instrument.py)
     _check_names(data, where)
     if not data["source"]["location"]:
         raise ConfigError(f"{where}: [source] location is empty; name a CSV folder, an .xlsx file or a Google Sheet URL.")

@@ -28,10 +28,11 @@ MILESTONE_WORDS = {"quick_win": "quick wins", "policy_win": "policy wins", "medi
 
 
 def dimension_names(con, settings) -> dict[str, dict[str, str]]:
-    """What the labels name dimensions by: each survey item's question text (config), each goal's
-    statement (the goals tab, accepted rows only)."""
+    """What the labels name dimensions by: each survey item's question text and each scale's name
+    (the instrument in the config), each goal's statement (the goals tab, accepted rows only)."""
     goals = dict(con.execute("select goal_id, statement from staging.stg_goals order by goal_id").fetchall())
-    return {"item": dict(settings.survey_items), "goal": {g: s or g for g, s in goals.items()}}
+    return {"item": dict(settings.survey_items), "scale": {s.code: s.name for s in settings.instrument.scales},
+            "goal": {g: s or g for g, s in goals.items()}}
 
 
 def metric_label(metric, dimension: str | None, names: dict[str, dict[str, str]]) -> str:
@@ -50,7 +51,7 @@ def metric_label(metric, dimension: str | None, names: dict[str, dict[str, str]]
         words = SOURCE_WORDS.get(dimension, dimension)
     elif kind == "milestone_kind":
         words = MILESTONE_WORDS.get(dimension, dimension.replace("_", " "))
-    elif kind in ("item", "goal"):
+    elif kind in ("item", "scale", "goal"):
         words = names.get(kind, {}).get(dimension, dimension)
     else:
         words = dimension

@@ -97,7 +97,7 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
 
 def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Quarter) -> None:
     """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.cadence,
-    ref.counted_kinds, ref.survey_items, ref.workstreams, ref.t_critical."""
+    ref.counted_kinds, the survey instrument (ref.survey_*), ref.workstreams, ref.t_critical."""
     import pandas as pd
     from scipy import stats
 
@@ -125,6 +125,9 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
             "champion_share": [m["champion_share"]],
             "on_track_margin": [m["on_track_margin"]],
             "voice_gap_waves": [m["voice_gap_waves"]],
+            # the items satisfaction_mean and voice_gap rest on; null = none ("no data")
+            "satisfaction_item": [settings.instrument.satisfaction_item],
+            "voice_item": [settings.instrument.voice_item],
         }
     )
     _replace_table(con, "ref.params", params, {
@@ -141,15 +144,11 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     _replace_table(con, "ref.metrics", pd.DataFrame({
         "metric_id": [m.id for m in registry], "is_survey": [m.survey for m in registry],
         "audience": [m.audience for m in registry], "model": [m.model for m in registry],
-        "position": range(1, len(registry) + 1)}),
+        "dimension_kind": [m.dimension for m in registry], "position": range(1, len(registry) + 1)}),
         {"is_survey": "boolean", "position": "integer"})
     kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
     _replace_table(con, "ref.counted_kinds", kinds, {})
-    items = list(settings.survey_items)
-    _replace_table(con, "ref.survey_items", pd.DataFrame({
-        "item": items, "position": range(1, len(items) + 1),
-        "scale_min": [settings.item_scale(i)[0] for i in items], "scale_max": [settings.item_scale(i)[1] for i in items]}),
-        {"position": "integer", "scale_min": "integer", "scale_max": "integer"})
+    load_instrument_tables(con, settings.instrument)
     # [workstreams]: the workstream's matching key (parsing.enum_value, as cm_enum in SQL) -> its goal
     # id, null for "" (listed, tied to no goal). An empty table: the config declares no mapping.
     streams = settings.workstreams
@@ -160,6 +159,35 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     dfs = list(range(1, 1001))
     t = pd.DataFrame({"df": dfs, "t975": [float(stats.t.ppf(0.975, d)) for d in dfs]})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})
+
+
+def load_instrument_tables(con, instrument) -> None:
+    """ref.survey_items, ref.survey_item_labels, ref.survey_scales, ref.survey_scale_items and
+    ref.survey_scale_bands: the survey instrument (instrument.py) as the SQL models read it."""
+    import pandas as pd
+
+    items = instrument.items
+    _replace_table(con, "ref.survey_items", pd.DataFrame({
+        "item": [i.code for i in items], "position": range(1, len(items) + 1),
+        "question": [i.question for i in items],
+        "scale_min": [i.scale_min for i in items], "scale_max": [i.scale_max for i in items],
+        "reverse": [i.reverse for i in items], "funder": [i.funder for i in items]}),
+        {"position": "integer", "scale_min": "integer", "scale_max": "integer", "reverse": "boolean", "funder": "boolean"})
+    labels = [(i.code, i.scale_min + k, label) for i in items for k, label in enumerate(i.labels)]
+    _replace_table(con, "ref.survey_item_labels", pd.DataFrame(labels, columns=["item", "value", "label"]),
+                   {"value": "integer"})
+    scales = instrument.scales
+    _replace_table(con, "ref.survey_scales", pd.DataFrame({
+        "scale": [s.code for s in scales], "name": [s.name for s in scales],
+        "position": range(1, len(scales) + 1), "funder": [s.funder for s in scales],
+        "min_items": [s.min_items for s in scales]}, columns=["scale", "name", "position", "funder", "min_items"]),
+        {"position": "integer", "funder": "boolean", "min_items": "integer"})
+    members = [(s.code, item, k) for s in scales for k, item in enumerate(s.items, start=1)]
+    _replace_table(con, "ref.survey_scale_items", pd.DataFrame(members, columns=["scale", "item", "position"]),
+                   {"position": "integer"})
+    bands = [(s.code, k, b.label, b.min) for s in scales for k, b in enumerate(s.bands, start=1)]
+    _replace_table(con, "ref.survey_scale_bands", pd.DataFrame(bands, columns=["scale", "position", "label", "min"]),
+                   {"position": "integer", "min": "double"})
 
 
 def _replace_table(con, name: str, frame, types: dict[str, str]) -> None:

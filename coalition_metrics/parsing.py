@@ -57,6 +57,29 @@ def parse_likert(text) -> float | None:
     return parse_number(label)
 
 
+def parse_answer(text, scale_min: int = 1, scale_max: int = 5, labels: tuple[str, ...] | list[str] = ()) -> float | None:
+    """An answer to a survey item on its raw scale: the number, one of the item's own labels (any
+    case; the first is scale_min), a generic agreement / satisfaction label when the item is on 1-5
+    (such a label is a point of 1-5, not of another scale), or "5 - <label>". None when it is none
+    of these; whether the number lies on the scale is validation's check, not this one's.
+
+    >>> parse_answer("Often", 1, 4, ("Never", "Sometimes", "Often", "Always")), parse_answer("Agree", 1, 7)
+    (3.0, None)
+    """
+    if blank(text):
+        return None
+    label = " ".join(_INVISIBLE.sub("", str(text)).strip().casefold().split())
+    own = {norm_key(x): scale_min + i for i, x in enumerate(labels)}
+    if label in own:
+        return float(own[label])
+    if label in LIKERT_LABELS:
+        return float(LIKERT_LABELS[label]) if (scale_min, scale_max) == (1, 5) else None
+    m = re.match(r"^(\d+)\s*[-–:.]\s*(.+)$", label)
+    if m and (m.group(2) in LIKERT_LABELS or m.group(2) in own):
+        return float(m.group(1))
+    return parse_number(label)
+
+
 def is_likert_label(text) -> bool:
     """A bare label ('Agree', 'Very satisfied'): a point of the 1-5 scale, so a valid answer only on
     an item scored 1-5 ('5 - Strongly agree' carries its number and is read on any scale)."""

@@ -25,7 +25,8 @@ def pitfall_watch(series: dict[str, list[dict]], quarter: str, settings) -> list
     pw = dict(settings.data["pitfall_watch"])
     pw["champion_share"] = settings.data["metrics"]["champion_share"]
     pw["small_n"] = settings.small_n
-    pw["voice_scale"] = "{}-{}".format(*settings.item_scale("voice_heard"))
+    voice = settings.instrument.voice_item  # [survey] voice_item; none: voice_gap is "no data"
+    pw["voice_scale"] = "{}-{}".format(*settings.item_scale(voice)) if voice else "answer"
     known = {m.id for m in load_registry()}
 
     def row_of(pid: str):

@@ -9,7 +9,9 @@ from .config import PROJECT_ROOT
 
 REGISTRY_FILE = PROJECT_ROOT / "transforms" / "metrics.yml"
 UNITS = ("share", "score", "difference", "count", "flag", "index", "p_value")
-DIMENSIONS = ("none", "kind", "counted_kind", "member", "source", "item", "goal", "milestone_kind")
+DIMENSIONS = ("none", "kind", "counted_kind", "member", "source", "item", "scale", "goal", "milestone_kind")
+# [survey] settings naming the item a metric rests on (metrics.yml "role")
+ROLES = ("satisfaction_item", "voice_item")
 SECTIONS = ("meetings", "attendance", "engagement", "tasks", "leadership", "survey", "goals", "milestones")
 
 
@@ -26,6 +28,7 @@ class Metric:
     overall: bool = True
     section: str = "attendance"
     headline: bool = False
+    role: str | None = None  # the [survey] role naming the item it rests on (ROLES)
 
     def format(self, value) -> str:
         """How a value of this metric is shown to a person."""
@@ -68,8 +71,10 @@ def load_registry() -> tuple[Metric, ...]:
             id=entry["id"], name=entry["name"], unit=entry["unit"], audience=entry["audience"],
             survey=bool(entry["survey"]), model=entry["model"], definition=" ".join(entry["definition"].split()),
             dimension=entry.get("dimension", "none"), overall=bool(entry.get("overall", True)),
-            section=entry["section"], headline=bool(entry.get("headline", False)),
+            section=entry["section"], headline=bool(entry.get("headline", False)), role=entry.get("role"),
         )
+        if m.role is not None and m.role not in ROLES:
+            raise ValueError(f"metrics.yml: {m.id} has role {m.role!r}; use one of {ROLES}")
         if m.unit not in UNITS:
             raise ValueError(f"metrics.yml: {m.id} has unit {m.unit!r}; use one of {UNITS}")
         if m.dimension not in DIMENSIONS or m.section not in SECTIONS or m.audience not in ("funder", "coordinator"):

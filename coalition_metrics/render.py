@@ -22,15 +22,31 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
            from marts.published_metrics
            order by metric_position, dimension is not null, dimension_position, dimension, seq"""
     ).fetchall()
+    hidden = coordinator_only(con) if audience == "funder" else set()
     out = []
     for pid, metric_id, dimension, quarter, seq, value, n, suppressed in rows:
         m = registry[metric_id]
         if audience and m.audience != audience:
             continue
+        if (m.dimension, dimension) in hidden or (m.role, None) in hidden:
+            continue
         out.append({"metric_id": pid, "base_id": metric_id, "dimension": dimension, "quarter": quarter,
                     "seq": seq, "value": value, "n": int(n) if n is not None else None,
                     "suppressed": bool(suppressed), "metric": m})
     return out
+
+
+def coordinator_only(con) -> set[tuple[str | None, str | None]]:
+    """What the survey instrument keeps from funders: ('item', code) and ('scale', code) for items
+    and scales declared funder = false, and (role, None) for a [survey] role (satisfaction_item,
+    voice_item) whose item is funder = false, since the figures resting on it show that item."""
+    hidden = {("item", i) for (i,) in con.execute("select item from ref.survey_items where not funder").fetchall()}
+    hidden |= {("scale", s) for (s,) in con.execute("select scale from ref.survey_scales where not funder").fetchall()}
+    roles = con.execute("select satisfaction_item, voice_item from ref.params").fetchone()
+    for role, item in zip(("satisfaction_item", "voice_item"), roles or (None, None)):
+        if ("item", item) in hidden:
+            hidden.add((role, None))
+    return hidden
 
 
 # ----------------------------------------------------------------------------------------------
@@ -64,6 +80,9 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     shown_ids += [mid for c in charts for mid in CHART_METRICS.get(c["id"], ())]
     survey = survey_table(con, quarter, settings)
     shown_ids += ["item_mean", "item_sd", "item_ci_low", "item_ci_high", "item_top2", "response_rate"]
+    scales = scale_table(con, quarter, settings)
+    if scales:
+        shown_ids += ["scale_mean", "scale_ci_low", "scale_ci_high"]
 
     att = con.execute(
         """select count_meetings, count_present, count_absent, count_excused
@@ -81,7 +100,8 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     return {
         "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,
         "snapshot_id": snapshot_id, "source": source, "kpis": kpis, "pitfalls": pitfalls,
-        "alerts": alert_rows(con, quarter), "charts": charts, "survey": survey,
+        "alerts": alert_rows(con, quarter), "charts": charts, "survey": survey, "scales": scales,
+        "reversed_items": any(i.reverse for i in settings.instrument.items),
         "attendance": dict(zip(("meetings", "present", "absent", "excused"), att or (0, 0, 0, 0))),
         "engagement": dict(zip(("roster", "active"), eng or (0, 0))),
         "tasks": dict(zip(("due", "completed"), tasks or (0, 0))),
@@ -161,7 +181,9 @@ def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
     for item, n, mean, sd, lo, hi, top2, suppressed in con.execute(
             """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
                from marts.survey_items_by_wave where wave = ? order by item_position""", [quarter]).fetchall():
-        row = {"question": questions.get(item, item), "n": n, "scale": "{}-{}".format(*settings.item_scale(item))}
+        it = settings.instrument.item(item)
+        row = {"question": questions.get(item, item), "n": n, "scale": it.scale_text, "reverse": it.reverse,
+               "funder": it.funder}
         if suppressed:
             row.update(mean=suppressed_label(settings.small_n), sd="", ci="", top2=suppressed_label(settings.small_n))
         elif not n:
@@ -169,6 +191,30 @@ def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
         else:
             row.update(mean=f"{mean:.2f}", sd=f"{sd:.2f}" if sd is not None else "",
                        ci=f"{lo:.2f} - {hi:.2f}" if lo is not None and hi is not None else "", top2=f"{top2:.0%}")
+        out.append(row)
+    return out
+
+
+def scale_table(con, quarter: str, settings) -> list[dict[str, Any]]:
+    """The wave's composite scales ([survey_scales]): name, items, n, mean, 95% interval, band and the
+    band rule; suppressed as every survey figure is (the band too, since it tells the mean)."""
+    inst = settings.instrument
+    out = []
+    for code, n, mean, lo, hi, band, suppressed in con.execute(
+            """select scale, n, mean, ci_low, ci_high, band, is_suppressed
+               from marts.survey_scales_by_wave where wave = ? order by scale_position""", [quarter]).fetchall():
+        sc = inst.scale(code)
+        first = inst.item(sc.items[0])
+        row = {"code": code, "name": sc.name, "n": n, "items": len(sc.items), "min_items": sc.min_items,
+               "scale": first.scale_text, "rule": sc.band_rule() or "no bands declared", "funder": sc.funder,
+               "questions": [inst.item(i).question + (" (reversed)" if inst.item(i).reverse else "") for i in sc.items]}
+        if suppressed:
+            row.update(mean=suppressed_label(settings.small_n), ci="", band="")
+        elif not n:
+            row.update(n=0, mean="no data", ci="", band="")
+        else:
+            row.update(mean=f"{mean:.2f}", ci=f"{lo:.2f} - {hi:.2f}" if lo is not None and hi is not None else "",
+                       band=band or ("below every band" if sc.bands else ""))
         out.append(row)
     return out
 

@@ -89,14 +89,27 @@ def template_spec(settings) -> list[TabSpec]:
         for col in columns_of(name, settings):
             choices = list(ENUMS[col.enum]) if col.kind == "enum" and col.enum else []
             if col.kind == "likert":
-                lo, hi = settings.item_scale(col.name)
-                choices = [str(v) for v in range(lo, hi + 1)]
+                choices = answer_choices(settings.instrument.item(col.name))
             ref = ID_LISTS.get((name, col.name))
             id_list = (settings.tabs[ref[0]], "A") if ref else None  # ids are column A of a template tab
             cols.append(ColumnSpec(headers[col.name], col.kind, col.required, choices, id_list))
         purpose, how = TAB_HELP[name]
         specs.append(TabSpec(name, settings.tabs[name], cols, purpose, how))
     return specs
+
+
+def answer_choices(item) -> list[str]:
+    """A survey item's drop-down: '1 - Strongly disagree' .. '5 - Strongly agree' when it has labels
+    (validation reads the number and the label), else the numbers of its scale. Labels a list
+    validation cannot hold (a comma or a quote in one, or more than 255 characters in all) fall back
+    to the numbers."""
+    numbers = [str(v) for v in range(item.scale_min, item.scale_max + 1)]
+    if not item.labels:
+        return numbers
+    labelled = [f"{n} - {label}" for n, label in zip(numbers, item.labels)]
+    if any("," in c or '"' in c for c in labelled) or len(",".join(labelled)) > 255:
+        return numbers
+    return labelled
 
 
 def about_rows(specs: list[TabSpec], settings) -> list[list[str]]:

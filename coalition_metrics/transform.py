@@ -4,7 +4,7 @@ transforms/lineage (the raw rows behind each figure, read by `coalition explain`
 A model file is a single ``select``; it becomes the table ``<folder>.<file stem>``. Models are run
 in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
 Parsing rules come from dates.py, parsing.py and quarters.py, registered as DuckDB functions
-(``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_enum``, ``cm_attendance_mark``, ``cm_key``,
+(``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_answer``, ``cm_enum``, ``cm_attendance_mark``, ``cm_key``,
 ``cm_quarter``), so SQL and validation share one definition of each rule.
 """
 
@@ -39,6 +39,13 @@ def register_functions(con, settings) -> None:
     def cm_key(text):
         return None if parsing.blank(text) else parsing.norm_key(text)
 
+    items = {i.code: i for i in settings.instrument.items}
+
+    def cm_answer(item, text):
+        """An answer to a survey item as validation reads it (SurveyItem.parse: number or label)."""
+        it = items.get(item)
+        return None if it is None else it.parse(text)
+
     def cm_t_two_sided_p(t_stat, df):
         """Two-sided p-value of Student's t (Welch's test gives t and its df in SQL)."""
         if t_stat is None or df is None or df <= 0 or t_stat != t_stat:
@@ -52,6 +59,7 @@ def register_functions(con, settings) -> None:
         ("cm_timestamp", cm_timestamp, [t.VARCHAR], t.TIMESTAMP),
         ("cm_number", parsing.parse_number, [t.VARCHAR], t.DOUBLE),
         ("cm_likert", parsing.parse_likert, [t.VARCHAR], t.DOUBLE),
+        ("cm_answer", cm_answer, [t.VARCHAR, t.VARCHAR], t.DOUBLE),
         ("cm_enum", parsing.enum_value, [t.VARCHAR], t.VARCHAR),
         ("cm_attendance_mark", parsing.attendance_mark, [t.VARCHAR], t.VARCHAR),
         ("cm_key", cm_key, [t.VARCHAR], t.VARCHAR),

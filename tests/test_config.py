@@ -29,7 +29,7 @@ def test_environment_overrides_the_file(tmp_path):
         ("[quarters]\nfiscal_year_start_month = 13\n", "fiscal_year_start_month must be 1..12"),
         ("[quarters]\nfiscal_year_start_month = 'July'\n", "must be int"),
         ("[sources]\nlocation = 'x'\n", "unknown section [sources]"),
-        ("[survey_items]\nsatisfactoin = 'x'\n", "unknown setting 'satisfactoin'"),
+        ("[survey_items]\nsatisfaction = ''\n", "[survey_items] satisfaction has no question text"),
         ("[source]\ndate_format = 'YYYY/MM/DD'\n", 'date_format must be "M/D/YYYY" or "D/M/YYYY"'),
         ("[metrics]\ncounted_kinds = ['weekly-call']\n",
          "[metrics] counted_kinds has 'weekly-call', which is not a meeting kind. Did you mean \"weekly_call\"?"),
@@ -82,3 +82,95 @@ def test_columns_map_headers_from_the_file_and_the_environment(tmp_path):
 
     assert headers_of("tasks", s)["owner_id"] == "Owner" and headers_of("tasks", s)["due_on"] == "due_on"
     assert headers_of("members", s)["organization"] == "Organisation"
+
+
+# ---- the survey instrument (issue 12) -----------------------------------------------------------
+LIKERT = '["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"]'
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[survey_items]\nEquity = 'Small members have an equal say.'\n",
+         "[survey_items] Equity: 'Equity' is not a usable code"),
+        ("[survey_items]\ntimestamp = 'When did you answer?'\n", "[survey_items] timestamp: 'timestamp' is a column name"),
+        ("[survey_items]\nequity = { question = 'Equal say?', labels = ['No', 'Yes'] }\n",
+         "[survey_items] equity has 2 labels for the 5 points of its scale 1-5"),
+        ("[survey_items]\nequity = { question = 'Equal say?', scale = [1, 4], labels = " + LIKERT + " }\n",
+         "[survey_items] equity has 5 labels for the 4 points of its scale 1-4"),
+        ("[survey_items]\nequity = { question = 'Equal say?', scale = [5, 1] }\n",
+         "[survey_items] equity scale must be [min, max] whole numbers with min < max"),
+        ("[survey_items]\nequity = { question = 'Equal say?', reverse = 'yes' }\n",
+         "[survey_items] equity reverse must be true or false"),
+        ("[survey_items]\nequity = { question = 'Equal say?', weight = 2 }\n",
+         "[survey_items] equity has unknown key(s) weight"),
+        ("[survey_items]\nequity = { scale = [1, 5] }\n", "[survey_items] equity has no question text"),
+        ("[survey_items]\nequity = 'Communication among members is timely and useful.'\n",
+         "[survey_items] communication and [survey_items] equity name the same column"),
+        ("[survey_scales]\nteam = { name = 'Team', items = ['trust', 'equity'] }\n",
+         "[survey_scales] team items names 'equity', which is not a survey item"),
+        ("[survey_scales]\ntrust = { name = 'Trust', items = ['trust', 'communication'] }\n",
+         "[survey_scales] trust: 'trust' is also an item code"),
+        ("[survey_scales]\nteam = { items = ['trust', 'communication'], bands = [{ label = 'concern', min = 1.0 }, "
+         "{ label = 'strength', min = 4.0 }] }\n",
+         "[survey_scales] team bands must be ordered by min, highest first"),
+        ("[survey_scales]\nteam = { items = ['trust', 'communication'], min_items = 3 }\n",
+         "[survey_scales] team min_items must be a whole number from 1 to 2"),
+        ("[survey_scales]\nteam = { items = ['trust', 'communication'], min_items = 0 }\n",
+         "[survey_scales] team min_items must be a whole number from 1 to 2"),
+        ("[survey_scales]\nteam = { items = ['trust', 'trust'] }\n", "[survey_scales] team items lists an item twice"),
+        ("[survey_scales]\ntrust = [1, 7]\nteam = { items = ['trust', 'communication'] }\n",
+         "[survey_scales] team mixes items answered on different scales (1-5, 1-7)"),
+        ("[survey_scales]\nequity = [1, 7]\n", "[survey_scales] equity = [1, 7] gives the answer range of an item 'equity'"),
+        ("[survey]\nvoice_item = 'equity'\n", "[survey] voice_item = 'equity' names no survey item"),
+        ("[survey]\nsatisfaction_item = 'overall'\n", "[survey] satisfaction_item = 'overall' names no survey item"),
+        ("[survey]\ndefault_items = false\n", "the survey has no items"),
+    ],
+)
+def test_bad_instrument_values_are_named(tmp_path, text, message):
+    (tmp_path / "c.toml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path / "c.toml", environ={})
+    assert message in str(err.value)
+
+
+def test_custom_items_and_scales_build_the_instrument(tmp_path):
+    (tmp_path / "c.toml").write_text(
+        "[survey]\nvoice_item = 'equity'\n"
+        "[survey_items]\nequity = { question = 'Small members have an equal say.', labels = " + LIKERT + ", "
+        "reverse = true, funder = false }\n"
+        "[survey_scales]\nteam = { name = 'Team', items = ['trust', 'communication', 'equity'], min_items = 2, "
+        "bands = [{ label = 'strength', min = 4.0 }, { label = 'borderline', min = 3.0 }, { label = 'concern', min = 1 }] }\n")
+    s = load_settings(tmp_path / "c.toml", environ={})
+    inst = s.instrument
+    assert inst.item_codes == ("satisfaction", "trust", "voice_heard", "shared_vision", "communication",
+                               "value_received", "equity")
+    equity = inst.item("equity")
+    assert (equity.scale_min, equity.scale_max, equity.reverse, equity.funder) == (1, 5, True, False)
+    assert equity.parse("neutral") == 3.0 and equity.parse("5 - Strongly agree") == 5.0 and equity.score(5.0) == 1.0
+    assert inst.voice_item == "equity" and inst.satisfaction_item == "satisfaction"
+    team = inst.scale("team")
+    assert team.items == ("trust", "communication", "equity") and team.min_items == 2
+    assert [inst.band_of("team", v) for v in (4.0, 3.99, 3.0, 1.5, 0.5, None)] == [
+        "strength", "borderline", "borderline", "concern", None, None]
+    assert s.survey_items["equity"] == "Small members have an equal say."
+
+
+def test_an_instrument_of_its_own_drops_the_default_items_and_their_roles(tmp_path):
+    """default_items = false: exactly [survey_items]; the default roles name items it lacks, which
+    leaves satisfaction_mean and voice_gap "no data" rather than failing."""
+    (tmp_path / "c.toml").write_text("[survey]\ndefault_items = false\n[survey_items]\n"
+                                     "trust_members = { question = 'I trust them.', scale = [1, 7] }\n")
+    inst = load_settings(tmp_path / "c.toml", environ={}).instrument
+    assert inst.item_codes == ("trust_members",)
+    assert (inst.satisfaction_item, inst.voice_item, inst.trust_item) == (None, None, None)
+    assert inst.item("trust_members").parse("Agree") is None  # a 1-5 label is no point of 1-7
+
+
+def test_instrument_environment_overrides_keep_working(tmp_path):
+    s = load_settings(None, environ={"COALITION_SURVEY_ITEMS_TRUST": "Do you trust the others?",
+                                     "COALITION_SURVEY_SCALES_TRUST": "[1, 7]",
+                                     "COALITION_SURVEY_SCALE_MAX": "5",
+                                     "COALITION_SURVEY_ITEMS_EQUITY": '{"question": "Equal say?", "reverse": true}'})
+    assert s.survey_items["trust"] == "Do you trust the others?" and s.item_scale("trust") == (1, 7)
+    assert s.instrument.item("equity").reverse is True

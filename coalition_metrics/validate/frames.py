@@ -251,9 +251,8 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
         elif col.kind == "number":
             value = parsing.parse_number(text)
         else:
-            value = parsing.parse_likert(text)
-            if parsing.is_likert_label(text) and settings.item_scale(col.name) != (1, 5):
-                value = None  # 'Strongly agree' is a 5 of 5, not of 7: the number must be written
+            # the number, the item's own labels, or 'Agree' on a 1-5 item (a 5 of 5 is not a 5 of 7)
+            value = settings.instrument.item(col.name).parse(text)
     rec[f"{col.name}__value"] = value
     rec[f"{col.name}__invalid"] = text if text and value is None else None
 

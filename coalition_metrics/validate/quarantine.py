@@ -111,12 +111,15 @@ def accepted_records(frame, quarantined: list[QuarantinedCell]):
 
 
 def _likert_hint(item: str, value: str, settings) -> str:
-    """A label on an item not scored 1-5: say that the labels are the 1-5 scale."""
-    if not parsing.is_likert_label(value):
-        return ""
-    lo, hi = settings.item_scale(item)
-    return (f" ('{value}' is a point of the 1-5 agreement scale, but {item} is answered on {lo}-{hi}: "
-            f"write the number)")
+    """An answer that is a label, but not one of this item's: say which answers the item takes."""
+    it = settings.instrument.item(item)
+    own = f" or one of its labels ({', '.join(it.labels)})" if it.labels else ""
+    if parsing.is_likert_label(value):
+        return (f" ('{value}' is a point of the 1-5 agreement scale, but {item} is answered on {it.scale_text}: "
+                f"write the number{own})")
+    if it.labels:
+        return f" ({item} takes a number from {it.scale_text}{own})"
+    return ""
 
 
 def _date_hint(value: str, settings) -> str:

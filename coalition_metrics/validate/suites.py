@@ -18,6 +18,7 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
     """The suite file for a tab with its ``$ref`` and ``$date`` values filled in, and ``{today}``
     in a reason written as the day checked against (the day the source was read)."""
     doc = json.loads((EXPECTATIONS_DIR / f"{tab}.json").read_text(encoding="utf-8"))
+    doc["expectations"] = expand_item_templates(doc["expectations"], settings.instrument.item_codes)
     today = today or date.today()
 
     def resolve(value):
@@ -60,6 +61,38 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
         if e.get("meta", {}).get("when") != "respondent" or "respondent" in results[tab].column_map
     ]
     return doc
+
+
+def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:
+    """A run of entries whose ``meta.for_each`` is "survey_item" is a template: it is written once, with
+    ``{item}`` where the item code goes (a column such as ``{item}__invalid``, a ``scale.{item}.min``
+    reference, the reason and fix), and expanded here for each item of the instrument, item by item,
+    so the suite declares the same rules for six default items or forty of a coalition's own."""
+    out: list[dict] = []
+    block: list[dict] = []
+
+    def fill(value, code):
+        if isinstance(value, str):
+            return value.replace("{item}", code)
+        if isinstance(value, dict):
+            return {k: fill(v, code) for k, v in value.items() if k != "for_each"}
+        if isinstance(value, list):
+            return [fill(v, code) for v in value]
+        return value
+
+    def flush():
+        for code in item_codes:
+            out.extend(fill(e, code) for e in block)
+        block.clear()
+
+    for e in expectations:
+        if e.get("meta", {}).get("for_each") == "survey_item":
+            block.append(e)
+            continue
+        flush()
+        out.append(e)
+    flush()
+    return out
 
 
 def gx_context():

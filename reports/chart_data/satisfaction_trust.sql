@@ -1,5 +1,5 @@
 -- Chart "satisfaction and trust by wave": every wave up to the report's quarter ($quarter), for the
--- satisfaction and trust items, from marts.survey_items_by_wave (mean, 95% t-interval, n and the
+-- items [survey] satisfaction_item and trust_item name ($first_item, $second_item; null = none), from marts.survey_items_by_wave (mean, 95% t-interval, n and the
 -- small-n flag are computed there, not here).
 select
     items.wave,
@@ -12,6 +12,6 @@ select
     items.ci_high,
     items.is_suppressed
 from marts.survey_items_by_wave as items
-where items.item in ('satisfaction', 'trust')
+where items.item in ($first_item, $second_item)
   and items.seq <= (select seq from ref.quarters where quarter = $quarter)
 order by items.item_position, items.seq

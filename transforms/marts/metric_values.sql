@@ -95,8 +95,9 @@ leadership as (
 ),
 
 survey as (
+    -- the satisfaction item is [survey] satisfaction_item (ref.params); none = no rows, "no data"
     select 'satisfaction_mean' as metric_id, null as dimension, wave as quarter, seq, mean as value, n
-    from marts.survey_items_by_wave where item = 'satisfaction'
+    from marts.survey_items_by_wave where item = (select satisfaction_item from ref.params)
     union all
     select 'item_mean', item, wave, seq, mean, n from marts.survey_items_by_wave
     union all
@@ -109,14 +110,20 @@ survey as (
     select 'item_top2', item, wave, seq, top2_share, n from marts.survey_items_by_wave
     union all
     select 'satisfaction_change', null, wave, seq, change, n_pair
-    from marts.survey_change_by_wave where item = 'satisfaction'
+    from marts.survey_change_by_wave where item = (select satisfaction_item from ref.params)
     union all
     select 'satisfaction_change_p', null, wave, seq, p_value, n_pair
-    from marts.survey_change_by_wave where item = 'satisfaction'
+    from marts.survey_change_by_wave where item = (select satisfaction_item from ref.params)
     union all
     select 'item_change', item, wave, seq, change, n_pair from marts.survey_change_by_wave
     union all
     select 'item_change_p', item, wave, seq, p_value, n_pair from marts.survey_change_by_wave
+    union all
+    select 'scale_mean', scale, wave, seq, mean, n from marts.survey_scales_by_wave
+    union all
+    select 'scale_ci_low', scale, wave, seq, ci_low, n from marts.survey_scales_by_wave
+    union all
+    select 'scale_ci_high', scale, wave, seq, ci_high, n from marts.survey_scales_by_wave
     union all
     select 'response_rate', null, wave, seq, response_rate, count_roster from marts.survey_response_rate
     union all

@@ -8,7 +8,7 @@ metric_values as (
 ),
 
 registry as (
-    select metric_id, is_survey, model, position from ref.metrics
+    select metric_id, is_survey, model, dimension_kind, position from ref.metrics
 ),
 
 absent_source as (
@@ -24,11 +24,18 @@ absent_source as (
 ),
 
 dimension_order as (
-    -- meeting and milestone kinds in the contract's order, survey items in the instrument's order
-    select value as dimension, min(position) as position from ref.enum_values
-    where enum in ('kind', 'milestone_kind') group by value
+    -- meeting and milestone kinds in the contract's order, survey items and scales in the
+    -- instrument's order; by the registry's dimension kind, so a code shared by two kinds of
+    -- dimension (an item called "event") never matches twice
+    select 'kind' as dimension_kind, value as dimension, position from ref.enum_values where enum = 'kind'
     union all
-    select item, position from ref.survey_items
+    select 'counted_kind', value, position from ref.enum_values where enum = 'kind'
+    union all
+    select 'milestone_kind', value, position from ref.enum_values where enum = 'milestone_kind'
+    union all
+    select 'item', item, position from ref.survey_items
+    union all
+    select 'scale', scale, position from ref.survey_scales
 ),
 
 published as (
@@ -47,7 +54,9 @@ published as (
         coalesce(dimension_order.position, 0) as dimension_position
     from metric_values
     join registry using (metric_id)
-    left join dimension_order using (dimension)
+    left join dimension_order
+      on dimension_order.dimension_kind = registry.dimension_kind
+     and dimension_order.dimension = metric_values.dimension
 )
 
 select * from published

@@ -1,8 +1,9 @@
 -- grain: one row per wave (every quarter)
--- voice_gap = mean voice_heard of large members - mean voice_heard of small members, pooled over
--- the last [metrics] voice_gap_waves waves up to this one (a rolling year by default). The member's
--- size tier is the members tab's. n = the smaller side's number of answers, so the gap is
--- suppressed unless each side has at least small_n answers.
+-- voice_gap = mean score of the voice item ([survey] voice_item, ref.params; voice_heard by default)
+-- of large members - the same of small members, pooled over the last [metrics] voice_gap_waves waves
+-- up to this one (a rolling year by default). The member's size tier is the members tab's. n = the
+-- smaller side's number of answers, so the gap is suppressed unless each side has at least small_n
+-- answers. No rows when the instrument has no voice item: the figure is "no data".
 with
 
 answers as (
@@ -10,7 +11,7 @@ answers as (
     from staging.stg_survey_answers as answers
     join ref.quarters as quarters on quarters.quarter = answers.wave
     join staging.stg_members as members using (member_id)
-    where answers.item = 'voice_heard'
+    where answers.item = (select voice_item from ref.params)
       and members.size_tier in ('large', 'small')
 ),
 
@@ -25,6 +26,7 @@ pooled as (
     from ref.quarters as quarters
     left join answers
       on answers.seq between quarters.seq - (select voice_gap_waves from ref.params) + 1 and quarters.seq
+    where (select voice_item from ref.params) is not null
     group by quarters.quarter, quarters.seq
 ),
 

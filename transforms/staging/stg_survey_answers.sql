@@ -1,4 +1,9 @@
--- grain: one row per (response, item) answered; a blank answer is item non-response, not a row
+-- grain: one row per (response, item) answered; a blank answer is item non-response, not a row.
+-- The items are the configured instrument's (ref.survey_items): raw.survey holds one text column per
+-- item, unpivoted here, so no item is named in SQL. answer = the answer on the item's raw scale, as
+-- typed (a number or one of its labels, read by cm_answer as validation reads it); score = the
+-- answer after reverse scoring (scale_min + scale_max - answer for a reverse-scored item), which
+-- every figure uses.
 with
 
 source as (
@@ -7,32 +12,45 @@ source as (
       and sheet_row not in (select sheet_row from quarantine.rows where tab = 'survey')
 ),
 
-scored as (
-    select
-        sheet_row as response_id,
-        cm_likert(satisfaction) as satisfaction,
-        cm_likert(trust) as trust,
-        cm_likert(voice_heard) as voice_heard,
-        cm_likert(shared_vision) as shared_vision,
-        cm_likert(communication) as communication,
-        cm_likert(value_received) as value_received
-    from source
+cells as (
+    -- every text column of the tab; the join below keeps the instrument's items
+    unpivot (select * exclude (snapshot_id, is_blank) from source)
+    on columns(* exclude (sheet_row))
+    into name item value cell
 ),
 
-long as (
-    unpivot scored
-    on satisfaction, trust, voice_heard, shared_vision, communication, value_received
-    into name item value score
+answered as (
+    select
+        cells.sheet_row as response_id,
+        cells.item,
+        cm_answer(cells.item, cells.cell) as answer,
+        items.scale_min,
+        items.scale_max,
+        items.reverse
+    from cells
+    join ref.survey_items as items using (item)
+),
+
+scored as (
+    select
+        response_id,
+        item,
+        answer,
+        case when reverse then scale_min + scale_max - answer else answer end as score
+    from answered
+    where answer is not null
 ),
 
 joined as (
     select
-        long.response_id,
+        scored.response_id,
+        responses.sheet_row,
         responses.wave,
         responses.member_id,
-        long.item,
-        long.score
-    from long
+        scored.item,
+        scored.answer,
+        scored.score
+    from scored
     join staging.stg_survey_responses as responses using (response_id)
 )
 

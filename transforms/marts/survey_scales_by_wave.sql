@@ -1,0 +1,56 @@
+-- grain: one row per (wave, scale); a wave is the quarter a response's timestamp falls in.
+-- mean, n, sample standard deviation and 95% t-interval of the respondents' scale scores
+-- (marts.survey_scale_scores), and the band of the mean: the first of the scale's bands, by min
+-- descending (ref.survey_scale_bands), whose min <= the mean; null below every band or with no
+-- scores. is_suppressed: fewer than small_n scores (the small-n rule).
+with
+
+scores as (
+    select * from marts.survey_scale_scores
+    where wave in (select quarter from ref.quarters)
+),
+
+grid as (
+    select quarters.quarter as wave, quarters.seq, scales.scale, scales.position as scale_position
+    from ref.quarters as quarters
+    cross join ref.survey_scales as scales
+),
+
+stats as (
+    select
+        wave,
+        scale,
+        count(score) as n,
+        avg(score) as mean,
+        stddev_samp(score) as sd
+    from scores
+    group by wave, scale
+),
+
+summarized as (
+    select
+        grid.wave,
+        grid.seq,
+        grid.scale,
+        grid.scale_position,
+        coalesce(stats.n, 0) as n,
+        stats.mean,
+        stats.sd,
+        stats.mean - t.t975 * stats.sd / sqrt(stats.n) as ci_low,
+        stats.mean + t.t975 * stats.sd / sqrt(stats.n) as ci_high,
+        is_suppressed(stats.n) as is_suppressed
+    from grid
+    left join stats using (wave, scale)
+    left join ref.t_critical as t on t.df = stats.n - 1
+),
+
+banded as (
+    select
+        summarized.*,
+        (select bands.label from ref.survey_scale_bands as bands
+         where bands.scale = summarized.scale and bands.min <= summarized.mean
+         order by bands.min desc limit 1) as band
+    from summarized
+)
+
+select wave, seq, scale, scale_position, n, mean, sd, ci_low, ci_high, band, is_suppressed from banded
