@@ -246,16 +246,21 @@ def leadership_family(doc, ctx, mid, dim):
     return (max(values) if values else None), sum(t for _, t in found.values())
 
 
+def score(row, item, ctx):
+    """An answer cell as a score: the number or label as typed (the instrument's own labels where
+    it declares them), reversed for a reverse-scored item; None when blank."""
+    instrument = getattr(ctx.s, "instrument", None)
+    declared = {i.code: i for i in instrument.items} if instrument is not None else {}
+    text = cell(row, item)
+    answer = declared[item].parse(text) if item in declared else parsing.parse_likert(text)
+    if answer is None:
+        return None
+    lo, hi = ctx.s.item_scale(item)
+    return lo + hi - answer if item in declared and declared[item].reverse else answer
+
+
 def _scores(rows, ctx):
-    out = []
-    for r in rows:
-        item = r["cell"]
-        answer = parsing.parse_likert(cell(r))
-        lo, hi = ctx.s.item_scale(item)
-        instrument = getattr(ctx.s, "instrument", None)
-        reverse = instrument is not None and any(i.code == item and i.reverse for i in instrument.items)
-        out.append(lo + hi - answer if reverse else answer)
-    return out
+    return [score(r, r["cell"], ctx) for r in rows]
 
 
 def survey_family(doc, ctx, mid, dim):
