@@ -20,6 +20,7 @@ from coalition_metrics.quarters import Quarter
 from coalition_metrics.registry import base_id, load_registry
 
 QUARTER = "2026-Q3"  # the example's last (completed) quarter
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 # ---- fixtures ---------------------------------------------------------------------------------
@@ -281,6 +282,26 @@ def survey_family(doc, ctx, mid, dim):
                 "item_ci_low": None if half is None else mean - half,
                 "item_ci_high": None if half is None else mean + half,
                 "item_top2": sum(1 for v in x if v >= ctx.s.item_scale(item)[1] - 1) / n}[mid], n
+    if mid in ("scale_mean", "scale_ci_low", "scale_ci_high"):
+        (scale,) = [sc for sc in ctx.s.instrument.scales if sc.code == dim]
+        need = scale.min_items or len(scale.items)
+        x = []
+        for r in included(doc, "scale score"):
+            assert ctx.wave(cell(r, "timestamp")) == ctx.q.label
+            answers = [v for v in (score(r, item, ctx) for item in scale.items) if v is not None]
+            assert len(answers) >= need, r
+            x.append(sum(answers) / len(answers))
+        for r in doc["excluded"]:  # a response of the wave left out answered too few of the items
+            if r["reason"].startswith("answered "):
+                assert sum(score(r, item, ctx) is not None for item in scale.items) < need, r
+        n = len(x)
+        if not n:
+            return None, 0
+        mean = sum(x) / n
+        half = stats.t.ppf(0.975, n - 1) * statistics.stdev(x) / math.sqrt(n) if n > 1 else None
+        value = {"scale_mean": mean, "scale_ci_low": None if half is None else mean - half,
+                 "scale_ci_high": None if half is None else mean + half}[mid]
+        return value, n
     if mid in ("item_change", "item_change_p", "satisfaction_change", "satisfaction_change_p"):
         this, last = included(doc, "this wave"), included(doc, "last wave")
         assert all(ctx.wave(cell(r, "timestamp")) == ctx.q.label for r in this)
@@ -397,8 +418,38 @@ def same(a, b):
 
 
 # ---- the acceptance test ----------------------------------------------------------------------
-def test_every_registry_id_is_recomputed_from_the_rows_explain_lists(published, run_figures, settings):
+@pytest.fixture(scope="module")
+def wilder(tmp_path_factory):
+    """The Wilder-style example (a custom instrument with composite scales), for the scale figures
+    the bundled example does not publish."""
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.pipeline import run_quarterly
+
+    s = load_settings(ROOT / "examples" / "wilder" / "coalition.toml", environ={})
+    out = tmp_path_factory.mktemp("lineage-wilder")
+    result = run_quarterly(s, quarter=QUARTER, out=out, write_back=False)
+    con = duckdb.connect(str(out / "coalition.duckdb"), read_only=True)
+    try:
+        rows = con.execute("select published_id, quarter, value, n, suppressed from run_metrics where run_id = ?",
+                           [result.run_id]).fetchall()
+    finally:
+        con.close()
+    return out, result, s, {(pid, q): (value, n, bool(x)) for pid, q, value, n, x in rows}
+
+
+def test_every_registry_id_is_recomputed_from_the_rows_explain_lists(published, run_figures, settings, wilder):
     out, result = published
+    covered, ids = _recompute_every_id(out, result, settings, run_figures)
+    assert len(ids) >= 90
+    # the scale figures (and anything else the bundled example does not publish) on the Wilder example
+    w_out, w_result, w_settings, w_figures = wilder
+    w_covered, w_ids = _recompute_every_id(w_out, w_result, w_settings, w_figures)
+    assert {"scale_mean", "scale_ci_low", "scale_ci_high"} <= w_covered
+    # every metric of the registry, so a new metric without lineage fails here
+    assert covered | w_covered == {m.id for m in load_registry()}
+
+
+def _recompute_every_id(out, result, settings, run_figures):
     ctx = Ctx(settings, QUARTER, min(q for _, q in run_figures))
     small_n = settings.small_n
     ids = sorted(pid for pid, q in run_figures if q == QUARTER)
@@ -415,9 +466,7 @@ def test_every_registry_id_is_recomputed_from_the_rows_explain_lists(published, 
             mismatches.append((pid, (got_value, got_n, got_suppressed), (value, n, suppressed)))
         covered.add(base_id(pid))
     assert mismatches == []
-    # every metric of the registry, so a new metric without lineage fails here
-    assert covered == {m.id for m in load_registry()}
-    assert len(ids) >= 90
+    return covered, ids
 
 
 def test_lineage_sql_agrees_with_the_marts_in_every_quarter(published, settings):

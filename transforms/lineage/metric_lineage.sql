@@ -10,6 +10,7 @@ unioned as (
     union all select * from lineage.engagement
     union all select * from lineage.tasks
     union all select * from lineage.survey
+    union all select * from lineage.scales
     union all select * from lineage.goals
     union all select * from lineage.milestones
 ),
