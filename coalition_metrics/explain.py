@@ -165,10 +165,11 @@ def _row_line(row: dict, with_reason: bool) -> str:
 
 # ---------------------------------------------------------------------------------------------
 def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member: str | None = None,
-            run_id: str | None = None, fmt: str = "text") -> str:
+            run_id: str | None = None, fmt: str = "text", progress=None) -> str:
     """The explanation of ``metric_id`` (plain or dimensioned) as text or json. Raises KeyError
     for an id not in the registry and CoalitionError for an unknown run, quarter, dimension or
-    member (the CLI prints those as one paragraph, exit 2)."""
+    member (the CLI prints those as one paragraph, exit 2). ``progress(text)`` is told before a
+    replay, which takes about as long as the run's validate, load and transform stages."""
     m = metric(metric_id)  # KeyError for an unknown id
     db = Path(out_dir) / DB_NAME
     none_yet = f"No published run under {out_dir} yet: `coalition run` builds and publishes the figures."
@@ -198,7 +199,7 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
     finally:
         con.close()
     if exp.figure is not None and exp.lineage != "live":
-        _from_replay(exp, out_dir, built_by)
+        _from_replay(exp, out_dir, built_by, progress)
     return exp.as_json() if fmt == "json" else exp.text()
 
 
@@ -308,7 +309,7 @@ def _built_by(con) -> str | None:
     return row[0] if row else None
 
 
-def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None) -> None:
+def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress=None) -> None:
     """Lineage of a run that is not the database's last build: replay the run's snapshot with its
     config into a private database (coalition_metrics.replay), or say how to rebuild it."""
     run = exp.run
@@ -327,6 +328,9 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None) -> None:
             f"then run this explain again: it reads the newest published run, or pass --run with the new run's id."
         )
         return
+    if progress is not None:
+        progress(f"Replaying run {run['run_id']} from its snapshot to list the rows behind {exp.published_id} "
+                 f"({why})...")
     with replay_run(run["run_id"], Path(out_dir)) as rep:
         exp.included, exp.excluded = lineage_rows(rep.con, exp.published_id, exp.quarter, exp.member)
     exp.lineage = "replay"
