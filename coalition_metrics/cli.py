@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--config", metavar="PATH", help="coalition.toml (to find the output folder)")
     exp.add_argument("--out", metavar="DIR", help="output folder holding coalition.duckdb (default: [output] folder)")
 
+    ver = sub.add_parser("verify", help="recompute a published run from its snapshot and config, and check every figure matches byte for byte",
+                         description="Exit status: 0 every figure and funder file matches, 1 something differs (named, with its "
+                                     "likely cause), 2 the run cannot be verified (unknown, not published, damaged).")
+    ver.add_argument("run_id", metavar="RUN_ID", help="a published run's id as `coalition runs` lists it (or a unique prefix of 8+ characters)")
+    ver.add_argument("--config", metavar="PATH", help="coalition.toml (to find the output folder; the run's own saved config is used)")
+    ver.add_argument("--out", metavar="DIR", help="output folder holding the run (default: [output] folder)")
+    ver.add_argument("--format", choices=("text", "json"), default="text", help="how to print the result (default: text)")
+
     tpl = sub.add_parser("template", help="write a blank workbook with every tab, header and drop-down, or add them to a Google Sheet")
     tpl.add_argument("--config", metavar="PATH", help="coalition.toml (tab names, survey questions, scale)")
     where = tpl.add_mutually_exclusive_group(required=True)
@@ -113,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_template(args)
         if args.command == "explain":
             return cmd_explain(args)
+        if args.command == "verify":
+            return cmd_verify(args)
     except CoalitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _release(exc)
@@ -289,7 +299,7 @@ def cmd_explain(args) -> int:
     out = Path(args.out) if args.out else settings.output_folder
     try:
         print(explain(args.metric, out, quarter=args.quarter, member=args.member, run_id=args.run,
-                      fmt=args.format))
+                      fmt=args.format, progress=lambda text: print(text, file=sys.stderr, flush=True)))
     except KeyError:
         from .registry import load_registry
 
@@ -298,6 +308,19 @@ def cmd_explain(args) -> int:
             f"(with a dimension as id[dimension]; see docs/metrics.md)."
         ) from None
     return 0
+
+
+def cmd_verify(args) -> int:
+    from pathlib import Path
+
+    from .config import load_settings
+    from .verify import as_json, render_text, verify_run
+
+    settings = load_settings(args.config)
+    out = Path(args.out) if args.out else settings.output_folder
+    result = verify_run(args.run_id, out, settings)
+    print(as_json(result) if args.format == "json" else render_text(result))
+    return result.exit_code
 
 
 def cmd_template(args) -> int:

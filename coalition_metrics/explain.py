@@ -7,9 +7,8 @@ Only published runs are read: the latest succeeded run with figures in run_metri
 run that built the database and then failed publishes nothing, so its figures are never shown. The
 lineage comes from the SQL models in transforms/lineage/ (table lineage.metric_lineage) and the
 cells from raw.<tab>; those tables describe the database's last build (ref.build), so they are read
-only when that build is the run being explained. Otherwise the run is replayed from its snapshot
-(coalition_metrics.replay) into a private database, or, where replay is not available, explain says
-which command rebuilds them.
+only when that build is the run being explained. Otherwise the run is replayed from its snapshot with
+its saved config (coalition_metrics.replay) into a private database, and the rows are read there.
 """
 
 from __future__ import annotations
@@ -165,10 +164,11 @@ def _row_line(row: dict, with_reason: bool) -> str:
 
 # ---------------------------------------------------------------------------------------------
 def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member: str | None = None,
-            run_id: str | None = None, fmt: str = "text") -> str:
+            run_id: str | None = None, fmt: str = "text", progress=None) -> str:
     """The explanation of ``metric_id`` (plain or dimensioned) as text or json. Raises KeyError
     for an id not in the registry and CoalitionError for an unknown run, quarter, dimension or
-    member (the CLI prints those as one paragraph, exit 2)."""
+    member (the CLI prints those as one paragraph, exit 2). ``progress(text)`` is told before a
+    replay, which takes about as long as the run's validate, load and transform stages."""
     m = metric(metric_id)  # KeyError for an unknown id
     db = Path(out_dir) / DB_NAME
     none_yet = f"No published run under {out_dir} yet: `coalition run` builds and publishes the figures."
@@ -198,7 +198,7 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
     finally:
         con.close()
     if exp.figure is not None and exp.lineage != "live":
-        _from_replay(exp, out_dir, built_by)
+        _from_replay(exp, out_dir, built_by, progress)
     return exp.as_json() if fmt == "json" else exp.text()
 
 
@@ -308,27 +308,29 @@ def _built_by(con) -> str | None:
     return row[0] if row else None
 
 
-def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None) -> None:
+def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress=None) -> None:
     """Lineage of a run that is not the database's last build: replay the run's snapshot with its
-    config into a private database (coalition_metrics.replay), or say how to rebuild it."""
+    saved config into a private database (coalition_metrics.replay) and read the rows there. When
+    the replay cannot be made (the snapshot or run folder damaged or gone), the published figure is
+    still shown, with why its rows cannot be listed."""
+    from .replay import replay_run
+
     run = exp.run
-    try:
-        from .replay import replay_run
-    except ImportError:
-        replay_run = None
     why = (f"the database's raw, staging and lineage tables were last built by "
            + (f"run {built_by}" if built_by else "an earlier version of the tool") + f", not by run {run['run_id']}")
-    if replay_run is None:
+    if progress is not None:
+        progress(f"Replaying run {run['run_id']} from its snapshot to list the rows behind {exp.published_id} "
+                 f"({why})...")
+    try:
+        with replay_run(run["run_id"], Path(out_dir)) as rep:
+            exp.included, exp.excluded = lineage_rows(rep.con, exp.published_id, exp.quarter, exp.member)
+    except CoalitionError as exc:
+        if exp.member is not None and str(exc).startswith(f"No member '{exp.member}'"):
+            raise
         exp.lineage = "unavailable"
-        exp.lineage_note = (
-            f"The rows behind this figure need a replay: {why}. Rebuild them from that run's snapshot with "
-            f"`coalition run --no-prefect --from-snapshot {run['run_id']} --quarter {run['quarter']} --out {out_dir}` "
-            f"(a new run from the same snapshot; with the same config and code it publishes the same figures), "
-            f"then run this explain again: it reads the newest published run, or pass --run with the new run's id."
-        )
+        exp.lineage_note = (f"The rows behind this figure cannot be listed: {why}, so they come from a replay of "
+                            f"the run's snapshot, and the replay failed: {exc}")
         return
-    with replay_run(run["run_id"], Path(out_dir)) as rep:
-        exp.included, exp.excluded = lineage_rows(rep.con, exp.published_id, exp.quarter, exp.member)
     exp.lineage = "replay"
     exp.lineage_note = f"rows from a replay of run {run['run_id']}'s snapshot: {why}"
 

@@ -14,7 +14,7 @@ from .config import Settings
 from .errors import SnapshotError
 from .plan import DB_NAME, RunPlan
 from .quarters import Quarter
-from .runlock import open_db, run_lock
+from .runlock import database_error, open_db, run_lock
 
 
 def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folder: Path | None = None,
@@ -49,13 +49,9 @@ def snapshot_for(ref: str | None, plan: RunPlan) -> str:
     """The snapshot id that ``--from-snapshot REF`` names: a run id (published, or recorded in the
     runs table, e.g. a run that stopped after its snapshot), a snapshot id, or a unique prefix of
     at least 8 characters of either. Nothing else: no paths, wildcards or empty values."""
-    ref = (ref or "").strip()
     usage = ("--from-snapshot takes a run id (as `coalition runs` lists it, e.g. 20261124T054918364Z-8c1f), "
              "a snapshot id (64 hex characters) or a unique prefix of at least 8 characters of one")
-    if not ref:
-        raise SnapshotError(f"{usage}; it was empty.")
-    if not REF_SHAPE.fullmatch(ref):
-        raise SnapshotError(f"{usage}; {ref!r} is not one (letters, digits and '-' only: no paths or wildcards).")
+    ref = _checked_ref(ref, usage)
     runs = _run_snapshots(plan)
     snapshots = _snapshot_ids(plan)
     if ref in runs:
@@ -76,6 +72,86 @@ def snapshot_for(ref: str | None, plan: RunPlan) -> str:
         f"No run or snapshot '{ref}' under {plan.out_dir}. Pass a run id from `coalition runs` (or a "
         f"run folder's name) or a snapshot id, and the same --out."
     )
+
+
+def _checked_ref(ref: str | None, usage: str) -> str:
+    """A run or snapshot reference as a person typed it, refused unless it has the shape of an id."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise SnapshotError(f"{usage}; it was empty.")
+    if not REF_SHAPE.fullmatch(ref):
+        raise SnapshotError(f"{usage}; {ref!r} is not one (letters, digits and '-' only: no paths or wildcards).")
+    return ref
+
+
+def published_run_for(ref: str | None, out_dir: Path, command: str) -> Path:
+    """The published folder of the run ``ref`` names, by the rule --from-snapshot follows: its run id
+    or a unique prefix of at least 8 characters of one. A run that did not publish (failed, still
+    running) or that no run is called is refused with what the runs table says about it."""
+    out_dir = Path(out_dir)
+    usage = (f"{command} takes a published run's id (as `coalition runs` lists it, e.g. "
+             f"20261124T054918364Z-8c1f) or a unique prefix of at least 8 characters of one")
+    ref = _checked_ref(ref, usage)
+    folders = {m.parent.name: m.parent for m in _published_manifests(out_dir)}
+    if ref in folders:
+        return folders[ref]
+    matches = sorted(r for r in folders if r.startswith(ref)) if len(ref) >= MIN_PREFIX else []
+    if len(matches) == 1:
+        return folders[matches[0]]
+    if matches:
+        raise SnapshotError(f"{command} {ref} is ambiguous: it starts runs {', '.join(matches)}. Give more characters.")
+    raise SnapshotError(_not_published(ref, out_dir, command))
+
+
+def _not_published(ref: str, out_dir: Path, command: str) -> str:
+    """Why ``ref`` names no published run under ``out_dir``, from the runs table when it knows."""
+    with read_only_db(out_dir) as con:
+        rows = [] if con is None else con.execute(
+            """select run_id, status, message, output_folder from runs
+               where run_id = ? or (length(?) >= ? and starts_with(run_id, ?)) order by run_id""",
+            [ref, ref, MIN_PREFIX, ref]).fetchall()
+    if len(rows) == 1:
+        run_id, status, message, folder = rows[0]
+        why = (message or "").splitlines()[0] if message else ""
+        if status == "failed":
+            return (f"Run {run_id} failed ({why or 'no message recorded'}) and published nothing, so there is "
+                    f"nothing to {command.split()[-1]}: only a published run can be. `coalition runs` lists the runs.")
+        if status == "running":
+            return (f"Run {run_id} has not published (it is recorded as running, or was interrupted); only a "
+                    f"published run can be used with {command}. `coalition runs` lists the runs.")
+        return (f"Run {run_id} is recorded as {status}, but its run folder {folder or '(none)'} is not under "
+                f"{out_dir} any more (moved or deleted); {command} needs the published folder and its manifest.")
+    return (f"No published run '{ref}' under {out_dir}. Pass a run id from `coalition runs` (or a run folder's "
+            f"name) and the same --out as the run.")
+
+
+class read_only_db:
+    """A read-only DuckDB connection to ``<out>/coalition.duckdb`` (None when there is none), for
+    readers that must not change it; a database a run holds, or a damaged one, is one paragraph."""
+
+    def __init__(self, out_dir: Path):
+        self.db = Path(out_dir) / DB_NAME
+        self.con = None
+
+    def __enter__(self):
+        import duckdb
+
+        if not self.db.is_file():
+            return None
+        try:
+            self.con = duckdb.connect(str(self.db), read_only=True)
+        except duckdb.Error as exc:
+            raise database_error(exc, self.db) from None
+        return self.con
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.con is not None:
+            self.con.close()
+        if exc is not None and isinstance(exc, Exception):
+            err = database_error(exc, self.db)
+            if err is not exc:
+                raise err from None
+        return False
 
 
 def _run_snapshots(plan: RunPlan) -> dict[str, str]:

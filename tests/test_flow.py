@@ -208,7 +208,8 @@ def test_refresh_flow_publishes_funder_files_only(prefect_harness, settings, exa
     assert state.is_completed(), state.message
     result = state.result()
     assert result.folder.parent == settings.output_folder / "refresh" / "2026-Q3"
-    assert sorted(p.name for p in result.folder.iterdir()) == ["funder.html", "funder.pdf", "funder_metrics.csv",
-                                                               "funder_metrics.json", "manifest.json", "validation"]
+    assert sorted(p.name for p in result.folder.iterdir()) == ["config.json", "funder.html", "funder.pdf",
+                                                               "funder_metrics.csv", "funder_metrics.json",
+                                                               "manifest.json", "validation"]
     # a closed quarter refreshed as of its last day: the quarterly report's funder figures
     assert (result.folder / "funder_metrics.json").read_bytes() == (example_run.folder / "funder_metrics.json").read_bytes()

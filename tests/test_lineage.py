@@ -624,9 +624,11 @@ def test_text_output_groups_rows_and_stays_short(published):
     assert len(lineage.splitlines()) < 80
 
 
-def test_another_builds_tables_then_explain_needs_a_replay(published, tmp_path, settings):
-    """The database's tables were last built by another run: explain does not read them for the
-    published run; it replays the run, or (without coalition_metrics.replay) names the command."""
+def test_another_build_in_the_database_means_a_replay(published, tmp_path, settings):
+    """The database's tables were last built by another run (ref.build): explain does not read them
+    for the published run; it replays the run from its snapshot and lists the very rows the live
+    tables list. With the snapshot gone it still shows the published figure, and says why the rows
+    cannot be listed."""
     out, result = published
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
@@ -634,15 +636,17 @@ def test_another_builds_tables_then_explain_needs_a_replay(published, tmp_path, 
     con.execute("update ref.build set run_id = 'a-later-failed-run'")
     con.close()
     doc = explain_json(copy, "attendance_rate", quarter=QUARTER)
-    try:
-        import coalition_metrics.replay  # noqa: F401
-    except ImportError:
-        assert doc["lineage"] == "unavailable" and doc["included"] is None
-        assert f"--from-snapshot {result.run_id}" in doc["lineage_note"]
-        assert "a-later-failed-run" in doc["lineage_note"]
-        assert doc["published"]["value"] is not None
-    else:
-        assert doc["lineage"] == "replay" and doc["included"]
+    live = explain_json(out, "attendance_rate", quarter=QUARTER)
+    assert doc["lineage"] == "replay" and "a-later-failed-run" in doc["lineage_note"]
+    assert doc["included"] == live["included"] and doc["excluded"] == live["excluded"]
+
+    shutil.rmtree(copy / "snapshots")
+    code, text, err = _cli(copy, "explain", "attendance_rate")
+    assert code == 0 and "Traceback" not in text + err
+    assert "Lineage of attendance_rate in 2026-Q3: 65%" in text
+    note = text.strip().splitlines()[-1]
+    assert note.startswith("The rows behind this figure cannot be listed: ") and "a-later-failed-run" in note
+    assert "the replay failed: " in note and "snapshot" in note.split("the replay failed: ")[1].lower()
 
 
 def test_grid_attendance_lineage_names_the_cell(tmp_path, settings, example_copy, run_figures):
