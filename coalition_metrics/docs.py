@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .config import PROJECT_ROOT
+from .config import DEFAULT_ITEMS, PROJECT_ROOT
 from .registry import SECTIONS, load_registry
 
 DOC_PATH = PROJECT_ROOT / "docs" / "metrics.md"
@@ -16,7 +16,8 @@ DIMENSION_TEXT = {
     "counted_kind": "counted meeting kind ([metrics] counted_kinds; default weekly_call, monthly_call, quarterly_meeting)",
     "member": "member id",
     "source": "tasks, facilitation",
-    "item": "survey item: satisfaction, trust, voice_heard, shared_vision, communication, value_received",
+    "item": f"survey item: a code of the instrument's items ([survey_items]; by default {', '.join(DEFAULT_ITEMS)})",
+    "scale": "survey scale: a code of the instrument's composite scales ([survey_scales]; none by default)",
     "goal": "goal id",
     "milestone_kind": "milestone kind: quick_win, policy_win, media, funding, other",
 }
@@ -61,6 +62,13 @@ and how it reads it is in [data-contract.md](data-contract.md).
   answers, or the smaller of two groups.
 - **Member-level figures.** Figures whose audience is the coordinator never appear in funder
   outputs.
+- **Coordinator-only survey items and scales.** The figures of an item or scale the instrument
+  declares `funder = false` (item_mean[CODE], scale_mean[CODE], ...), and a figure resting on such
+  an item through a `[survey]` role (satisfaction_item, voice_item), stay in coordinator outputs
+  too (docs/data-contract.md, "The survey instrument").
+- **Survey items and scales.** Item and scale figures follow the configured instrument: one
+  published id per item (`item_mean[CODE]`) and per composite scale (`scale_mean[CODE]`); reverse-
+  scored items count as min + max - answer.
 """
 
 

@@ -28,10 +28,13 @@ MILESTONE_WORDS = {"quick_win": "quick wins", "policy_win": "policy wins", "medi
 
 
 def dimension_names(con, settings) -> dict[str, dict[str, str]]:
-    """What the labels name dimensions by: each survey item's question text and each scale's name
+    """What the labels name dimensions by: each survey item's question text (marked when reverse-scored)
+    and each scale's name
     (the instrument in the config), each goal's statement (the goals tab, accepted rows only)."""
     goals = dict(con.execute("select goal_id, statement from staging.stg_goals order by goal_id").fetchall())
-    return {"item": dict(settings.survey_items), "scale": {s.code: s.name for s in settings.instrument.scales},
+    # a reverse-scored item says so: its mean reads the other way round from its question
+    items = {i.code: i.question + (" (reverse-scored)" if i.reverse else "") for i in settings.instrument.items}
+    return {"item": items, "scale": {s.code: s.name for s in settings.instrument.scales},
             "goal": {g: s or g for g, s in goals.items()}}
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from .registry import base_id, metric, suppressed_label
 
 # Besides every funder metric's overall figure, the page shows these metrics per dimension (one row
-# per survey item, per goal); the funder files carry every dimension.
-PER_DIMENSION = ("item_mean", "goal_progress")
+# per survey item, per composite survey scale, per goal); the funder files carry every dimension.
+PER_DIMENSION = ("item_mean", "scale_mean", "goal_progress")
 QUARTERS_SHOWN = 5  # the quarter and the four before it
 
 

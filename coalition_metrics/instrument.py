@@ -23,6 +23,8 @@ from typing import Any
 from . import parsing
 from .errors import ConfigError
 
+# Float noise allowed when a mean is read against a band's min (the SQL uses the same 1e-9).
+BAND_TOLERANCE = 1e-9
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Column names the survey tab already has in raw.survey and the validation frame.
 RESERVED = ("timestamp", "respondent", "sheet_row", "snapshot_id", "is_blank", "sheet_column", "row", "record")
@@ -75,13 +77,16 @@ class SurveyScale:
     min_items: int = 0
 
     def band_rule(self) -> str:
-        """The bands in words: 'strength 4.0 and above; borderline 3.0 to below 4.0; concern below 3.0'."""
+        """The bands in words: 'strength 4.0 and above; borderline 3.0 to below 4.0; concern 1.0 to below 3.0'."""
+        def num(v: float) -> str:
+            return f"{v:.1f}" if round(v * 10) == v * 10 else f"{v:g}"
+
         parts = []
         for i, band in enumerate(self.bands):
             if i == 0:
-                parts.append(f"{band.label} {band.min:g} and above")
+                parts.append(f"{band.label} {num(band.min)} and above")
             else:
-                parts.append(f"{band.label} {band.min:g} to below {self.bands[i - 1].min:g}")
+                parts.append(f"{band.label} {num(band.min)} to below {num(self.bands[i - 1].min)}")
         return "; ".join(parts)
 
 
@@ -110,11 +115,13 @@ class Instrument:
         return tuple(i.code for i in self.items)
 
     def band_of(self, scale_code: str, value: float | None) -> str | None:
-        """The first band (by min descending) whose min <= value; None below every band or no value."""
+        """The first band (by min descending) whose min <= value; None below every band or no value.
+        Compared to BAND_TOLERANCE, as survey_scales_by_wave.sql does: a mean of exactly 3.0 computed
+        as 2.9999999999999996 is 3.0, not below it."""
         if value is None:
             return None
         for band in self.scale(scale_code).bands:
-            if band.min <= value:
+            if band.min <= value + BAND_TOLERANCE:
                 return band.label
         return None
 
@@ -165,9 +172,9 @@ _DEFAULT_ROLES = {"satisfaction_item": "satisfaction", "voice_item": "voice_hear
 
 
 def _check_code(code: str, setting: str, where: str) -> None:
-    if not CODE.match(code):
+    if not CODE.match(code) or "__" in code:  # <col>__value / __invalid are validation's derived columns
         raise ConfigError(f"{where}: {setting}: {code!r} is not a usable code; write lower-case letters, digits and "
-                          f"underscores, starting with a letter (like \"equity\" or \"trust_2\").")
+                          f"single underscores, starting with a letter (like \"equity\" or \"trust_2\").")
     if code in RESERVED:
         raise ConfigError(f"{where}: {setting}: {code!r} is a column name the survey tab already uses; pick "
                           f"another code.")

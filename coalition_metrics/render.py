@@ -205,9 +205,10 @@ def scale_table(con, quarter: str, settings) -> list[dict[str, Any]]:
                from marts.survey_scales_by_wave where wave = ? order by scale_position""", [quarter]).fetchall():
         sc = inst.scale(code)
         first = inst.item(sc.items[0])
-        row = {"code": code, "name": sc.name, "n": n, "items": len(sc.items), "min_items": sc.min_items,
+        row = {"code": code, "name": sc.name, "n": n, "item_count": len(sc.items), "min_items": sc.min_items,
                "scale": first.scale_text, "rule": sc.band_rule() or "no bands declared", "funder": sc.funder,
-               "questions": [inst.item(i).question + (" (reversed)" if inst.item(i).reverse else "") for i in sc.items]}
+               "questions": [inst.item(i).question.rstrip(".") + (" (reversed)" if inst.item(i).reverse else "")
+                             for i in sc.items]}
         if suppressed:
             row.update(mean=suppressed_label(settings.small_n), ci="", band="")
         elif not n:

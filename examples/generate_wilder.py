@@ -42,7 +42,7 @@ FACTOR_LEVEL = {
     "communication_factor": {"large": (3.8, -0.05), "medium": (3.6, -0.06), "small": (3.4, -0.12)},
     "goals_factor": {"large": (2.7, 0.12), "medium": (2.6, 0.12), "small": (2.5, 0.1)},
 }
-EQUAL_SAY_SHIFT = {"large": 0.4, "medium": 0.0, "small": -0.5}  # voice_gap: large members feel more heard
+EQUAL_SAY_SHIFT = {"large": 0.1, "medium": 0.0, "small": -0.2}  # voice_gap: large members feel more heard
 
 
 def instrument():

@@ -151,8 +151,8 @@ def test_custom_items_and_scales_build_the_instrument(tmp_path):
     assert inst.voice_item == "equity" and inst.satisfaction_item == "satisfaction"
     team = inst.scale("team")
     assert team.items == ("trust", "communication", "equity") and team.min_items == 2
-    assert [inst.band_of("team", v) for v in (4.0, 3.99, 3.0, 1.5, 0.5, None)] == [
-        "strength", "borderline", "borderline", "concern", None, None]
+    assert [inst.band_of("team", v) for v in (4.0, 3.99, 3.0, 2.9999999999999996, 2.99, 1.5, 0.5, None)] == [
+        "strength", "borderline", "borderline", "borderline", "concern", "concern", None, None]
     assert s.survey_items["equity"] == "Small members have an equal say."
 
 

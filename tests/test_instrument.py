@@ -71,7 +71,7 @@ def equity_run(tmp_path_factory):
 
 def test_an_answer_off_the_custom_items_scale_is_quarantined_naming_its_column(equity_run):
     _, _, con = equity_run
-    rows = con.execute("select sheet_row, column, value, reason from quarantine.rows where tab = 'survey'").fetchall()
+    rows = con.execute("""select sheet_row, "column", value, reason from quarantine.rows where tab = 'survey'""").fetchall()
     assert rows == [(8, "equity", "7", "answer '7' is outside the item's scale")]
 
 
@@ -136,11 +136,11 @@ def test_funder_false_items_and_scales_never_reach_the_funder_files(equity_run):
 def test_the_template_drop_downs_follow_each_items_scale_and_labels(equity_run):
     from coalition_metrics.template import template_spec
 
-    s = equity_run[0].with_overrides(survey_scales={"trust": [1, 7]})
+    s = equity_run[0].with_overrides(survey_scales={"value_received": [1, 7]})
     survey = next(t for t in template_spec(s) if t.name == "survey")
     by_header = {c.header: c.choices for c in survey.columns}
     assert by_header[EQUITY_Q] == ["1 - Never", "2 - Rarely", "3 - Sometimes", "4 - Often", "5 - Always"]
-    assert by_header[DEFAULT_ITEMS["trust"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert by_header[DEFAULT_ITEMS["value_received"]] == ["1", "2", "3", "4", "5", "6", "7"]
     assert by_header[DEFAULT_ITEMS["satisfaction"]] == ["1", "2", "3", "4", "5"]
     # a label the drop-down list cannot hold (a comma) falls back to the numbers
     comma = dict(EQUITY, labels=["Never", "Rarely", "Now and then, a bit", "Often", "Always"])

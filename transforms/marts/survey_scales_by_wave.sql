@@ -1,8 +1,9 @@
 -- grain: one row per (wave, scale); a wave is the quarter a response's timestamp falls in.
 -- mean, n, sample standard deviation and 95% t-interval of the respondents' scale scores
 -- (marts.survey_scale_scores), and the band of the mean: the first of the scale's bands, by min
--- descending (ref.survey_scale_bands), whose min <= the mean; null below every band or with no
--- scores. is_suppressed: fewer than small_n scores (the small-n rule).
+-- descending (ref.survey_scale_bands), whose min <= the mean (to 1e-9, instrument.BAND_TOLERANCE:
+-- a mean of exactly 3.0 that float arithmetic gives as 2.9999999999999996 is 3.0); null below every
+-- band or with no scores. is_suppressed: fewer than small_n scores (the small-n rule).
 with
 
 scores as (
@@ -48,7 +49,7 @@ banded as (
     select
         summarized.*,
         (select bands.label from ref.survey_scale_bands as bands
-         where bands.scale = summarized.scale and bands.min <= summarized.mean
+         where bands.scale = summarized.scale and bands.min <= summarized.mean + 1e-9
          order by bands.min desc limit 1) as band
     from summarized
 )
