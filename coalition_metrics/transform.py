@@ -110,8 +110,6 @@ def run_models(con, settings) -> list[str]:
     con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
     built = []
     for name, path in model_files():
-        if name.startswith("lineage.") and not built[-1].startswith("lineage."):
-            survey_roles(con)
         sql = path.read_text().strip().rstrip(";")
         try:
             con.execute(f"create or replace table {name} as\n{sql}")
@@ -120,19 +118,6 @@ def run_models(con, settings) -> list[str]:
         built.append(name)
     check_registry(con)
     return built
-
-
-def survey_roles(con) -> None:
-    """ref.params.satisfaction_item and voice_item (the issue 12 interface: the items
-    satisfaction_mean/_change and voice_gap rest on), read by transforms/lineage/survey.sql.
-    load.py writes them once the configurable instrument is merged; until then they are the items
-    marts/metric_values.sql and marts/voice_gap_by_wave.sql name, added here only when missing."""
-    have = {c for (c,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'ref' and table_name = 'params'"
-    ).fetchall()}
-    for column, item in (("satisfaction_item", "satisfaction"), ("voice_item", "voice_heard")):
-        if column not in have:
-            con.execute(f"alter table ref.params add column {column} varchar default '{item}'")
 
 
 def check_registry(con) -> None:
