@@ -78,8 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--format", choices=("table", "csv", "json"), default="table", help="how to print the problems (default: table)")
     val.add_argument("--html", metavar="PATH", help="also write the data-quality page to PATH")
 
-    exp = sub.add_parser("explain", help="what a metric means, how it is computed, and its values in the latest run")
+    exp = sub.add_parser("explain", help="what a metric means, its published values, and the sheet rows behind a figure",
+                         description="The definition, the published values by quarter, and the figure's lineage in one "
+                                     "quarter: the raw rows counted (tab, sheet row, cells, role) and the rows left out "
+                                     "with the reason. Exit status: 0 shown, 2 unknown metric, run, quarter or member.")
     exp.add_argument("metric", metavar="METRIC_ID", help="e.g. attendance_rate, meetings_held[weekly_call], item_mean[trust]")
+    exp.add_argument("--quarter", metavar="Q", help="the quarter whose figure to trace (default: the run's quarter)")
+    exp.add_argument("--member", metavar="ID", help="only this member's rows, and the member-level figure where there is one")
+    exp.add_argument("--run", metavar="RUN_ID", help="a published run (default: the latest published run)")
+    exp.add_argument("--format", choices=("text", "json"), default="text",
+                     help="text (rows grouped, the first few of each group) or json (every row with its cells)")
     exp.add_argument("--config", metavar="PATH", help="coalition.toml (to find the output folder)")
     exp.add_argument("--out", metavar="DIR", help="output folder holding coalition.duckdb (default: [output] folder)")
 
@@ -305,7 +313,8 @@ def cmd_explain(args) -> int:
     settings = load_settings(args.config)
     out = Path(args.out) if args.out else settings.output_folder
     try:
-        print(explain(args.metric, out))
+        print(explain(args.metric, out, quarter=args.quarter, member=args.member, run_id=args.run,
+                      fmt=args.format, progress=lambda text: print(text, file=sys.stderr, flush=True)))
     except KeyError:
         from .registry import load_registry
 

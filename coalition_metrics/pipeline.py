@@ -80,7 +80,20 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
     with run_lock(plan), open_db(plan) as con:
         load_snapshot_tables(con, snap, validation, plan.settings)
         load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
-        return run_models(con, plan.settings)
+        built = run_models(con, plan.settings)
+        record_build(con, plan, snap)
+        return built
+
+
+def record_build(con, plan: RunPlan, snap: Snapshot) -> None:
+    """ref.build: which run built the database's raw, staging, marts and lineage tables. They
+    describe the last build only, which may be a later run than the published one `coalition
+    explain` is asked about (a refresh, a failed run): explain reads them only for that run."""
+    con.execute(
+        """create or replace table ref.build as
+           select ?::varchar as run_id, ?::varchar as flow, ?::varchar as quarter, ?::date as as_of,
+                  ?::varchar as snapshot_id""",
+        [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, snap.snapshot_id])
 
 
 BACKSTOP_GRACE_SECONDS = 120.0

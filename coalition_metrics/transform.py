@@ -1,4 +1,5 @@
-"""Transform: run transforms/macros.sql, then every model in transforms/staging and transforms/marts.
+"""Transform: run transforms/macros.sql, then every model in transforms/staging, transforms/marts and
+transforms/lineage (the raw rows behind each figure, read by `coalition explain`; docs/lineage.md).
 
 A model file is a single ``select``; it becomes the table ``<folder>.<file stem>``. Models are run
 in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
@@ -17,7 +18,7 @@ from .config import PROJECT_ROOT
 from .quarters import Quarter
 
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
-LAYERS = ("staging", "marts")
+LAYERS = ("staging", "marts", "lineage")
 
 
 def register_functions(con, settings) -> None:
@@ -80,7 +81,7 @@ def model_files() -> list[tuple[str, Path]]:
         for path in sorted((TRANSFORMS_DIR / layer).glob("*.sql")):
             files[f"{layer}.{path.stem}"] = path
     deps = {
-        name: {d for d in re.findall(r"\b((?:staging|marts)\.\w+)", _strip_comments(path.read_text())) if d != name}
+        name: {d for d in re.findall(r"\b((?:staging|marts|lineage)\.\w+)", _strip_comments(path.read_text())) if d != name}
         for name, path in files.items()
     }
     ordered, done = [], set()
@@ -105,6 +106,7 @@ def model_files() -> list[tuple[str, Path]]:
 def run_models(con, settings) -> list[str]:
     """Build every staging and mart table; return their names in build order."""
     register_functions(con, settings)
+    con.execute("create schema if not exists lineage")
     con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
     built = []
     for name, path in model_files():

@@ -30,7 +30,11 @@ expected as (
         meetings.kind,
         members.member_id,
         coalesce(attendance.status, 'absent') as status,
-        attendance.meeting_id is null as is_missing_row
+        attendance.meeting_id is null as is_missing_row,
+        ----------  lineage (transforms/lineage/): the rows this expected attendance rests on
+        meetings.sheet_row as meeting_sheet_row,
+        attendance.sheet_row as attendance_sheet_row,
+        attendance.sheet_column as attendance_sheet_column
     from meetings
     join members
       on members.joined_on <= meetings.meeting_on

@@ -19,7 +19,9 @@ latest as (
         quarters.quarter,
         measurements.goal_id,
         first(measurements.value order by measurements.measured_on desc, measurements.sheet_row desc) as latest_value,
-        max(measurements.measured_on) as latest_measured_on
+        max(measurements.measured_on) as latest_measured_on,
+        first(measurements.sheet_row order by measurements.measured_on desc, measurements.sheet_row desc)
+            as latest_sheet_row
     from quarters
     join staging.stg_goal_measurements as measurements on measurements.measured_on <= quarters.as_of
     group by quarters.quarter, measurements.goal_id
@@ -35,6 +37,9 @@ progress as (
         goals.target,
         latest.latest_value,
         latest.latest_measured_on,
+        ----------  lineage (transforms/lineage/goals.sql): the goal's row and its latest measurement's
+        goals.sheet_row as goal_sheet_row,
+        latest.latest_sheet_row,
         goal_progress(goals.direction, latest.latest_value, goals.baseline, goals.target) as goal_progress,
         case when goals.target_on > goals.baseline_on
              then greatest(0.0, least(1.0,

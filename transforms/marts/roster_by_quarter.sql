@@ -16,7 +16,8 @@ joined as (
         quarters.seq,
         members.member_id,
         members.organization,
-        members.size_tier
+        members.size_tier,
+        members.sheet_row
     from quarters
     join members
       on members.joined_on <= quarters.end_on

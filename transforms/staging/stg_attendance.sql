@@ -22,7 +22,9 @@ renamed as (
         trim(member_id) as member_id,
         -- both forms accept P/A/E, present/absent/excused, TRUE/FALSE, yes/no and x
         cm_attendance_mark(status) as status,
-        sheet_row
+        ----------  lineage: the sheet row, and in grid form the meeting column of the cell
+        sheet_row,
+        sheet_column
     from source
 )
 
