@@ -24,6 +24,8 @@ from .plan import DB_NAME
 from .registry import Metric, load_registry, metric, suppressed_label
 from .runlock import database_error
 
+_AUDIENCE = {"funder": "funders and coordinators", "coordinator": "coordinators only (member-level)",
+             "instrument": "coordinators only (its survey item or scale is declared funder = false)"}
 TEXT_ROWS_PER_GROUP = 10  # the text output lists this many rows per group; json lists all
 TEXT_ROWS_LEFT_OUT = 5
 QUIET_REASONS = ("outside the", "blank row")  # left-out groups shown as a count only in text
@@ -43,6 +45,7 @@ class Explanation:
     member: str | None = None
     member_figure: dict[str, Any] | None = None
     lineage: str = "none"  # live | replay | unavailable | none (no single figure named)
+    coordinator_only: bool = False  # the instrument keeps this figure from funders (funder = false)
     lineage_note: str = ""
     included: list[dict[str, Any]] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)
@@ -56,7 +59,7 @@ class Explanation:
         m = self.metric
         doc = {
             "metric_id": m.id, "published_id": self.published_id, "name": m.name, "definition": m.definition,
-            "unit": m.unit, "audience": m.audience, "small_n_rule": m.survey, "model": f"transforms/{m.model}",
+            "unit": m.unit, "audience": self.audience(), "small_n_rule": m.survey, "model": f"transforms/{m.model}",
             "run": self.run, "quarter": self.quarter,
             "published": None if self.figure is None else {
                 **self.figure, "shown": self.shown(self.figure["value"], self.figure["suppressed"])},
@@ -68,6 +71,9 @@ class Explanation:
         }
         return json.dumps(doc, indent=2, default=str)
 
+    def audience(self) -> str:
+        return "coordinator" if self.coordinator_only else self.metric.audience
+
     def text(self) -> str:
         m = self.metric
         ids = ([m.id] if m.overall else []) + ([f"{m.id}[{m.dimension}]"] if m.dimension != "none" else [])
@@ -75,7 +81,7 @@ class Explanation:
             f"{self.published_id}: {m.name}", "", m.definition, "",
             f"  published as  {', '.join(ids)}",
             f"  unit          {m.unit}",
-            f"  audience      {'funders and coordinators' if m.audience == 'funder' else 'coordinators only (member-level)'}",
+            f"  audience      {_AUDIENCE[self.audience() if not self.coordinator_only else 'instrument']}",
             f"  small-n rule  {'yes: suppressed below [metrics] small_n responses' if m.survey else 'no'}",
             f"  computed by   transforms/{m.model} (rows in transforms/marts/metric_values.sql)",
             f"  lineage       transforms/lineage/ (lineage.metric_lineage; docs/lineage.md)",
@@ -192,6 +198,7 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
             built_by = _built_by(con)
             if built_by == run["run_id"]:
                 exp.lineage = "live"
+                exp.coordinator_only = _kept_from_funders(con, m, exp.published_id)
                 exp.included, exp.excluded = lineage_rows(con, exp.published_id, exp.quarter, member)
     except duckdb.Error as exc:
         raise database_error(exc, db) from None
@@ -308,6 +315,19 @@ def _built_by(con) -> str | None:
     return row[0] if row else None
 
 
+def _kept_from_funders(con, m: Metric, published_id: str) -> bool:
+    """Whether the run's instrument keeps a funder metric's figure from funders (render.coordinator_only:
+    an item or scale declared funder = false, or a role resting on such an item)."""
+    from .registry import base_id
+    from .render import coordinator_only
+
+    if m.audience != "funder" or not m.survey:
+        return False
+    hidden = coordinator_only(con)
+    dimension = published_id[len(base_id(published_id)) + 1:-1] if "[" in published_id else None
+    return (m.dimension, dimension) in hidden or (m.role, None) in hidden
+
+
 def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress=None) -> None:
     """Lineage of a run that is not the database's last build: replay the run's snapshot with its
     saved config into a private database (coalition_metrics.replay) and read the rows there. When
@@ -324,6 +344,7 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress
     try:
         with replay_run(run["run_id"], Path(out_dir)) as rep:
             exp.included, exp.excluded = lineage_rows(rep.con, exp.published_id, exp.quarter, exp.member)
+            exp.coordinator_only = _kept_from_funders(rep.con, exp.metric, exp.published_id)
     except CoalitionError as exc:
         if exp.member is not None and str(exc).startswith(f"No member '{exp.member}'"):
             raise

@@ -123,3 +123,14 @@ def test_the_coordinator_only_item_never_reaches_the_funder_files(wilder):
     assert not any(i.startswith("satisfaction_") for i in ids)
     report = (wilder.folder / "report.html").read_text()
     assert question in report  # the coordinator's report has it
+
+
+def test_explain_says_a_coordinator_only_item_is_kept_from_funders(wilder):
+    from coalition_metrics.explain import explain
+
+    out = wilder.folder.parent.parent
+    hidden = json.loads(explain("item_mean[staff_support]", out, quarter="2026-Q3", fmt="json"))
+    shown = json.loads(explain("item_mean[equal_say]", out, quarter="2026-Q3", fmt="json"))
+    assert hidden["audience"] == "coordinator" and shown["audience"] == "funder"
+    text = explain("item_mean[staff_support]", out, quarter="2026-Q3")
+    assert "audience      coordinators only (its survey item or scale is declared funder = false)" in text
