@@ -348,10 +348,11 @@ def cmd_audit(args) -> int:
         result = run_audit(settings, args.wave_from, args.wave_to, source=args.source, out=args.out,
                            from_snapshot=args.from_snapshot)
     else:
-        from .audit.pack import plan_audit
+        from .audit.pack import audit_settings, plan_audit
         from .orchestration import run_audit_flow
 
-        plan_audit(settings, args.wave_from, args.wave_to, out=args.out)  # a bad range stops before Prefect starts
+        audited, run_quarter = audit_settings(settings, args.from_snapshot, args.out)
+        plan_audit(audited, args.wave_from, args.wave_to or run_quarter, out=args.out or settings.output_folder)  # a bad range stops before Prefect starts
         result = run_audit_flow(args.config, wave_from=args.wave_from, wave_to=args.wave_to, source=args.source,
                                 out=_abs(args.out), from_snapshot=args.from_snapshot)
     m = result.manifest

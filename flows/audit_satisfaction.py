@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from coalition_metrics.audit.pack import AUDIT_FLOW, plan_audit, publish_audit
+from coalition_metrics.audit.pack import AUDIT_FLOW, audit_settings, plan_audit, publish_audit
 from coalition_metrics.config import load_settings
 from coalition_metrics.plan import RunResult, with_source
 from flows import tasks
@@ -28,11 +28,13 @@ def audit_satisfaction(config: str | None = None, wave_from: str | None = None, 
 
     wave_from: first wave, e.g. 2025-Q1 (default: the first quarter with data).
     wave_to: last wave (default: the last completed quarter).
-    from_snapshot: a run id or snapshot id to audit instead of reading the source.
+    from_snapshot: a run id or snapshot id to audit instead of reading the source; a published run is
+        audited with the config it was published with, up to its quarter (unless wave_to is given).
     """
     with tasks.failure_reported(AUDIT_FLOW, wave_to):
-        settings = with_source(load_settings(config), source)
-        plan = plan_audit(settings, wave_from, wave_to, out=out)
+        current = with_source(load_settings(config), source)
+        settings, run_quarter = audit_settings(current, from_snapshot, out)
+        plan = plan_audit(settings, wave_from, wave_to or run_quarter, out=out or current.output_folder)
     with tasks.failure_reported(AUDIT_FLOW, plan.quarter.label):
         result = tasks.run_stages(plan, audit_pack, from_snapshot)
     _link(result)

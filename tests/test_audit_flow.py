@@ -97,3 +97,22 @@ def test_cli_audit_refuses_a_bad_range_in_one_paragraph_before_prefect_starts(ca
     assert main(["audit", "satisfaction", "--from", "2026-Q3", "--to", "2026-Q1", "--out", str(tmp_path)]) == 2
     assert "--from 2026-Q3 is after --to 2026-Q1" in capsys.readouterr().err
     assert time.monotonic() - started < 5  # no Prefect server was started for it
+
+
+def test_audit_of_a_published_run_uses_the_config_it_was_published_with(tmp_path, monkeypatch, capsys):
+    """--from-snapshot RUN_ID audits with the run's saved config.json (here small_n = 3, while
+    today's config says 5) up to the run's quarter, not with today's config and the last quarter."""
+    from coalition_metrics.cli import main
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.pipeline import run_quarterly
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    then = load_settings(None, environ={}).with_overrides(metrics={"small_n": 3}, output={"folder": str(out)})
+    run = run_quarterly(then, quarter="2026-Q2", out=out)
+    assert main(["audit", "satisfaction", "--no-prefect", "--from-snapshot", run.run_id[:12], "--out", str(out)]) == 0
+    assert "to 2026-Q2" in capsys.readouterr().out
+    folder = next((out / "audit").glob("*_2026-Q2/2026*"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["config_hash"] == run.manifest["config_hash"] != load_settings(None, environ={}).config_hash()
+    assert manifest["waves"]["to"] == "2026-Q2"

@@ -55,13 +55,34 @@ def plan_audit(settings: Settings, wave_from: str | None = None, wave_to: str | 
     return AuditPlan(**fields, wave_from=first)
 
 
+def audit_settings(settings: Settings, from_snapshot: str | None, out: str | Path | None = None
+                   ) -> tuple[Settings, str | None]:
+    """The settings to audit with and the default last wave. --from-snapshot naming a published run
+    audits it with the config it was published with (its config.json; coalition_metrics.replay) up
+    to its quarter, so the pack describes the figures that run published; a snapshot id (no run), or
+    a run published before runs kept their config, is audited with today's config. The pack goes to
+    the output folder the run was found in, not the saved config's."""
+    if not from_snapshot:
+        return settings, None
+    from ..replay import find_run, run_settings
+
+    try:
+        run = find_run(from_snapshot, Path(out) if out else settings.output_folder, "audit satisfaction")
+    except CoalitionError:  # not a published run's id: a snapshot id, or a bad value snapshot_for names
+        return settings, None
+    saved, _how = run_settings(run, settings)
+    return saved, run.quarter
+
+
 def run_audit(settings: Settings, wave_from: str | None = None, wave_to: str | None = None,
               source: str | None = None, out: str | Path | None = None, from_snapshot: str | None = None,
               today: date | None = None) -> RunResult:
     """`coalition audit satisfaction --no-prefect`: the pipeline's stages, then the pack."""
     from ..pipeline import run_stages
 
-    plan = plan_audit(with_source(settings, source), wave_from, wave_to, today, out)
+    current = with_source(settings, source)
+    settings, run_quarter = audit_settings(current, from_snapshot, out)
+    plan = plan_audit(settings, wave_from, wave_to or run_quarter, today, out or current.output_folder)
     return run_stages(plan, publish_audit, from_snapshot)
 
 
