@@ -216,8 +216,16 @@ def _print_run(result) -> None:
     print(f"Quarterly report {result.quarter} (run {result.run_id})")
     print(f"  rows set aside for review: {q} (listed in {result.folder / 'validation' / 'index.html'})")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
-    print(f"  funder page: {result.folder / 'funder.pdf'} (and funder.html)")
-    print(f"  report: {result.report} (and report.pdf)")
+    print(f"  funder page: {_page(result.folder, 'funder.pdf', 'funder.html')}")
+    print(f"  report: {_page(result.folder, 'report.html', 'report.pdf')}")
+
+
+def _page(folder, shown: str, also: str) -> str:
+    """A page of a run folder as the summary names it, with its other form; the HTML alone when the
+    run printed no PDFs ([output] pdf = false)."""
+    if not (folder / "funder.pdf").is_file():
+        return str(folder / (shown if shown.endswith(".html") else also))
+    return f"{folder / shown} (and {also})"
 
 
 def _abs(path):
@@ -250,7 +258,7 @@ def _print_refresh(result) -> None:
     print(f"Funder metrics {result.quarter} as of {result.manifest['as_of']} (run {result.run_id})")
     print(f"  rows set aside for review: {q} (run `coalition validate` for the list)")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
-    print(f"  funder page: {result.folder / 'funder.pdf'} (and funder.html)")
+    print(f"  funder page: {_page(result.folder, 'funder.pdf', 'funder.html')}")
 
 
 def cmd_publish_sheet(args) -> int:

@@ -141,6 +141,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "folder": "output",
         # A run waits this long for another run to finish with the database, then stops.
         "lock_timeout_seconds": 600.0,
+        # Print report.pdf and funder.pdf (WeasyPrint, 5-6 s a run) beside their HTML pages; false
+        # publishes the HTML pages only, e.g. for a coordinator's quick refresh of the figures.
+        "pdf": True,
     },
     "write_back": {
         # A run or refresh whose source is a Google Sheet writes its funder table to a tab of that
@@ -244,6 +247,11 @@ class Settings:
     @property
     def output_folder(self) -> Path:
         return Path(self.data["output"]["folder"])
+
+    @property
+    def print_pdfs(self) -> bool:
+        """[output] pdf: print report.pdf and funder.pdf beside the HTML pages."""
+        return self.data["output"]["pdf"]
 
     def with_overrides(self, **section_keys: dict[str, Any]) -> "Settings":
         """A copy with some values replaced, e.g. ``with_overrides(source={"location": x})``."""

@@ -24,7 +24,7 @@ from .validate import ValidationResult
 
 def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
     """Render the report (HTML, PDF), the funder page (HTML, PDF) and the funder files into a new run
-    folder; never overwrite a published one."""
+    folder; never overwrite a published one. ``[output] pdf = false`` leaves the PDFs out."""
     from . import funder, render
     from .quality import quality_context, quarantine_csv, render_quality_page
 
@@ -48,7 +48,7 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     files = {
         "report.html": html,
         "funder.html": funder_html,
-        **render_pdfs({"report.pdf": html, "funder.pdf": funder_html}),
+        **render_pdfs({"report.pdf": html, "funder.pdf": funder_html}, s),
         **funder_files(records, validation, plan),
         "validation/index.html": quality,
         "validation/quarantine.csv": quarantine_csv(validation),
@@ -95,8 +95,11 @@ def funder_page_html(records: list[dict], validation: ValidationResult, plan: Ru
         run_id=plan.run_id, completeness=completeness(validation), small_n=s.small_n))
 
 
-def render_pdfs(pages: dict[str, str]) -> dict[str, bytes]:
-    """{file name: html} -> {file name: PDF bytes} (WeasyPrint, imported only here)."""
+def render_pdfs(pages: dict[str, str], settings: Settings) -> dict[str, bytes]:
+    """{file name: html} -> {file name: PDF bytes} (WeasyPrint, imported only here); nothing when
+    ``[output] pdf`` is false."""
+    if not settings.print_pdfs:
+        return {}
     from .pdf import html_to_pdfs
 
     return html_to_pdfs(pages)
@@ -182,8 +185,8 @@ def code_version() -> str:
 
 
 def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
-    """A refresh publishes the funder files, the funder page (HTML, PDF), the quarantine list and a
-    manifest (no report)."""
+    """A refresh publishes the funder files, the funder page (HTML, and PDF unless ``[output] pdf`` is
+    false), the quarantine list and a manifest (no report)."""
     from . import funder
 
     s = plan.settings
@@ -193,7 +196,7 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
     funder_html = funder_page_html(records, validation, plan)
     files = {
         "funder.html": funder_html,
-        **render_pdfs({"funder.pdf": funder_html}),
+        **render_pdfs({"funder.pdf": funder_html}, s),
         **funder_files(records, validation, plan),
         "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
                                                  ensure_ascii=False) + "\n",

@@ -19,13 +19,18 @@ EXAMPLE_CSV = ROOT / "examples" / "riverside" / "csv"
 EXAMPLE_XLSX = ROOT / "examples" / "riverside" / "riverside.xlsx"
 
 
+# Tests that never open a PDF publish without printing them ([output] pdf = false saves WeasyPrint's
+# 5-6 s a run); example_run and the tests about PDFs print them.
+NO_PDFS = {"pdf": False}
+
+
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
-    """The embedded defaults (the bundled example), with output under tmp_path."""
+    """The embedded defaults (the bundled example), with output under tmp_path and no PDFs."""
     from coalition_metrics.config import load_settings
 
     monkeypatch.chdir(tmp_path)
-    return load_settings(None, environ={}).with_overrides(output={"folder": str(tmp_path / "out")})
+    return load_settings(None, environ={}).with_overrides(output={"folder": str(tmp_path / "out"), **NO_PDFS})
 
 
 @pytest.fixture
@@ -45,6 +50,23 @@ def example_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("example-run")
     s = load_settings(None, environ={})
     return run_quarterly(s, quarter="2026-Q3", out=out)
+
+
+def copy_of_run(run, out: Path):
+    """A writable copy of a published run's whole output folder (database with its runs table,
+    snapshots, run folders) at ``out``, and that run as found in the copy: for tests that publish
+    more runs beside it or damage it, instead of running the same pipeline again."""
+    from coalition_metrics.plan import RunResult
+
+    shutil.copytree(run.folder.parent.parent, out)
+    folder = out / run.folder.relative_to(run.folder.parent.parent)
+    return RunResult(run.run_id, run.quarter, folder, folder / run.report.name, run.manifest)
+
+
+@pytest.fixture
+def example_run_copy(tmp_path, example_run):
+    """example_run's output folder copied to tmp_path/out (the settings fixture's output folder)."""
+    return copy_of_run(example_run, tmp_path / "out")
 
 
 SERVICE_EMAIL = "coalition-reader@riverside-metrics.iam.gserviceaccount.com"

@@ -16,6 +16,7 @@ from coalition_metrics.config import load_settings
 from coalition_metrics.runs import list_runs
 
 COALITION = Path(sys.executable).parent / "coalition"
+NO_PDFS = {"COALITION_OUTPUT_PDF": "false"}  # no test here opens a PDF
 
 
 def _env(**extra):
@@ -49,7 +50,8 @@ def test_run_killed_after_its_snapshot_resumes_with_identical_outputs(tmp_path, 
     assert f"Resume: coalition run --from-snapshot {run['run_id']}" in listed.stdout
 
     # Resume through the Prefect flow (ephemeral server), from the dead run's snapshot.
-    resumed = _cli("run", "--quarter", "2026-Q3", "--out", str(out), "--from-snapshot", run["run_id"], cwd=tmp_path)
+    resumed = _cli("run", "--quarter", "2026-Q3", "--out", str(out), "--from-snapshot", run["run_id"], cwd=tmp_path,
+                   **NO_PDFS)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     (folder,) = (out / "2026-Q3").glob("2026*")
     for name in ("funder_metrics.json", "funder_metrics.csv", "validation/quarantine.json"):
@@ -62,7 +64,7 @@ def test_run_killed_after_its_snapshot_resumes_with_identical_outputs(tmp_path, 
 def test_two_runs_at_once_take_turns_and_both_publish(tmp_path, example_run):
     out = tmp_path / "out"
     cmd = [str(COALITION), "run", "--no-prefect", "--quarter", "2026-Q3", "--out", str(out)]
-    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=_env(**NO_PDFS), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
     assert [r[2] for r in results] == [0, 0], [r[1][-1500:] for r in results]
@@ -123,6 +125,6 @@ def test_a_run_past_its_time_limit_fails_clearly_and_publishes_nothing(tmp_path,
     # Stopped after its snapshot: the hint names the resume, and the resume publishes.
     assert f"--from-snapshot {run['run_id']}" in proc.stderr
     resumed = _cli("run", "--no-prefect", "--quarter", "2026-Q3", "--out", str(out), "--from-snapshot",
-                   run["run_id"], cwd=tmp_path)
+                   run["run_id"], cwd=tmp_path, **NO_PDFS)
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "2026-Q3" / "LATEST").exists()

@@ -69,7 +69,7 @@ def _sheet_config(tmp_path, credentials_file, out):
     config = tmp_path / "coalition.toml"
     config.write_text(
         f'[source]\nlocation = "{SHEET_URL}"\ncredentials_file = "{credentials_file}"\nretry_delays = [0.0]\n\n'
-        f'[orchestration]\nextract_retries = 1\nextract_retry_delays = [0.0]\n\n[output]\nfolder = "{out}"\n')
+        f'[orchestration]\nextract_retries = 1\nextract_retry_delays = [0.0]\n\n[output]\nfolder = "{out}"\npdf = false\n')
     return config
 
 
@@ -152,16 +152,16 @@ def test_viewer_only_sheet_fails_the_write_back_task_after_publishing(prefect_ha
 
 
 def test_persistent_429_fails_publishes_nothing_and_keeps_the_previous_run(
-        prefect_harness, tmp_path, credentials_file, private_key_pem):
+        prefect_harness, tmp_path, credentials_file, private_key_pem, example_run):
     from coalition_metrics.config import load_settings
     from coalition_metrics.errors import TransientSourceError
-    from coalition_metrics.pipeline import run_quarterly
     from coalition_metrics.runs import list_runs
+    from conftest import copy_of_run
     from flows.quarterly_report import quarterly_report
     from test_sheets_source import BATCH_URL, FakeGoogle, api_calls, fake_google
 
     out = tmp_path / "out"
-    previous = run_quarterly(load_settings(None, environ={}), quarter="2026-Q3", out=out)  # from the CSVs
+    previous = copy_of_run(example_run, out)  # a run published from the CSVs
     before = sorted(p.name for p in (out / "2026-Q3").iterdir())
     config = _sheet_config(tmp_path, credentials_file, out)
     with FakeGoogle(assert_all_requests_are_fired=False) as rsps:

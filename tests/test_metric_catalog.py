@@ -165,7 +165,7 @@ def run_fixture(tmp_path, tabs: dict[str, str], quarter: str, today: date, **ove
     for name, text in tabs.items():
         (folder / f"{name}.csv").write_text(text)
     settings = load_settings(None, environ={}).with_overrides(
-        source={"location": str(folder)}, output={"folder": str(tmp_path / "out")}, **overrides)
+        source={"location": str(folder)}, output={"folder": str(tmp_path / "out"), "pdf": False}, **overrides)
     result = run_quarterly(settings, quarter=quarter, today=today)
     con = duckdb.connect(str(tmp_path / "out" / "coalition.duckdb"), read_only=True)
     try:

@@ -359,7 +359,7 @@ def test_suppressed_figures_are_labelled_with_the_configured_small_n(tmp_path):
     from coalition_metrics.config import load_settings
     from coalition_metrics.pipeline import run_quarterly
 
-    s = load_settings(None, environ={}).with_overrides(metrics={"small_n": 12})
+    s = load_settings(None, environ={}).with_overrides(metrics={"small_n": 12}, output={"pdf": False})
     result = run_quarterly(s, quarter="2026-Q3", out=tmp_path / "out")
     for name in ("report.html", "funder.html"):
         text = visible_text((result.folder / name).read_text(encoding="utf-8"))
@@ -392,13 +392,13 @@ def test_a_chart_taller_than_the_page_prints_whole_on_one_page(tmp_path):
 
 
 
-def test_survey_table_and_voice_signal_state_each_items_scale(tmp_path):
+def test_survey_table_and_voice_signal_state_each_items_scale(tmp_path, example_run):
     """[survey_scales] trust = [1, 7]: the survey table's Mean column is not headed "(1-5)" for every
     row; each question says its scale."""
     from coalition_metrics.config import load_settings
     from coalition_metrics.pipeline import run_quarterly
 
-    s = load_settings(None, environ={}).with_overrides(survey_scales={"trust": [1, 7]})
+    s = load_settings(None, environ={}).with_overrides(survey_scales={"trust": [1, 7]}, output={"pdf": False})
     result = run_quarterly(s, quarter="2026-Q3", out=tmp_path / "out")
     report = Tables((result.folder / "report.html").read_text(encoding="utf-8"))
     survey = next(t for t in report.tables if t and t[0][:2] == ["Question", "n"])
@@ -406,7 +406,7 @@ def test_survey_table_and_voice_signal_state_each_items_scale(tmp_path):
     questions = {row[0] for row in survey[1:]}
     assert DEFAULT_ITEMS["trust"] + " (1-7 scale)" in questions
     assert DEFAULT_ITEMS["satisfaction"] + " (1-5 scale)" in questions
-    default = run_quarterly(load_settings(None, environ={}), quarter="2026-Q3", out=tmp_path / "out5")
+    default = example_run  # the default scale
     header = next(t for t in Tables((default.folder / "report.html").read_text(encoding="utf-8")).tables
                   if t and t[0][:2] == ["Question", "n"])[0]
     assert header[2] == "Mean (1-5)"

@@ -69,7 +69,7 @@ def written_cells(call) -> list[list]:
 
 def config_file(tmp_path, credentials_file, **extra) -> str:
     lines = ["[source]", f'location = "{SHEET_URL}"', f'credentials_file = "{credentials_file}"',
-             "retry_delays = [0.0, 0.0]", "", "[output]", f'folder = "{tmp_path / "out"}"']
+             "retry_delays = [0.0, 0.0]", "", "[output]", f'folder = "{tmp_path / "out"}"', "pdf = false"]
     for section, body in extra.items():
         lines += ["", f"[{section}]", body]
     path = tmp_path / "coalition.toml"
