@@ -108,7 +108,7 @@ def test_audit_of_a_published_run_uses_the_config_it_was_published_with(tmp_path
 
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    then = load_settings(None, environ={}).with_overrides(metrics={"small_n": 3}, output={"folder": str(out)})
+    then = load_settings(None, environ={}).with_overrides(metrics={"small_n": 3}, output={"folder": str(out), "pdf": False})
     run = run_quarterly(then, quarter="2026-Q2", out=out)
     assert main(["audit", "satisfaction", "--no-prefect", "--from-snapshot", run.run_id[:12], "--out", str(out)]) == 0
     assert "to 2026-Q2" in capsys.readouterr().out
