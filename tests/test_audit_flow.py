@@ -70,9 +70,10 @@ def test_audit_deployment_is_served_on_demand_with_its_parameters():
                                                               "from_snapshot"}
 
 
-def test_cli_audit_from_a_published_snapshot_without_prefect(example_run, capsys):
+def test_cli_audit_from_a_published_snapshot_without_prefect(example_run_copy, capsys):
     from coalition_metrics.cli import main
 
+    example_run = example_run_copy  # a copy: the audit rebuilds the database it runs in
     out = example_run.folder.parents[1]
     code = main(["audit", "satisfaction", "--no-prefect", "--from-snapshot", example_run.run_id, "--from", "2026-Q2",
                  "--to", "2026-Q3", "--out", str(out)])

@@ -26,8 +26,8 @@ def test_a_refresh_without_pdfs_publishes_the_funder_page_as_html(settings):
     from coalition_metrics.pipeline import run_refresh
 
     result = run_refresh(settings.with_overrides(output={"pdf": False}), as_of="2026-09-30")
-    assert sorted(os.listdir(result.folder)) == ["funder.html", "funder_metrics.csv", "funder_metrics.json",
-                                                 "manifest.json", "validation"]
+    assert sorted(os.listdir(result.folder)) == ["config.json", "funder.html", "funder_metrics.csv",
+                                                 "funder_metrics.json", "manifest.json", "validation"]
     assert "Riverside" in (result.folder / "funder.html").read_text(encoding="utf-8")
 
 
