@@ -84,7 +84,7 @@ class Explanation:
             f"  audience      {_AUDIENCE[self.audience() if not self.coordinator_only else 'instrument']}",
             f"  small-n rule  {'yes: suppressed below [metrics] small_n responses' if m.survey else 'no'}",
             f"  computed by   transforms/{m.model} (rows in transforms/marts/metric_values.sql)",
-            f"  lineage       transforms/lineage/ (lineage.metric_lineage; docs/lineage.md)",
+            "  lineage       transforms/lineage/ (lineage.metric_lineage; docs/lineage.md)",
             "  reference     docs/metrics.md#" + m.id,
         ]
         r = self.run
@@ -336,7 +336,7 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress
     from .replay import replay_run
 
     run = exp.run
-    why = (f"the database's raw, staging and lineage tables were last built by "
+    why = ("the database's raw, staging and lineage tables were last built by "
            + (f"run {built_by}" if built_by else "an earlier version of the tool") + f", not by run {run['run_id']}")
     if progress is not None:
         progress(f"Replaying run {run['run_id']} from its snapshot to list the rows behind {exp.published_id} "

@@ -105,14 +105,15 @@ def render_pdfs(pages: dict[str, str], settings: Settings) -> dict[str, bytes]:
     return html_to_pdfs(pages)
 
 
-def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict]) -> dict[str, Any]:
-    """manifest.json: the run's identity, inputs (snapshot hashes, config hash, code version), row
-    counts and the quarter's metric values."""
+def run_identity(snap: Snapshot, plan: RunPlan, **scope: Any) -> dict[str, Any]:
+    """The head of every manifest a run publishes (a quarter's run folder, an audit pack): which run,
+    what it covers (``scope``: quarter=..., or waves=...), when, and its inputs (code version, config
+    hash, source, snapshot with its per-tab hashes)."""
     s = plan.settings
     return {
         "run_id": plan.run_id,
         "flow": plan.flow,
-        "quarter": plan.quarter.label,
+        **scope,
         "as_of": plan.as_of.isoformat(),
         "started_at": plan.started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -121,6 +122,14 @@ def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, re
         "source": source_description(s),
         "snapshot": {"id": snap.snapshot_id, "read_on": snap.read_on.isoformat() if snap.read_on else None,
                      "tabs": snap.tab_hashes},
+    }
+
+
+def run_manifest(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict]) -> dict[str, Any]:
+    """manifest.json: the run's identity, inputs (snapshot hashes, config hash, code version), row
+    counts and the quarter's metric values."""
+    return {
+        **run_identity(snap, plan, quarter=plan.quarter.label),
         "row_counts": validation.counts(),
         "quarantined_counts": {t: c["rows_quarantined"] for t, c in validation.counts().items()},
         "metrics": [r for r in records if r["quarter"] == plan.quarter.label],

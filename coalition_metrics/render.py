@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import PROJECT_ROOT
-from .registry import SECTIONS, load_registry, suppressed_label
+from .registry import load_registry, suppressed_label
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 

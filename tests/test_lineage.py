@@ -10,7 +10,6 @@ import json
 import math
 import shutil
 import statistics
-from datetime import date
 
 import duckdb
 import pytest

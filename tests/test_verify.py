@@ -125,7 +125,7 @@ def test_an_edited_config_is_named(example_run, out_copy, capsys):
     verdict = out.splitlines()[-1]
     assert verdict.startswith("Verdict: DIFFERS. Differing from what the run published: 60 of 827 figures (11 metrics: "
                               "satisfaction_mean, item_mean,")
-    assert (f"Likely cause: config changed: the run's config.json hash" in verdict
+    assert ("Likely cause: config changed: the run's config.json hash" in verdict
             and f"differs from the manifest's config_hash {example_run.manifest['config_hash'][:12]}…." in verdict)
     assert "  config: config.json differs from the manifest's config_hash" in out
     # 2025-Q1 had 4 responses: suppressed under small_n 5, a figure under 3.

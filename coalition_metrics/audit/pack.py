@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ def run_audit(settings: Settings, wave_from: str | None = None, wave_to: str | N
 # ---------------------------------------------------------------------------------------------
 def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan) -> RunResult:
     """Build the pack's tables and charts from the database the run just built, and publish it."""
-    from ..publish import code_version, publish_folder, source_description
+    from ..publish import publish_folder, run_identity
     from ..runlock import open_db, run_lock
     from . import tables
 
@@ -111,17 +111,7 @@ def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan)
     plan = replace(plan, wave_from=wave_from)
     charts = pack_charts(audit, labels, reverse)
     manifest = {
-        "run_id": plan.run_id,
-        "flow": plan.flow,
-        "waves": {"from": wave_from.label, "to": plan.quarter.label},
-        "as_of": plan.as_of.isoformat(),
-        "started_at": plan.started_at.isoformat(timespec="seconds"),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "code_version": code_version(),
-        "config_hash": s.config_hash(),
-        "source": source_description(s),
-        "snapshot": {"id": snap.snapshot_id, "read_on": snap.read_on.isoformat() if snap.read_on else None,
-                     "tabs": snap.tab_hashes},
+        **run_identity(snap, plan, waves={"from": wave_from.label, "to": plan.quarter.label}),
         "small_n": audit.small_n,
         "tables": {t.name: len(t.rows) for t in audit.tables},
         "charts": [f"charts/{c['id']}.svg" for c in charts],
