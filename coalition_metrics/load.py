@@ -64,6 +64,10 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
     for name, result in validation.tabs.items():
         cols = [c.name for c in columns_of(name, settings)]
         extra = ["sheet_column"] if name == "attendance" else []
+        if name == "survey" and "respondent" not in cols:
+            # An anonymous survey ([survey] respondent_column = ""): the column the SQL matches
+            # respondents by is there, and null, so no response names a member.
+            extra = ["respondent"]
         tab = snap.tabs.get(name)
         records = []
         if result.form == "grid":
@@ -74,7 +78,8 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
         elif tab is not None and tab.present:
             for sheet_row, cells in tab.rows:
                 rec = {"sheet_row": sheet_row, "snapshot_id": snap.snapshot_id,
-                       "is_blank": not any(str(c).strip() for c in cells), "sheet_column": None}
+                       "is_blank": not any(str(c).strip() for c in cells), "sheet_column": None,
+                       "respondent": None}
                 for col in cols:
                     idx = result.column_map.get(col)
                     rec[col] = cells[idx] if idx is not None and idx < len(cells) else None
