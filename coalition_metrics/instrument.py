@@ -223,6 +223,12 @@ def _item(code: str, spec, default_question: str | None, legacy: list, lo: int, 
     if len(set(keys)) != len(keys):
         raise ConfigError(f"{where}: {setting} labels repeat a label ({labels!r}); an answer typed as it could not "
                           f"be read as one number.")
+    for point, label in enumerate(labels, start=lo):
+        number = parsing.parse_number(label)
+        if number is not None and number != point:
+            raise ConfigError(f"{where}: {setting} label {label!r} reads as the number {number:g} but names point "
+                              f"{point} of the scale; an answer typed {label!r} could mean either. Give the labels "
+                              f"lowest point first, as words or as the points' own numbers.")
     for key in ("reverse", "funder"):
         if key in spec and not isinstance(spec[key], bool):
             raise ConfigError(f"{where}: {setting} {key} must be true or false, not {spec[key]!r}.")

@@ -96,6 +96,8 @@ LIKERT = '["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"
         ("[survey_items]\ntimestamp = 'When did you answer?'\n", "[survey_items] timestamp: 'timestamp' is a column name"),
         ("[survey_items]\nequity = { question = 'Equal say?', labels = ['No', 'Yes'] }\n",
          "[survey_items] equity has 2 labels for the 5 points of its scale 1-5"),
+        ("[survey_items]\ntrust = { question = 'Trust?', labels = ['5', '4', '3', '2', '1'] }\n",
+         "[survey_items] trust label '5' reads as the number 5 but names point 1 of the scale"),
         ("[survey_items]\nequity = { question = 'Equal say?', scale = [1, 4], labels = " + LIKERT + " }\n",
          "[survey_items] equity has 5 labels for the 4 points of its scale 1-4"),
         ("[survey_items]\nequity = { question = 'Equal say?', scale = [5, 1] }\n",
