@@ -107,12 +107,16 @@ def _not_published(ref: str, out_dir: Path, command: str) -> str:
     """Why ``ref`` names no published run under ``out_dir``, from the runs table when it knows."""
     with read_only_db(out_dir) as con:
         rows = [] if con is None else con.execute(
-            """select run_id, status, message, output_folder from runs
+            """select run_id, status, message, output_folder, flow from runs
                where run_id = ? or (length(?) >= ? and starts_with(run_id, ?)) order by run_id""",
             [ref, ref, MIN_PREFIX, ref]).fetchall()
     if len(rows) == 1:
-        run_id, status, message, folder = rows[0]
+        run_id, status, message, folder, flow = rows[0]
         why = (message or "").splitlines()[0] if message else ""
+        if flow == "audit-satisfaction":
+            return (f"Run {run_id} is a satisfaction audit ({folder or 'no folder'}): it publishes an audit pack, "
+                    f"not the quarter's figures, so {command} cannot use it. Give a quarterly or refresh run "
+                    f"from `coalition runs`.")
         if status == "failed":
             return (f"Run {run_id} failed ({why or 'no message recorded'}) and published nothing, so there is "
                     f"nothing to {command.split()[-1]}: only a published run can be. `coalition runs` lists the runs.")

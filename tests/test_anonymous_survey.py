@@ -47,11 +47,25 @@ def test_an_anonymous_survey_publishes_responses_over_roster(anonymous):
     assert published["response_rate"]["value"] == pytest.approx(len(q3) / roster, abs=1e-12)
 
 
-def test_an_anonymous_survey_gets_an_audit_pack(anonymous):
+@pytest.fixture(scope="module")
+def audit_pack(anonymous):
     from coalition_metrics.audit.pack import run_audit
 
     settings, run = anonymous
-    result = run_audit(settings, "2026-Q1", "2026-Q3", from_snapshot=run.run_id)
+    return run_audit(settings, "2026-Q1", "2026-Q3", from_snapshot=run.run_id)
+
+
+def test_an_anonymous_survey_gets_an_audit_pack(audit_pack):
+    result = audit_pack
     manifest = json.loads((result.folder / "manifest.json").read_text())
     assert manifest["waves"] == {"from": "2026-Q1", "to": "2026-Q3"}
     assert manifest["tables"]["unmatched"] == 0 and manifest["tables"]["duplicates"] == 0
+
+
+def test_verify_refuses_an_audit_run_saying_what_it_is(anonymous, audit_pack, capsys):
+    from coalition_metrics.cli import main
+
+    settings, _run = anonymous
+    assert main(["verify", audit_pack.run_id, "--out", str(settings.output_folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"Run {audit_pack.run_id} is a satisfaction audit" in err and "Traceback" not in err
