@@ -25,3 +25,9 @@ create or replace macro goal_progress(direction, value, baseline, target) as (
          then (case when direction = 'decrease' then -1 else 1 end) * (value - baseline) / abs(target - baseline)
     end
 );
+
+-- Half the width of a 95% t-interval of a mean: t(0.975, n - 1) * sd / sqrt(n), with t975 from
+-- ref.t_critical (df = n - 1). The interval is mean -/+ this; the items' and the scales' both use it.
+create or replace macro t_interval_half(t975, sd, n) as (
+    t975 * sd / sqrt(n)
+);

@@ -40,8 +40,8 @@ summarized as (
         coalesce(stats.n, 0) as n,
         stats.mean,
         stats.sd,
-        stats.mean - t.t975 * stats.sd / sqrt(stats.n) as ci_low,
-        stats.mean + t.t975 * stats.sd / sqrt(stats.n) as ci_high,
+        stats.mean - t_interval_half(t.t975, stats.sd, stats.n) as ci_low,
+        stats.mean + t_interval_half(t.t975, stats.sd, stats.n) as ci_high,
         safe_ratio(stats.count_top2, stats.n) as top2_share,
         is_suppressed(stats.n) as is_suppressed
     from grid
