@@ -467,5 +467,33 @@ def cmd_validate(args) -> int:
     return 0
 
 
+
+# Commands that may end the process at once when they are done (see console()).
+FAST_EXIT = {"validate", "runs", "explain", "verify", "template"}
+
+
+def console() -> None:
+    """The `coalition` command. A command that ran without Prefect ends the process as soon as its
+    output is flushed: the interpreter's own teardown after Great Expectations and matplotlib are
+    loaded costs about a second and does nothing this program needs (every file is closed and
+    renamed into place before a command returns; DuckDB connections are closed by then). Commands
+    that ran a Prefect flow or serve exit normally, so Prefect's exit handlers send their logs."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if _fast_exit_ok(argv):
+        import logging
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)
+    sys.exit(code)
+
+
+def _fast_exit_ok(argv: list[str]) -> bool:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command in FAST_EXIT or (command in {"run", "refresh", "audit"} and "--no-prefect" in argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
