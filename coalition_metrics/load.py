@@ -104,7 +104,6 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.cadence,
     ref.counted_kinds, the survey instrument (ref.survey_*), ref.workstreams, ref.t_critical."""
     import pandas as pd
-    from scipy import stats
 
     qs = quarters_between(first, quarter)
     frame = pd.DataFrame(
@@ -149,7 +148,8 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     _replace_table(con, "ref.metrics", pd.DataFrame({
         "metric_id": [m.id for m in registry], "is_survey": [m.survey for m in registry],
         "audience": [m.audience for m in registry], "model": [m.model for m in registry],
-        "dimension_kind": [m.dimension for m in registry], "position": range(1, len(registry) + 1)}),
+        "dimension_kind": [m.dimension for m in registry], "role": [m.role for m in registry],
+        "position": range(1, len(registry) + 1)}),
         {"is_survey": "boolean", "position": "integer"})
     kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
     _replace_table(con, "ref.counted_kinds", kinds, {})
@@ -161,8 +161,31 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
         "workstream": list(streams), "workstream_key": [enum_value(name) for name in streams],
         "goal_id": [goal.strip() or None for goal in streams.values()]},
         columns=["workstream", "workstream_key", "goal_id"]), {})
-    dfs = list(range(1, 1001))
-    t = pd.DataFrame({"df": dfs, "t975": [float(stats.t.ppf(0.975, d)) for d in dfs]})
+    load_t_critical(con, largest_survey_n(con))
+
+
+T_CRITICAL_MIN_DF = 1000  # ref.t_critical always covers df 1..1000, and more when the data can need it
+
+
+def largest_survey_n(con) -> int:
+    """An upper bound of the n of any survey figure: the survey tab's rows (every wave, item and
+    scale counts at most one answer per submission); 0 with no survey table loaded yet."""
+    try:
+        return int(con.execute("select count(*) from raw.survey").fetchall()[0][0])
+    except Exception:  # no raw.survey (reference tables loaded on their own)
+        return 0
+
+
+def load_t_critical(con, largest_n: int) -> None:
+    """ref.t_critical: t(0.975, df) for every df from 1 to max(1000, largest_n - 1), so a 95%
+    t-interval (macros.sql t_interval_half, df = n - 1) has its critical value for any n the data
+    can produce (a wave of 5,000 responses included), never a null interval."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    dfs = np.arange(1, max(T_CRITICAL_MIN_DF, largest_n - 1) + 1)
+    t = pd.DataFrame({"df": dfs, "t975": stats.t.ppf(0.975, dfs).astype(float)})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})
 
 

@@ -11,42 +11,31 @@ from .config import PROJECT_ROOT
 from .registry import load_registry, suppressed_label
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
+PUBLISHED_DATA_DIR = PROJECT_ROOT / "reports" / "published_data"
 
 
 def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
     """Every published figure (plain and metric[dimension] ids) for every quarter up to the run's,
-    in registry order, the plain figure before its dimensions, then by quarter."""
+    in registry order, the plain figure before its dimensions, then by quarter. With audience =
+    "funder", only what funders see: reports/published_data/published_rows.sql filters by audience
+    and leaves out what the instrument keeps from funders (coordinator_only)."""
     registry = {m.id: m for m in load_registry()}
-    rows = con.execute(
-        """select published_id, metric_id, dimension, quarter, seq, value, n, suppressed
-           from marts.published_metrics
-           order by metric_position, dimension is not null, dimension_position, dimension, seq"""
-    ).fetchall()
-    hidden = coordinator_only(con) if audience == "funder" else set()
-    out = []
-    for pid, metric_id, dimension, quarter, seq, value, n, suppressed in rows:
-        m = registry[metric_id]
-        if audience and m.audience != audience:
-            continue
-        if (m.dimension, dimension) in hidden or (m.role, None) in hidden:
-            continue
-        out.append({"metric_id": pid, "base_id": metric_id, "dimension": dimension, "quarter": quarter,
-                    "seq": seq, "value": value, "n": int(n) if n is not None else None,
-                    "suppressed": bool(suppressed), "metric": m})
-    return out
+    kept = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
+    con.execute(f"create or replace temp view kept_from_funders as\n{kept}")
+    sql = (PUBLISHED_DATA_DIR / "published_rows.sql").read_text(encoding="utf-8")
+    rows = con.execute(sql, {"audience": audience}).fetchall()
+    return [{"metric_id": pid, "base_id": metric_id, "dimension": dimension, "quarter": quarter,
+             "seq": seq, "value": value, "n": int(n) if n is not None else None,
+             "suppressed": bool(suppressed), "metric": registry[metric_id]}
+            for pid, metric_id, dimension, quarter, seq, value, n, suppressed in rows]
 
 
 def coordinator_only(con) -> set[tuple[str | None, str | None]]:
     """What the survey instrument keeps from funders: ('item', code) and ('scale', code) for items
     and scales declared funder = false, and (role, None) for a [survey] role (satisfaction_item,
     voice_item) whose item is funder = false, since the figures resting on it show that item."""
-    hidden = {("item", i) for (i,) in con.execute("select item from ref.survey_items where not funder").fetchall()}
-    hidden |= {("scale", s) for (s,) in con.execute("select scale from ref.survey_scales where not funder").fetchall()}
-    roles = con.execute("select satisfaction_item, voice_item from ref.params").fetchone()
-    for role, item in zip(("satisfaction_item", "voice_item"), roles or (None, None)):
-        if ("item", item) in hidden:
-            hidden.add((role, None))
-    return hidden
+    sql = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
+    return {(kind, dimension) if role is None else (role, None) for kind, dimension, role in con.execute(sql).fetchall()}
 
 
 # ----------------------------------------------------------------------------------------------

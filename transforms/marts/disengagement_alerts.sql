@@ -38,35 +38,42 @@ drops as (
     where this_q.attendance_rate <= last_q.attendance_rate - (select alert_drop from params) + 1e-9
 ),
 
-recent as (
+meetings as (
+    -- each member's non-excused expected meetings in order (meeting_on, meeting_id), one window
+    -- pass: whether the last alert_absences of them up to this one were all missed, and since when
     select
-        on_roster.quarter,
-        on_roster.member_id,
-        expected.meeting_id,
-        expected.meeting_on,
-        expected.status,
-        row_number() over (
-            partition by on_roster.quarter, on_roster.member_id
-            order by expected.meeting_on desc, expected.meeting_id desc
-        ) as recency
-    from on_roster
-    join marts.expected_attendance as expected
-      on expected.member_id = on_roster.member_id
-     and expected.meeting_on <= on_roster.as_of
-     and expected.status <> 'excused'
+        member_id,
+        meeting_on,
+        lead(meeting_on) over by_member as next_on,
+        count(*) filter (where status = 'absent') over last_n = (select alert_absences from params) as ends_streak,
+        min(meeting_on) over last_n as streak_since
+    from marts.expected_attendance
+    where status <> 'excused'
+    window by_member as (partition by member_id order by meeting_on, meeting_id),
+           last_n as (by_member rows between (select alert_absences from params) - 1 preceding and current row)
+),
+
+last_of_day as (
+    -- a member's last meeting of each date, so "the last meeting up to as_of" is one row
+    select member_id, meeting_on, ends_streak, streak_since
+    from meetings
+    where next_on is null or next_on > meeting_on
 ),
 
 streaks as (
+    -- each (quarter, member on the roster) with their last non-excused expected meeting up to as_of
     select
-        quarter,
-        member_id,
+        on_roster.quarter,
+        on_roster.member_id,
         'absent_streak' as reason,
-        format('absent from the last {} expected meetings (since {})', count(*), min(meeting_on)) as detail
-    from recent
-    where recency <= (select alert_absences from params)
-    group by quarter, member_id
-    having count(*) = (select alert_absences from params)
-       and count(*) filter (where status = 'absent') = count(*)
+        format('absent from the last {} expected meetings (since {})', params.alert_absences,
+               last_of_day.streak_since) as detail
+    from on_roster
+    asof join last_of_day
+      on last_of_day.member_id = on_roster.member_id
+     and last_of_day.meeting_on <= on_roster.as_of
+    cross join params
+    where last_of_day.ends_streak
 ),
 
 alerts as (
