@@ -253,6 +253,7 @@ def test_a_missing_source_is_reported_while_the_others_publish(tmp_path, capsys)
     (tmp_path / "p.toml").write_text(
         '[output]\npdf = false\n'
         f'[[portfolio.coalitions]]\nid = "riverside"\n[portfolio.coalitions.source]\nlocation = "{ROOT / "examples" / "riverside" / "csv"}"\n'
+        '[portfolio.coalitions.metrics]\nsmall_n = 20\n'  # 9 survey responses in 2026-Q3: suppressed
         '[[portfolio.coalitions]]\nid = "ghost"\n[portfolio.coalitions.coalition]\nname = "Ghost Coalition"\n'
         '[portfolio.coalitions.source]\nlocation = "nowhere"\n')
     code = main(["run", "--config", str(tmp_path / "p.toml"), "--quarter", QUARTER, "--out", str(tmp_path / "out"),
@@ -271,6 +272,12 @@ def test_a_missing_source_is_reported_while_the_others_publish(tmp_path, capsys)
     assert rows["ghost"]["status"] == "failed" and rows["ghost"]["failed_stage"] == "extract"
     assert rows["ghost"]["attendance_rate"] == "" and rows["ghost"]["attendance_rate_status"] == ""
     assert "does not exist" in rows["ghost"]["message"]
+    assert (rows["riverside"]["satisfaction_mean"], rows["riverside"]["satisfaction_mean_status"]) == ("", "suppressed")
+    assert rows["riverside"]["satisfaction_mean_n"] == "9" and rows["riverside"]["attendance_rate_status"] == "value"
+    dist = {d["metric_id"]: d for d in csv.DictReader(io.StringIO((summary / "distribution.csv").read_text()))}
+    assert (dist["satisfaction_mean"]["n_coalitions"], dist["satisfaction_mean"]["suppressed"]) == ("0", "1")
+    assert dist["satisfaction_mean"]["median"] == ""  # no value: not a 0
+    assert "n&lt;20" in (summary / "summary.html").read_text()  # shown as suppressed, HTML-escaped
     manifest = json.loads((summary / "manifest.json").read_text())
     ghost = next(c for c in manifest["coalitions"] if c["id"] == "ghost")
     assert (ghost["status"], ghost["stage"]) == ("failed", "extract") and "nowhere" in ghost["message"]
