@@ -32,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audited quarterly metrics and reports from the spreadsheets a coalition keeps.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="run the quarterly report (extract, snapshot, validate, load, transform, render, publish)")
+    run = sub.add_parser("run", help="run the quarterly report (extract, snapshot, validate, load, transform, render, publish)",
+                         description="With a portfolio file as --config (docs/portfolio.md) every coalition of it runs and a "
+                                     "portfolio summary is written; exit status 0 all published, 1 some failed and the others "
+                                     "published, 2 none published, 3 all published but a Google Sheet write-back failed.")
     _common(run)
     run.add_argument("--quarter", metavar="Q", help="quarter to report, e.g. 2026-Q3 or FY2027-Q1 (default: the last completed quarter)")
     run.add_argument("--from-snapshot", metavar="RUN_ID", help="replay an earlier run's snapshot (run id or snapshot id) instead of reading the source")
