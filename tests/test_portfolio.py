@@ -319,3 +319,43 @@ def test_cli_refuses_source_and_says_when_the_prefect_flow_is_absent(tmp_path, c
     except ModuleNotFoundError:
         assert main(["run", "--config", str(tmp_path / "p.toml")]) == 2
         assert "no Prefect flow for portfolios" in capsys.readouterr().err
+
+
+def test_quarters_cover_the_same_months_or_the_coalition_fails_at_plan(tmp_path):
+    from coalition_metrics.errors import CoalitionError
+    from coalition_metrics.portfolio.run import plan_coalition, portfolio_quarter
+    from coalition_metrics.quarters import Quarter, same_months
+
+    q = Quarter.parse("2026-Q3")
+    assert same_months(q, 7).label == "FY2027-Q1" and same_months(q, 10).label == "FY2026-Q4"
+    assert same_months(q, 4).label == "FY2027-Q2" and same_months(q, 2) is None
+    assert same_months(Quarter.parse("FY2027-Q1", 7), 1).label == "2026-Q3"
+    p = load_portfolio(EXAMPLE, environ={})
+    assert portfolio_quarter(p, None, date(2026, 11, 26)).label == "2026-Q3"
+    with pytest.raises(CoalitionError, match="--quarter 'FY2027-Q1': quarters are calendar quarters here"):
+        portfolio_quarter(p, "FY2027-Q1", date(2026, 11, 26))
+    plan = plan_coalition(p.coalitions[1], q, date(2026, 11, 26), tmp_path)
+    assert (plan.quarter.label, plan.as_of, plan.out_dir) == ("FY2027-Q1", date(2026, 9, 30), tmp_path / "riverside-fy")
+    feb = p.coalitions[1].with_overrides(quarters={"fiscal_year_start_month": 2})
+    with pytest.raises(CoalitionError, match=r"2026-Q3 \(2026-07-01 to 2026-09-30\) is not a quarter of coalition "
+                                             r"'riverside-fy', whose year starts in month 2"):
+        plan_coalition(feb, q, date(2026, 11, 26), tmp_path)
+
+
+def test_exit_status_rule():
+    from coalition_metrics.portfolio.run import Failed, PortfolioResult, Published
+
+    ok = Published("a", "A", None, None)
+    bad = Failed("b", "B", "extract", "Source x does not exist.")
+    written = Published("c", "C", None, None, write_back="the sheet is shared as Viewer only")
+    code = lambda pub, fail: PortfolioResult("r", "2026-Q3", pub, fail, Path(".")).exit_code  # noqa: E731
+    assert (code([ok], []), code([ok], [bad]), code([], [bad]), code([ok, written], []), code([written], [bad])) == (0, 1, 2, 3, 1)
+
+
+def test_quantiles_interpolate_between_ranks():
+    from coalition_metrics.portfolio.summary import quantile
+
+    values = [0.9, 0.1, 0.5, 0.3]
+    assert [quantile(values, p) for p in (0, 0.25, 0.5, 0.75, 1)] == pytest.approx([0.1, 0.25, 0.4, 0.6, 0.9])
+    assert statistics.quantiles(values, n=4, method="inclusive") == pytest.approx([0.25, 0.4, 0.6])
+    assert quantile([7.0], 0.25) == 7.0
