@@ -348,6 +348,12 @@ def _looks_like_sheet(value: str) -> bool:
 
 def _merge(data: dict[str, Any], file_data: dict[str, Any], where: str) -> None:
     for section, values in file_data.items():
+        if section == "portfolio":
+            raise ConfigError(
+                f"{where} is a portfolio file (several coalitions, docs/portfolio.md): `coalition run --config` "
+                f"runs it. For one coalition's runs, pass its own coalition.toml (or none) with --out "
+                f"<portfolio output folder>/<coalition id>."
+            )
         if section not in DEFAULTS:
             raise ConfigError(
                 f"{where}: unknown section [{section}]. Known sections: {', '.join(DEFAULTS)}."

@@ -359,3 +359,11 @@ def test_quantiles_interpolate_between_ranks():
     assert [quantile(values, p) for p in (0, 0.25, 0.5, 0.75, 1)] == pytest.approx([0.1, 0.25, 0.4, 0.6, 0.9])
     assert statistics.quantiles(values, n=4, method="inclusive") == pytest.approx([0.25, 0.4, 0.6])
     assert quantile([7.0], 0.25) == 7.0
+
+
+def test_other_commands_say_a_portfolio_file_is_one(capsys):
+    from coalition_metrics.cli import main
+
+    assert main(["runs", "--config", str(EXAMPLE)]) == 2
+    err = capsys.readouterr().err
+    assert "is a portfolio file (several coalitions, docs/portfolio.md)" in err and "\n" not in err.strip()
