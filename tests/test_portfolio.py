@@ -367,3 +367,24 @@ def test_other_commands_say_a_portfolio_file_is_one(capsys):
     assert main(["runs", "--config", str(EXAMPLE)]) == 2
     err = capsys.readouterr().err
     assert "is a portfolio file (several coalitions, docs/portfolio.md)" in err and "\n" not in err.strip()
+
+
+def test_a_stage_error_keeps_its_stage_and_problems_through_pickling(tmp_path):
+    """A Prefect task on a Dask worker sends prepare_coalition's error back pickled."""
+    import pickle
+
+    from coalition_metrics.errors import BlockingValidationError, SourceError
+    from coalition_metrics.portfolio.run import failure
+
+    p = load_portfolio(EXAMPLE, environ={})
+    blocked = BlockingValidationError(["members: no header row", "meetings: no header row"])
+    blocked.stage = "validate"
+    source = SourceError("Source x does not exist.")
+    source.stage = "extract"
+    f1 = failure(p.coalitions[0], pickle.loads(pickle.dumps(blocked)))
+    f2 = failure(p.coalitions[2], pickle.loads(pickle.dumps(source)))
+    assert (f1.coalition_id, f1.stage, f1.blocking_issues) == ("riverside", "validate", 2)
+    assert f1.message == ("Validation stopped the run; nothing was published. - members: no header row "
+                          "- meetings: no header row")
+    assert (f2.coalition_id, f2.name, f2.stage, f2.message) == (
+        "wilder", "Riverside Collaboration (Wilder inventory example)", "extract", "Source x does not exist.")
