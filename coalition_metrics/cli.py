@@ -32,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audited quarterly metrics and reports from the spreadsheets a coalition keeps.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="run the quarterly report (extract, snapshot, validate, load, transform, render, publish)")
+    run = sub.add_parser("run", help="run the quarterly report (extract, snapshot, validate, load, transform, render, publish)",
+                         description="With a portfolio file as --config (docs/portfolio.md) every coalition of it runs and a "
+                                     "portfolio summary is written; exit status 0 all published, 1 some failed and the others "
+                                     "published, 2 none published, 3 all published but a Google Sheet write-back failed.")
     _common(run)
     run.add_argument("--quarter", metavar="Q", help="quarter to report, e.g. 2026-Q3 or FY2027-Q1 (default: the last completed quarter)")
     run.add_argument("--from-snapshot", metavar="RUN_ID", help="replay an earlier run's snapshot (run id or snapshot id) instead of reading the source")
@@ -176,7 +179,10 @@ def _release(exc: BaseException) -> None:
 
 def cmd_run(args) -> int:
     from .config import load_settings
+    from .portfolio.config import is_portfolio
 
+    if is_portfolio(_config_path(args.config)):
+        return cmd_run_portfolio(args, _config_path(args.config))
     settings = load_settings(args.config)
     write_back = not args.no_write_back
 
@@ -192,6 +198,65 @@ def cmd_run(args) -> int:
                         from_snapshot=args.from_snapshot, write_back=write_back)
 
     return _published(run, _print_run)
+
+
+def _config_path(config):
+    """The config file a command reads, found as load_settings finds it (None: the defaults)."""
+    from pathlib import Path
+
+    if config:
+        return config
+    if os.environ.get("COALITION_CONFIG"):
+        return os.environ["COALITION_CONFIG"]
+    return "coalition.toml" if Path("coalition.toml").is_file() else None
+
+
+def cmd_run_portfolio(args, path) -> int:
+    """`coalition run --config portfolio.toml`: every coalition of the portfolio, then its summary.
+    Exit status: 0 all published, 1 some failed (the others published), 2 none published, 3 all
+    published but a Google Sheet refused its funder table."""
+    from .errors import CoalitionError
+    from .portfolio.config import load_portfolio
+
+    for value, flag in ((args.source, "--source"), (args.from_snapshot, "--from-snapshot")):
+        if value:
+            raise CoalitionError(f"{flag} cannot be used with the portfolio {path}: each coalition of a portfolio names "
+                                 f"its own source in the file. Run a single coalition with its own coalition.toml to "
+                                 f"use {flag}.")
+    portfolio = load_portfolio(path)
+    write_back = not args.no_write_back
+    if args.no_prefect:
+        from .portfolio.run import run_portfolio
+
+        result = run_portfolio(portfolio, quarter=args.quarter, out=args.out, write_back=write_back)
+    else:
+        try:
+            from flows.portfolio_run import portfolio_run
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("flows.portfolio_run", "flows"):
+                raise
+            raise CoalitionError(f"{path} is a portfolio, and this installation has no Prefect flow for portfolios "
+                                 f"(flows/portfolio_run.py). Run it without Prefect: add --no-prefect.") from None
+        from .orchestration import quiet_prefect_console
+
+        quiet_prefect_console()
+        result = portfolio_run(config=str(path), quarter=args.quarter, out=_abs(args.out), write_back=write_back)
+    _print_portfolio(result)
+    return result.exit_code
+
+
+def _print_portfolio(result) -> None:
+    print(f"Portfolio {result.quarter} (portfolio run {result.run_id}): {len(result.published)} published, "
+          f"{len(result.failed)} failed")
+    lines = [(p.coalition_id, f"published -> {p.result.folder}" + (f" (write-back failed: {p.write_back})"
+                                                                     if p.write_back else ""))
+             for p in result.published]
+    lines += [(f.coalition_id, f"failed -> {f.stage}: {f.message}") for f in result.failed]
+    order = [c["id"] for c in result.manifest.get("coalitions", [])]
+    lines.sort(key=lambda line: order.index(line[0]) if line[0] in order else len(order))
+    for cid, text in lines:
+        print(f"  {cid}: {text}")
+    print(f"  summary: {result.folder / 'summary.html'} (and summary.csv)")
 
 
 def _published(run, show) -> int:

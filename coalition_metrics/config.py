@@ -42,7 +42,7 @@ DEFAULT_ITEMS = {
 
 # The schema: every section, every key, its default. Types are checked against the default's type.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "coalition": {"name": "Riverside Health Equity Coalition"},
+    "coalition": {"name": "Riverside Health Equity Coalition", "id": "coalition"},
     "source": {
         # A CSV folder, an .xlsx workbook, or a Google Sheets URL or key.
         "location": str(EXAMPLE_DIR / "csv"),
@@ -184,6 +184,10 @@ class Settings:
         return self.data["coalition"]["name"]
 
     @property
+    def coalition_id(self) -> str:
+        return self.data["coalition"]["id"]
+
+    @property
     def source_location(self) -> str:
         return self.data["source"]["location"]
 
@@ -294,32 +298,46 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     base_dir = Path.cwd()
     if chosen is not None:
         base_dir = chosen.resolve().parent
-        try:  # utf-8-sig: a byte-order mark (Windows Notepad writes one) is accepted
-            file_data = tomllib.loads(chosen.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"Config file {chosen} is not UTF-8 text (byte {exc.start} cannot be read). Save it again "
-                f"as UTF-8 (in most editors: Save As > Encoding: UTF-8) and run again."
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"Config file {chosen} could not be read: {exc.strerror or exc}. Check its permissions "
-                f"(or pass another file with --config) and run again."
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Config file {chosen} is not valid TOML: {exc}. Fix that line and run again.") from None
+        file_data = read_toml(chosen)
         _merge(data, file_data, str(chosen))
 
     _apply_env(data, env)
     _check_values(data, str(chosen) if chosen else "the defaults")
     # Relative paths in the file are relative to the file, so a config works from any directory.
-    for section, key in (("source", "location"), ("source", "credentials_file"), ("output", "folder")):
-        value = data[section][key]
-        if value and not _looks_like_sheet(value) and not Path(value).is_absolute():
-            data[section][key] = str((base_dir / value).resolve()) if chosen else str(Path(value).resolve())
+    resolve_paths(data, base_dir if chosen else Path.cwd())
     if not data["source"]["credentials_file"] and env.get("GOOGLE_APPLICATION_CREDENTIALS"):
         data["source"]["credentials_file"] = env["GOOGLE_APPLICATION_CREDENTIALS"]
     return Settings(data, chosen, base_dir)
+
+
+PATH_SETTINGS = (("source", "location"), ("source", "credentials_file"), ("output", "folder"))
+
+
+def resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the relative paths among PATH_SETTINGS in ``data`` absolute, relative to ``base_dir``
+    (the folder of the file that names them); Google Sheets URLs and keys are left alone."""
+    for section, key in PATH_SETTINGS:
+        value = data.get(section, {}).get(key)
+        if value and isinstance(value, str) and not _looks_like_sheet(value) and not Path(value).is_absolute():
+            data[section][key] = str((base_dir / value).resolve())
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's TOML as a dict; any problem reading it is one paragraph (ConfigError)."""
+    try:  # utf-8-sig: a byte-order mark (Windows Notepad writes one) is accepted
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Config file {path} is not UTF-8 text (byte {exc.start} cannot be read). Save it again "
+            f"as UTF-8 (in most editors: Save As > Encoding: UTF-8) and run again."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"Config file {path} could not be read: {exc.strerror or exc}. Check its permissions "
+            f"(or pass another file with --config) and run again."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}. Fix that line and run again.") from None
 
 
 def _looks_like_sheet(value: str) -> bool:
@@ -330,6 +348,12 @@ def _looks_like_sheet(value: str) -> bool:
 
 def _merge(data: dict[str, Any], file_data: dict[str, Any], where: str) -> None:
     for section, values in file_data.items():
+        if section == "portfolio":
+            raise ConfigError(
+                f"{where} is a portfolio file (several coalitions, docs/portfolio.md): `coalition run --config` "
+                f"runs it. For one coalition's runs, pass its own coalition.toml (or none) with --out "
+                f"<portfolio output folder>/<coalition id>."
+            )
         if section not in DEFAULTS:
             raise ConfigError(
                 f"{where}: unknown section [{section}]. Known sections: {', '.join(DEFAULTS)}."

@@ -33,6 +33,9 @@ class BlockingValidationError(CoalitionError):
         )
         super().__init__(text)
 
+    def __reduce__(self):  # a Prefect task on a Dask worker pickles it: keep the problems and e.g. .stage
+        return (type(self), (self.problems, self.result), self.__dict__)
+
 
 class RunTimedOut(CoalitionError):
     """The run went past [orchestration] flow_timeout_seconds; it stopped between two stages."""

@@ -71,10 +71,15 @@ def plan_run(settings: Settings, quarter: str | None = None, today: date | None 
         raise CoalitionError(f"Quarter {q} has not started yet (today is {today}); pick {last_completed(today, fs)} or earlier.")
     as_of = min(q.end, today)
     now = datetime.now(timezone.utc)
-    # Sortable by start time; the random tail keeps two runs started in the same millisecond apart.
-    run_id = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
+    run_id = new_run_id(now)
     out_dir = Path(out) if out else settings.output_folder
     return RunPlan(settings, run_id, q, as_of, output_folder_ready(out_dir), flow, now)
+
+
+def new_run_id(now: datetime) -> str:
+    """A run id: sortable by start time; the random tail keeps two runs started in the same
+    millisecond apart."""
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
 
 
 def output_folder_ready(out_dir: str | Path) -> Path:

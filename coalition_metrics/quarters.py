@@ -93,3 +93,11 @@ def quarters_between(first: Quarter, last: Quarter) -> list[Quarter]:
         out.append(q)
         q = q.next()
     return out
+
+
+def same_months(q: Quarter, fiscal_year_start_month: int) -> Quarter | None:
+    """The quarter of a year starting in ``fiscal_year_start_month`` that covers exactly the months
+    of ``q`` (2026-Q3 is FY2027-Q1 for a July year), or None when that year's quarters fall across
+    q's (a year starting in February)."""
+    other = Quarter.of(q.start, fiscal_year_start_month)
+    return other if other.start == q.start else None

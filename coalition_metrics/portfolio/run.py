@@ -1,0 +1,244 @@
+"""A portfolio run without Prefect: each coalition is prepared (extract -> snapshot -> validate),
+built and published as its single run would be, then the portfolio summary is written.
+
+Output layout (docs/portfolio.md): ``<out>/<coalition_id>/`` holds exactly what a single run of
+that coalition with ``--out <out>/<coalition_id>`` holds (snapshots, its runs table, its run
+folders), and ``<out>/portfolio/<quarter>/<portfolio_run_id>/`` the summary. One coalition failing
+(its source, a blocking validation, its publish) is reported with its stage and message while the
+others publish. flows/portfolio_run.py wraps prepare_coalition and publish_portfolio in Prefect tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import BlockingValidationError, CoalitionError, storage_error
+from ..plan import RunPlan, RunResult, output_folder_ready, plan_run
+from ..quarters import Quarter, last_completed, same_months
+from ..runs import record_run
+from ..snapshot import Snapshot
+from ..validate import ValidationResult
+from .config import Portfolio
+
+PORTFOLIO_FLOW = "portfolio-run"
+SUMMARY_DIR = "portfolio"  # <out>/portfolio/<quarter>/<portfolio_run_id>/
+
+
+@dataclass
+class Prepared:
+    coalition_id: str
+    plan: RunPlan
+    snap: Snapshot
+    validation: ValidationResult
+
+
+@dataclass
+class Failed:
+    """A coalition that published nothing in this run: the stage it stopped at (plan, extract,
+    snapshot, validate, load, publish) and the error's one-paragraph message."""
+    coalition_id: str
+    name: str
+    stage: str
+    message: str
+    run_id: str | None = None
+    quarter: str | None = None
+    blocking_issues: int = 0  # blocking validation problems (stage validate)
+    completeness: dict[str, Any] | None = None  # rows accepted / set aside, when validation ran
+
+
+@dataclass
+class Published:
+    coalition_id: str
+    name: str
+    result: RunResult
+    plan: RunPlan
+    write_back: str = ""  # a failed write-back to the Google Sheet (the run is published)
+
+
+@dataclass
+class PortfolioResult:
+    run_id: str
+    quarter: str
+    published: list[Published]
+    failed: list[Failed]
+    folder: Path  # the summary's folder
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """2 no coalition published; 1 some failed and the others published; 3 every coalition
+        published but a Google Sheet refused its funder table (write-back); 0 all published."""
+        if not self.published:
+            return 2
+        if self.failed:
+            return 1
+        return 3 if any(p.write_back for p in self.published) else 0
+
+
+# ---- choosing the quarter ----------------------------------------------------------------------
+def portfolio_quarter(portfolio: Portfolio, quarter: str | Quarter | None, today: date) -> Quarter:
+    """The portfolio's quarter, in the shared [quarters] calendar (default: its last completed one)."""
+    fs = portfolio.settings.fiscal_year_start_month
+    if isinstance(quarter, Quarter):
+        return quarter
+    if not quarter:
+        return last_completed(today, fs)
+    try:
+        return Quarter.parse(quarter, fs)
+    except ValueError as exc:
+        raise CoalitionError(f"--quarter {exc} (a portfolio's quarters are those of its shared [quarters] "
+                             f"section; each coalition reports the quarter of its own year covering the same months)."
+                             ) from None
+
+
+def plan_coalition(settings: Settings, quarter: Quarter, today: date, out: Path) -> RunPlan:
+    """The coalition's run plan: the quarter of its own (fiscal) year covering the portfolio quarter's
+    months, published under <out>/<coalition_id>/."""
+    own = same_months(quarter, settings.fiscal_year_start_month)
+    if own is None:
+        raise CoalitionError(
+            f"The portfolio's quarter {quarter} ({quarter.start} to {quarter.end}) is not a quarter of coalition "
+            f"{settings.coalition_id!r}, whose year starts in month {settings.fiscal_year_start_month}; a portfolio's "
+            f"coalitions need quarters covering the same months (years starting in January, April, July or "
+            f"October, or the same month as the shared [quarters]).")
+    return plan_run(settings, own.label, today, Path(out) / settings.coalition_id)
+
+
+# ---- one coalition ---------------------------------------------------------------------------
+def prepare_coalition(settings: Settings, plan: RunPlan) -> Prepared:
+    """extract -> snapshot -> validate for one coalition (pipeline.py's stage functions), recorded
+    in the coalition's runs table. Raises the stage's CoalitionError with ``.stage`` set (a run
+    recorded as failed); an OSError becomes a StorageError."""
+    from ..pipeline import extract, snapshot, validate
+
+    stage, snap = "extract", None
+    try:
+        record_run(plan, "running")
+        tabs = extract(settings)
+        stage = "snapshot"
+        snap = snapshot(tabs, plan)
+        record_run(plan, "running", snap.snapshot_id)
+        stage = "validate"
+        validation = validate(snap, settings)
+    except (CoalitionError, OSError) as exc:
+        raise _stage_error(exc, stage, plan, snap) from None
+    return Prepared(settings.coalition_id, plan, snap, validation)
+
+
+def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Snapshot | None) -> CoalitionError:
+    """The error as a CoalitionError carrying its stage, recorded as the run's failure."""
+    if isinstance(exc, OSError):
+        exc = storage_error(exc, f"The {stage} stage")
+    elif not isinstance(exc, CoalitionError):
+        exc = CoalitionError(f"The {stage} stage stopped on an unexpected error ({type(exc).__name__}: {exc}); this "
+                             f"is a bug in coalition-metrics, please report it with this message.")
+    if getattr(exc, "stage", None) is None:
+        exc.stage = stage
+    if plan is not None:
+        try:
+            record_run(plan, "failed", snap.snapshot_id if snap else None, message=str(exc))
+        except Exception:  # e.g. a full disk: the stage's own error is the one to report
+            pass
+    return exc
+
+
+def failure(settings: Settings, exc: BaseException, plan: RunPlan | None = None, stage: str | None = None,
+            validation: ValidationResult | None = None) -> Failed:
+    """A coalition's failure as the portfolio reports it (the stage from the error when it carries one)."""
+    from ..funder import completeness
+
+    stage = getattr(exc, "stage", None) or stage or ("plan" if plan is None else "prepare")
+    if not isinstance(exc, CoalitionError) or getattr(exc, "stage", None) is None:
+        exc = _stage_error(exc, stage, plan, None)
+    blocking = len(exc.problems) if isinstance(exc, BlockingValidationError) and isinstance(exc.problems, list) else 0
+    if validation is None and isinstance(exc, BlockingValidationError):
+        validation = exc.result
+    return Failed(settings.coalition_id, settings.coalition_name, stage, one_paragraph(str(exc)),
+                  plan.run_id if plan else None, plan.quarter.label if plan else None, blocking,
+                  completeness(validation) if validation is not None else None)
+
+
+def one_paragraph(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+# ---- building and publishing ------------------------------------------------------------------
+def build_and_publish(prepared: list[Prepared], out: Path) -> tuple[list[Published], list[Failed]]:
+    """Build each prepared coalition's figures and publish its run folder; the one place the
+    portfolio's database is built and read.
+
+    Today each coalition is built by pipeline.build_database into its own <out>/<id>/coalition.duckdb
+    and published by publish.render_and_publish from it, as its single run does. The one-pass
+    build (coalition_db.build_portfolio_database into <out>/portfolio.duckdb, read per coalition
+    through coalition_view) replaces the body of this function only."""
+    from ..pipeline import build_database
+    from ..publish import render_and_publish
+    from ..runlock import run_lock
+
+    published, failed = [], []
+    for p in prepared:
+        stage = "load"
+        try:
+            with run_lock(p.plan):  # build and publish from the same database state
+                build_database(p.snap, p.validation, p.plan)
+                stage = "publish"
+                result = render_and_publish(p.snap, p.validation, p.plan)
+            record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder)
+        except Exception as exc:  # one coalition's failure is reported; the others publish
+            failed.append(failure(p.plan.settings, _stage_error(exc, stage, p.plan, p.snap), p.plan, stage,
+                                  p.validation))
+            continue
+        s = p.plan.settings
+        published.append(Published(p.coalition_id, s.coalition_name, result, p.plan))
+    return published, failed
+
+
+def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio: Portfolio,
+                      quarter: str | Quarter | None, out: str | Path, *, today: date | None = None,
+                      write_back: bool = True, run_id: str | None = None,
+                      started_at: datetime | None = None) -> PortfolioResult:
+    """Build and publish every prepared coalition (build_and_publish), write back each Google Sheet
+    source's funder table, then write the portfolio summary. ``failed``: the coalitions that
+    stopped before (prepare_coalition's errors as ``failure`` reports them)."""
+    from ..writeback import after_publish
+    from ..errors import WriteBackError
+    from .summary import write_summary
+
+    today = today or date.today()
+    q = portfolio_quarter(portfolio, quarter, today)
+    out = output_folder_ready(out)
+    published, more_failed = build_and_publish(prepared, out)
+    for pub in published:
+        try:
+            after_publish(pub.plan, pub.result, write_back)
+        except WriteBackError as exc:
+            pub.write_back = one_paragraph(str(exc))
+    order = {cid: i for i, cid in enumerate(portfolio.ids)}
+    all_failed = sorted([*failed, *more_failed], key=lambda f: order.get(f.coalition_id, len(order)))
+    published.sort(key=lambda x: order.get(x.coalition_id, len(order)))
+    return write_summary(portfolio, q, published, all_failed, out, run_id=run_id, started_at=started_at,
+                         today=today)
+
+
+def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, out: str | Path | None = None,
+                  today: date | None = None, write_back: bool = True) -> PortfolioResult:
+    """The whole portfolio without Prefect: each coalition prepared in turn (a failure is reported
+    and the others go on), then publish_portfolio."""
+    started_at = datetime.now(timezone.utc)
+    today = today or date.today()
+    q = portfolio_quarter(portfolio, quarter, today)
+    out = output_folder_ready(out or portfolio.settings.output_folder)
+    prepared, failed = [], []
+    for settings in portfolio.coalitions:
+        plan = None
+        try:
+            plan = plan_coalition(settings, q, today, out)
+            prepared.append(prepare_coalition(settings, plan))
+        except Exception as exc:  # one coalition's failure is reported; the others go on
+            failed.append(failure(settings, exc, plan))
+    return publish_portfolio(prepared, failed, portfolio, q, out, today=today, write_back=write_back,
+                             started_at=started_at)
