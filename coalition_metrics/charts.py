@@ -585,7 +585,7 @@ def cadence_chart(con, quarter: str, settings) -> dict[str, Any]:
     to_date = rows[0]["is_to_date"]
     expected = [r["expected_to_date"] if r["expected_per_quarter"] else 0 for r in rows]
     top = max([r["meetings_held"] for r in rows] + expected + [1])
-    ticks = S.nice_ticks(0, top * 1.2, 6, integer=True)
+    ticks = S.nice_ticks(0, top * 1.2, 8, integer=True)
     c = Canvas(chart_id)
     box = Box(_left_margin([S.tick_text(t) for t in ticks]), TOP, W - 8, TOP + 140)
     xpos = Scale(-0.5, len(rows) - 0.5, box.left, box.right)

@@ -320,7 +320,7 @@ class Canvas:
         """A linear gradient (offsets 0..1 from bottom to top when vertical); returns its url()."""
         if name not in self.defs:
             coords = 'x1="0" y1="1" x2="0" y2="0"' if vertical else 'x1="0" y1="0" x2="1" y2="0"'
-            body = "".join(f'<stop offset="{n(o)}" style="stop-color: {c}"/>' for o, c in stops)
+            body = "".join(f'<stop offset="{n(o)}" stop-color="{c}"/>' for o, c in stops)
             self.defs[name] = f'<linearGradient id="{self.uid(name)}" {coords}>{body}</linearGradient>'
         return f"url(#{self.uid(name)})"
 
