@@ -315,8 +315,9 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
         c.lines(box.left - 5, y + row_h / 2, labels[i], S.TICK_SIZE, valign="middle", anchor="end",
                 color=S.TICK_INK)
     meetings = {r["month"]: r["count_meetings"] for r in rows}
-    low = S.x_axis(c, box, [box.left + (j + 0.5) * col_w for j in range(len(months))],
-                   [[f"{m:%b}", f"{m:%Y}", f"n={meetings[m]}"] for m in months], marks=False)
+    month_labels = [[f"{m:%b}", f"{m:%Y}", f"n={meetings[m]}"] for m in months]
+    low = S.x_axis(c, box, [box.left + (j + 0.5) * col_w for j in range(len(months))], month_labels,
+                   marks=False, size=S.label_size(month_labels, col_w))
     S.axis_label_left(c, box, "Member organization")
     low = S.axis_label_bottom(c, box, "Calendar month (n = counted meetings held)", low + 6)
     # the colour bar: 0 % at the bottom, 100 % at the top
@@ -610,9 +611,9 @@ def cadence_chart(con, quarter: str, settings) -> dict[str, Any]:
             c.lines(cx + w / 2, box.bottom - 3 - 6.5 * S.LINE_HEIGHT - S.CAP * 6.5, ["no set", "cadence"], 6.5,
                     anchor="middle", color="#444444")
     S.frame(c, box)
-    low = S.x_axis(c, box, [xpos(x) for x in range(len(rows))],
-                   [[kind_name(r["kind"])] + ([] if r["cadence_adherence"] is None else
-                                              [f"adherence {r['cadence_adherence']:.0%}"]) for r in rows])
+    kinds = [S.fit_lines(kind_name(r["kind"]), 0.95 * box.width / len(rows), S.TICK_SIZE)
+             + ([] if r["cadence_adherence"] is None else [f"adherence {r['cadence_adherence']:.0%}"]) for r in rows]
+    low = S.x_axis(c, box, [xpos(x) for x in range(len(rows))], kinds)
     S.axis_label_left(c, box, "Meetings (count)")
     low = S.axis_label_bottom(c, box, "Meeting kind", low + 6)
     S.legend(c, [Key("Held", patch=(DARK, None, None)),

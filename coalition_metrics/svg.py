@@ -368,15 +368,29 @@ def x_grid(c: Canvas, box: Box, xs: Sequence[float], color: str = GRID) -> None:
         c.line(x, box.top, x, box.bottom, color, 0.6)
 
 
-def x_axis(c: Canvas, box: Box, xs: Sequence[float], labels: Sequence[Sequence[str]], marks: bool = True) -> float:
+def x_axis(c: Canvas, box: Box, xs: Sequence[float], labels: Sequence[Sequence[str]], marks: bool = True,
+           size: float = TICK_SIZE) -> float:
     """Tick marks and centred labels (each a list of lines) under the bottom edge; returns the y
-    below the lowest label."""
+    below the lowest label. When the labels are wider than their spacing, only every k-th is written
+    (always the last, the current quarter), so none overlaps another."""
     low = box.bottom + TICK
-    for x, lines in zip(xs, labels):
+    widest = max((text_width(line, size) for lines in labels for line in lines), default=0.0)
+    spacing = min((b - a for a, b in zip(xs, xs[1:])), default=box.width)
+    every = max(1, math.ceil((widest + 3) / spacing)) if spacing > 0 else 1
+    last = len(xs) - 1
+    for i, (x, lines) in enumerate(zip(xs, labels)):
         if marks:
             c.line(x, box.bottom, x, box.bottom + TICK, TICK_INK, 0.8)
-        low = max(low, c.lines(x, box.bottom + TICK + 3.5, lines, TICK_SIZE, anchor="middle", color=TICK_INK))
+        if (last - i) % every == 0:
+            low = max(low, c.lines(x, box.bottom + TICK + 3.5, lines, size, anchor="middle", color=TICK_INK))
     return low
+
+
+def label_size(labels: Sequence[Sequence[str]], spacing: float, size: float = TICK_SIZE, least: float = 6.5) -> float:
+    """The font size (at most ``size``, at least ``least``) at which the widest label line fits
+    ``spacing`` with a small gap."""
+    widest = max((text_width(line, 1.0) for lines in labels for line in lines), default=1.0)
+    return max(least, min(size, (spacing - 3) / widest))
 
 
 def y_tick_width(labels: Iterable[str]) -> float:
