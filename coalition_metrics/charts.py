@@ -317,7 +317,7 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
     meetings = {r["month"]: r["count_meetings"] for r in rows}
     month_labels = [[f"{m:%b}", f"{m:%Y}", f"n={meetings[m]}"] for m in months]
     low = S.x_axis(c, box, [box.left + (j + 0.5) * col_w for j in range(len(months))], month_labels,
-                   marks=False, size=S.label_size(month_labels, col_w))
+                   marks=False, size=S.label_size(month_labels, col_w, least=6.0), thin=False)
     S.axis_label_left(c, box, "Member organization")
     low = S.axis_label_bottom(c, box, "Calendar month (n = counted meetings held)", low + 6)
     # the colour bar: 0 % at the bottom, 100 % at the top

@@ -369,14 +369,14 @@ def x_grid(c: Canvas, box: Box, xs: Sequence[float], color: str = GRID) -> None:
 
 
 def x_axis(c: Canvas, box: Box, xs: Sequence[float], labels: Sequence[Sequence[str]], marks: bool = True,
-           size: float = TICK_SIZE) -> float:
+           size: float = TICK_SIZE, thin: bool = True) -> float:
     """Tick marks and centred labels (each a list of lines) under the bottom edge; returns the y
-    below the lowest label. When the labels are wider than their spacing, only every k-th is written
-    (always the last, the current quarter), so none overlaps another."""
+    below the lowest label. When the labels are wider than their spacing (and ``thin``), only every
+    k-th is written (always the last, the current quarter), so none overlaps another."""
     low = box.bottom + TICK
     widest = max((text_width(line, size) for lines in labels for line in lines), default=0.0)
     spacing = min((b - a for a, b in zip(xs, xs[1:])), default=box.width)
-    every = max(1, math.ceil((widest + 3) / spacing)) if spacing > 0 else 1
+    every = max(1, math.ceil((widest + 2) / spacing)) if thin and spacing > 0 else 1
     last = len(xs) - 1
     for i, (x, lines) in enumerate(zip(xs, labels)):
         if marks:
