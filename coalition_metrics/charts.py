@@ -322,8 +322,11 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
     low = S.axis_label_bottom(c, box, "Calendar month (n = counted meetings held)", low + 6)
     # the colour bar: 0 % at the bottom, 100 % at the top
     bar = Box(box.right + 10, box.top, box.right + 10 + bar_w, box.bottom)
-    c.rect(bar.left, bar.top, bar_w, bar.height,
-           c.gradient("scale", [(k / (len(BLUES) - 1), col) for k, col in enumerate(BLUES)]))
+    slices = 60  # bands rather than an SVG gradient, which WeasyPrint paints only on a PDF's first page
+    for k in range(slices):
+        top_k = bar.bottom - (k + 1) * bar.height / slices
+        c.rect(bar.left, top_k, bar_w, bar.height / slices + (0.3 if k < slices - 1 else 0),
+               blues((k + 0.5) / slices))
     S.frame(c, bar)
     ypos = Scale(0, 100, bar.bottom, bar.top)
     for t in range(0, 101, 20):

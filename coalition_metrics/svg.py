@@ -273,7 +273,7 @@ class Canvas:
         ident = f' id="{self.uid(gid)}"' if gid else ""
         self.parts.append(f'<rect{ident} x="{n(x)}" y="{n(y)}" width="{n(w)}" height="{n(h)}" style="{style}"/>')
 
-    # ---- definitions: hatch patterns, markers, gradients
+    # ---- definitions: hatch patterns, markers, clip paths
     def hatch(self, color: str, kind: str = "/", spacing: float = 6.0, width: float = 0.8) -> str:
         """A pattern of thin lines ("/" rising, "\\" falling, "x" both) in ``color``; returns its url()."""
         name = f"hatch-{kind}-{color.lstrip('#')}-{n(spacing)}".replace("/", "r").replace("\\", "f")
@@ -314,14 +314,6 @@ class Canvas:
         if name not in self.defs:
             self.defs[name] = (f'<clipPath id="{self.uid(name)}"><rect x="{n(box.left)}" y="{n(box.top)}" '
                                f'width="{n(box.width)}" height="{n(box.height)}"/></clipPath>')
-        return f"url(#{self.uid(name)})"
-
-    def gradient(self, name: str, stops: Sequence[tuple[float, str]], vertical: bool = True) -> str:
-        """A linear gradient (offsets 0..1 from bottom to top when vertical); returns its url()."""
-        if name not in self.defs:
-            coords = 'x1="0" y1="1" x2="0" y2="0"' if vertical else 'x1="0" y1="0" x2="1" y2="0"'
-            body = "".join(f'<stop offset="{n(o)}" stop-color="{c}"/>' for o, c in stops)
-            self.defs[name] = f'<linearGradient id="{self.uid(name)}" {coords}>{body}</linearGradient>'
         return f"url(#{self.uid(name)})"
 
     # ---- output
