@@ -399,7 +399,7 @@ def task_trend_chart(con, quarter: str, settings) -> dict[str, Any]:
     S.axis_label_left(c, box, "Share of tasks (%)")
     low = S.axis_label_bottom(c, box, "Quarter (n = tasks due in the quarter)", low + 6)
     S.legend(c, [Key(label, line=(color, 1.8, dash), marker=c.marker(shape, color))
-                 for _, label, color, dash, shape in series], box.left + 8, box.top + 2, ncols=2)
+                 for _, label, color, dash, shape in series], box.left + 8, box.top + 2, ncols=2, backdrop=True)
     c.height = low + 6
     caption = ("Completed: tasks due in the quarter that were completed by its end (or by as_of for a "
                "quarter to date), of the n tasks due. On time: of those completed, the ones completed on or "
@@ -559,7 +559,8 @@ def _goal_panel(c: Canvas, k: int, g: dict, meas: list[dict], y: float, last: bo
     S.axis_label_left(c, box, "Progress to target (%)")
     if keys:  # below the rising expected line
         cols, height = S.legend_size(keys, 1)
-        S.legend(c, keys, box.right - 6, box.bottom - 5 - height, align="end", gid=f"legend-{goal_id}")
+        S.legend(c, keys, box.right - 6, box.bottom - 5 - height, align="end", gid=f"legend-{goal_id}",
+                 backdrop=True)
     if last:
         low = S.axis_label_bottom(c, box, "Date", low + 6)
     return low

@@ -424,15 +424,19 @@ def legend_size(keys: Sequence[Key], ncols: int) -> tuple[list[float], float]:
 
 
 def legend(c: Canvas, keys: Sequence[Key], x: float, y: float, ncols: int = 1, align: str = "start",
-           gid: str = "legend") -> float:
+           gid: str = "legend", backdrop: bool = False) -> float:
     """Entries in ``ncols`` columns from (x, y) (their top left; ``align`` "middle" centres the block on
-    x, "end" ends it at x); returns the y below the last row."""
+    x, "end" ends it at x), on a translucent white ``backdrop`` when drawn over a plot; returns the y
+    below the last row."""
     cols, height = legend_size(keys, ncols)
     gap = 14.0
     total = sum(cols) + gap * (ncols - 1)
     left = x - total / 2 if align == "middle" else x - total if align == "end" else x
     step = LEGEND_SIZE * 1.5
     c.open(gid)
+    if backdrop:
+        c.parts.append(f'<rect x="{n(left - 3)}" y="{n(y - 1)}" width="{n(total + 6)}" height="{n(height + 2)}" '
+                       f'style="fill: #ffffff; opacity: 0.85"/>')
     for i, k in enumerate(keys):
         row, col = divmod(i, ncols)
         kx = left + sum(cols[:col]) + gap * col
