@@ -1,4 +1,4 @@
-"""The quarterly report's charts: matplotlib figures returned as inline SVG strings.
+"""The quarterly report's charts: SVG written directly (coalition_metrics/svg.py), inline in the page.
 
 ``report_charts(con, quarter=..., settings=...)`` gives the six charts of the report, always all six
 and in this order (a chart without data draws an explicit "no data" panel):
@@ -11,36 +11,37 @@ width of its container; ``data`` is the list of rows the chart plots (plain valu
 next to the chart and for tests).
 
 The data comes from the SQL files in reports/chart_data/ over the marts; nothing here computes a
-metric. Figures are ``matplotlib.figure.Figure`` objects (no pyplot, no global figure state), so
-charts can be drawn from several threads. The SVG is deterministic: the same data gives the same
-bytes (fixed ``svg.hashsalt``, no date in the metadata), and every element id is prefixed with the
-chart id so several charts can share one HTML page. Series are told apart by line style, marker,
+metric. No drawing library is involved (a run never imports matplotlib): each chart is a few dozen
+SVG elements built as text, so drawing is a matter of milliseconds, the same data gives the same
+bytes, and charts can be drawn from several threads. Every element id is prefixed with the chart id
+so several charts can share one HTML page. Text is real ``<text>`` in the report's font (DejaVu
+Sans), laid out with the font's character widths. Series are told apart by line style, marker,
 hatch and lightness, never by hue alone, so they survive grey-scale printing.
 """
 
 from __future__ import annotations
 
-import io
-import re
 import textwrap
-import threading
 from datetime import date, timedelta
 from typing import Any, Callable
 
+from . import svg as S
 from .config import PROJECT_ROOT
 from .errors import CoalitionError
+from .svg import Box, Canvas, Key, Scale
 
 CHART_DATA_DIR = PROJECT_ROOT / "reports" / "chart_data"
 CHART_IDS = ("satisfaction_trust", "attendance_heatmap", "task_trend", "task_ownership",
              "goal_progress", "cadence")
 
-FONT_FAMILY = "DejaVu Sans"  # shipped with matplotlib and in Debian's fonts-dejavu-core
-WIDTH_IN = 7.0  # fits an A4 page's text width at 100 % scale
+FONT_FAMILY = S.FONT_FAMILY
+W = S.WIDTH
 DARK, MID, LIGHT, PALE = "#1b2f5b", "#8a5a00", "#9aa7bf", "#e6e9ef"  # dark blue, dark amber, greys
-INK = "#222222"
-
-_SETUP_LOCK = threading.Lock()
-_SET_UP = False
+INK = S.INK
+DASHED = "6.66 2.88"  # a 1.8-wide dashed line
+# ColorBrewer's sequential "Blues" (9 classes), interpolated linearly: the heatmap's 0 % .. 100 %
+BLUES = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
+TOP = 24.0  # the top of a plot under the chart's title
 
 
 # ---- entry point -----------------------------------------------------------------------------
@@ -105,101 +106,24 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
-# ---- matplotlib set-up and SVG output ------------------------------------------------------------
+# ---- shared pieces ---------------------------------------------------------------------------------
 
-def _setup() -> None:
-    """The few rcParams the SVG backend reads at save time (it takes no per-call option for them),
-    set once per process to constant values."""
-    global _SET_UP
-    with _SETUP_LOCK:
-        if _SET_UP:
-            return
-        import matplotlib
-
-        matplotlib.rcParams.update({
-            "svg.hashsalt": "coalition-metrics",
-            "svg.fonttype": "none",
-            # Every label is the coalition's own text (organizations, goals, questions); a "$" in it is
-            # a dollar sign, never matplotlib mathtext (which would garble "$5 and $10" or fail on it).
-            "text.parse_math": False,
-            "font.family": "sans-serif",
-            "font.sans-serif": [FONT_FAMILY],
-            "font.size": 9,
-            "axes.titlesize": 10,
-            "axes.labelsize": 9,
-            "xtick.labelsize": 8,
-            "ytick.labelsize": 8,
-            "legend.fontsize": 8,
-            "hatch.linewidth": 0.8,
-            "axes.edgecolor": "#555555",
-            "axes.labelcolor": INK,
-            "text.color": INK,
-            "xtick.color": "#444444",
-            "ytick.color": "#444444",
-        })
-        _SET_UP = True
-
-
-def _figure(height_in: float):
-    _setup()
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(WIDTH_IN, height_in), layout="constrained")
-
-
-_ID_RE = re.compile(r'\bid="([^"]+)"')
-
-
-def figure_svg(fig, chart_id: str, label: str) -> str:
-    """The figure as an embeddable, deterministic <svg> element with ids prefixed by chart_id."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    found = _ID_RE.findall(svg)
-    if len(found) != len(set(found)):
-        repeated = sorted({i for i in found if found.count(i) > 1})
-        raise AssertionError(f"chart {chart_id}: repeated element ids {repeated}")
-    ids = set(found)
-    if ids:
-        names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
-        svg = re.sub(rf'\bid="({names})"', lambda m: f'id="{chart_id}-{m.group(1)}"', svg)
-        svg = re.sub(rf'(href="#|url\(#)({names})([")])',
-                     lambda m: f"{m.group(1)}{chart_id}-{m.group(2)}{m.group(3)}", svg)
-    head_end = svg.index(">")
-    head = svg[:head_end]
-    head = re.sub(r'\s(width|height)="[^"]*"', "", head)
-    esc = _xml_escape(label)
-    head += (f' width="100%" style="height:auto;max-width:100%;display:block" role="img" '
-             f'aria-label="{esc}" data-chart="{chart_id}"')
-    return f"{head}>\n <title>{esc}</title>{svg[head_end + 1:]}".rstrip() + "\n"
-
-
-def _xml_escape(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
-def _chart(chart_id: str, title: str, caption: str, fig, data: list[dict[str, Any]]) -> dict[str, Any]:
-    svg = figure_svg(fig, chart_id, f"{title}. {caption}")
+def _chart(chart_id: str, title: str, caption: str, canvas: Canvas, data: list[dict[str, Any]]) -> dict[str, Any]:
+    svg = canvas.svg(f"{title}. {caption}")
     return {"id": chart_id, "title": title, "caption": caption, "svg": svg, "data": data}
 
 
 def _no_data(chart_id: str, title: str, message: str) -> dict[str, Any]:
-    fig = _figure(1.6)
-    ax = fig.add_subplot()
-    ax.set_title(title, loc="left")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ax.spines.values():
-        side.set_linestyle((0, (3, 3)))
-        side.set_edgecolor("#999999")
-    ax.text(0.5, 0.5, "No data", transform=ax.transAxes, ha="center", va="center", fontsize=13,
-            fontweight="bold", color="#555555", gid="nodata")
-    ax.text(0.5, 0.22, message, transform=ax.transAxes, ha="center", va="center", fontsize=8.5,
-            color="#444444", wrap=True)
-    return _chart(chart_id, title, f"No data: {message}", fig, [])
+    c = Canvas(chart_id)
+    box = Box(6, TOP, W - 6, TOP + 86)
+    S.title(c, box.left, title)
+    S.frame(c, box, color="#999999", dash="3 3")
+    c.text(W / 2, box.top + 34, "No data", 13, anchor="middle", color="#555555", bold=True, valign="middle",
+           gid="nodata")
+    c.lines(W / 2, box.top + 54, S.fit_lines(message, box.width - 30, 8.5, lines=3), 8.5, anchor="middle",
+            color="#444444")
+    c.height = box.bottom + 6
+    return _chart(chart_id, title, f"No data: {message}", c, [])
 
 
 def _plain(value):
@@ -211,6 +135,21 @@ def _plain(value):
 
 def _plain_rows(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
     return [{k: _plain(r[k]) for k in keys} for r in rows]
+
+
+def _left_margin(tick_labels: list[str], axis_label: bool = True) -> float:
+    """The plot's left edge: room for a vertical axis label, the tick labels and the tick marks."""
+    return 6 + (S.LABEL_SIZE + 6 if axis_label else 0) + S.y_tick_width(tick_labels) + S.TICK + 4
+
+
+def _runs(xs: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for x in xs:
+        if runs and x == runs[-1][-1] + 1:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return runs
 
 
 # ---- 1. satisfaction and trust by wave -----------------------------------------------------------
@@ -236,57 +175,70 @@ def satisfaction_trust_chart(con, quarter: str, settings) -> dict[str, Any]:
     by_item = {i: [r for r in rows if r["item"] == i] for i in items}
     scale = [settings.item_scale(i) for i in items]
     y_min, y_max = min(s[0] for s in scale), max(s[1] for s in scale)
-    look = [dict(color=DARK, linestyle="-", marker="o", band=dict(facecolor=DARK, alpha=0.16)),
-            dict(color=MID, linestyle="--", marker="s",
-                 band=dict(facecolor="none", edgecolor=MID, hatch="////", alpha=0.55, linewidth=0))]
-    styles = {item: look[named.index(item)] for item in items}
 
-    fig = _figure(3.6)
-    ax = fig.add_subplot()
+    c = Canvas(chart_id)
+    y_ticks = list(range(y_min, y_max + 1))
+    box = Box(_left_margin([str(t) for t in y_ticks]), TOP, W - 8, TOP + 170)
+    xpos = Scale(-0.5, len(waves) - 0.5, box.left, box.right)
+    ypos = Scale(y_min, y_max, box.bottom, box.top)
+    look = [dict(color=DARK, dash=None, shape="o", fill=DARK, opacity=0.16),
+            dict(color=MID, dash=DASHED, shape="s", fill=None, opacity=0.55)]
+    styles = {item: look[named.index(item)] for item in items}
+    if look[1] in styles.values():
+        look[1]["fill"] = c.hatch(MID, "/", 6.0, 0.8)
+
+    S.title(c, box.left, title)
+    S.y_axis(c, box, ypos, y_ticks)
+    c.open("series", clip=c.clip("plot", box))
     for item in items:
         st = styles[item]
         dodge = 0.0 if len(items) == 1 else (-0.06 if item == items[0] else 0.06)
         shown = [r for r in by_item[item] if r["n"] and not r["is_suppressed"] and r["mean"] is not None]
-        xs = [x_of[r["wave"]] + dodge for r in shown]
         # a band and a line per run of consecutive shown waves: no value is drawn across a gap; a
         # wave alone between gaps gets its interval as a whisker
         for run in _runs([x_of[r["wave"]] for r in shown]):
             sel = [r for r in shown if x_of[r["wave"]] in run]
-            run = [x + dodge for x in run]
-            lo = [r["ci_low"] if r["ci_low"] is not None else r["mean"] for r in sel]
-            hi = [r["ci_high"] if r["ci_high"] is not None else r["mean"] for r in sel]
+            xs = [xpos(x + dodge) for x in run]
+            lo = [ypos(r["ci_low"] if r["ci_low"] is not None else r["mean"]) for r in sel]
+            hi = [ypos(r["ci_high"] if r["ci_high"] is not None else r["mean"]) for r in sel]
             if len(run) == 1:
-                ax.vlines(run, lo, hi, color=st["color"], linestyle=st["linestyle"], linewidth=1.2, zorder=2)
+                c.line(xs[0], lo[0], xs[0], hi[0], st["color"], 1.2, st["dash"])
                 continue
-            ax.fill_between(run, lo, hi, zorder=1, **st["band"])
-            ax.plot(run, [r["mean"] for r in sel], color=st["color"], linestyle=st["linestyle"], linewidth=1.8,
-                    zorder=3)
-        ax.plot(xs, [r["mean"] for r in shown], linestyle="none", marker=st["marker"], markersize=6,
-                color=st["color"], markeredgecolor="white", markeredgewidth=0.8, zorder=4,
-                gid=f"points-{item}", label=f"{item_name(item)} (mean, 95% interval)")
+            c.area(list(zip(xs, hi)) + list(zip(xs, lo))[::-1], st["fill"], st["opacity"])
+            c.path([(x, ypos(r["mean"])) for x, r in zip(xs, sel)], st["color"], 1.8, st["dash"])
+    c.close()
+    for item in items:
+        st = styles[item]
+        dodge = 0.0 if len(items) == 1 else (-0.06 if item == items[0] else 0.06)
+        shown = [r for r in by_item[item] if r["n"] and not r["is_suppressed"] and r["mean"] is not None]
+        mark = c.marker(st["shape"], st["color"])
+        c.open(f"points-{item}")
+        for r in shown:
+            c.use(mark, xpos(x_of[r["wave"]] + dodge), ypos(r["mean"]))
+        c.close()
         supp = [r for r in by_item[item] if r["is_suppressed"]]
         if supp:
-            ax.plot([x_of[r["wave"]] for r in supp], [y_min + 0.12 * (1 + items.index(item))] * len(supp),
-                    linestyle="none", marker=st["marker"], markersize=6, markerfacecolor="white",
-                    markeredgecolor=st["color"], markeredgewidth=1.3, zorder=4,
-                    gid=f"suppressed-{item}", label=f"{item_name(item)}: n<{small_n}, not shown")
+            hollow = c.marker(st["shape"], st["color"], hollow=True)
+            c.open(f"suppressed-{item}")
+            for r in supp:  # side by side at the bottom, where no value is
+                c.use(hollow, xpos(x_of[r["wave"]] + dodge * 2), box.bottom - 7)
+            c.close()
     for seq, wave in waves:
-        wave_rows = [r for r in rows if r["wave"] == wave]
-        if any(r["is_suppressed"] for r in wave_rows):
-            ax.text(x_of[wave], y_min + 0.12 * (len(items) + 1) + 0.05, f"n<{small_n}", ha="center",
-                    va="bottom", fontsize=7.5, color="#333333", gid=f"small-n-{wave}")
-    ax.set_xticks(range(len(waves)))
-    ax.set_xticklabels([f"{w}\n{_wave_n(rows, w, items, small_n)}" for _, w in waves])
-    ax.set_xlim(-0.5, len(waves) - 0.5)
-    ax.set_ylim(y_min, y_max)
-    ax.set_yticks(range(y_min, y_max + 1))
-    ax.set_ylabel(f"Mean answer ({y_min}–{y_max} scale)")
-    ax.set_xlabel("Survey wave (quarter) and responses n"
-                  + (f" ({' / '.join(item_name(i).lower() for i in items)})" if len(items) == 2 else ""))
-    ax.set_title(title, loc="left")
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+        if any(r["is_suppressed"] for r in rows if r["wave"] == wave):
+            c.text(xpos(x_of[wave]), box.bottom - 15, f"n<{small_n}", 7.5, anchor="middle", color="#333333",
+                   valign="bottom", gid=f"small-n-{wave}")
+    S.frame(c, box)
+    low = S.x_axis(c, box, [xpos(i) for i in range(len(waves))],
+                   [[w, _wave_n(rows, w, items, small_n)] for _, w in waves])
+    S.axis_label_left(c, box, f"Mean answer ({y_min}–{y_max} scale)")
+    low = S.axis_label_bottom(c, box, "Survey wave (quarter) and responses n"
+                              + (f" ({' / '.join(item_name(i).lower() for i in items)})" if len(items) == 2 else ""),
+                              low + 6)
+    keys = [Key(f"{item_name(i)} (mean, 95% interval)", line=(styles[i]["color"], 1.8, styles[i]["dash"]),
+                marker=c.marker(styles[i]["shape"], styles[i]["color"])) for i in items]
+    keys += [Key(f"{item_name(i)}: n<{small_n}, not shown", marker=c.marker(styles[i]["shape"], styles[i]["color"], True))
+             for i in items if any(r["is_suppressed"] for r in by_item[i])]
+    c.height = S.legend(c, keys, (box.left + box.right) / 2, low + 5, ncols=min(2, len(keys)), align="middle") + 6
 
     questions = "; ".join(f"{item_name(i)}: “{settings.survey_items[i]}”" for i in items)
     bands = ", ".join(f"{'shaded band' if styles[i] is look[0] else 'hatched'} for {item_name(i).lower()}"
@@ -298,17 +250,7 @@ def satisfaction_trust_chart(con, quarter: str, settings) -> dict[str, Any]:
     for d in data:
         if d["is_suppressed"]:
             d["mean"] = d["ci_low"] = d["ci_high"] = None  # never leaves as a number
-    return _chart(chart_id, title, caption, fig, data)
-
-
-def _runs(xs: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for x in xs:
-        if runs and x == runs[-1][-1] + 1:
-            runs[-1].append(x)
-        else:
-            runs.append([x])
-    return runs
+    return _chart(chart_id, title, caption, c, data)
 
 
 def _wave_n(rows, wave, items, small_n) -> str:
@@ -323,6 +265,16 @@ def _wave_n(rows, wave, items, small_n) -> str:
 
 # ---- 2. attendance heatmap --------------------------------------------------------------------------
 
+def blues(share: float) -> str:
+    """The heatmap colour of a rate 0..1 (BLUES interpolated)."""
+    pos = min(max(share, 0.0), 1.0) * (len(BLUES) - 1)
+    i = min(int(pos), len(BLUES) - 2)
+    a, b = BLUES[i], BLUES[i + 1]
+    t = pos - i
+    mix = [round(int(a[k:k + 2], 16) * (1 - t) + int(b[k:k + 2], 16) * t) for k in (1, 3, 5)]
+    return "#" + "".join(f"{v:02x}" for v in mix)
+
+
 def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
     chart_id = "attendance_heatmap"
     title = "Attendance by member and month"
@@ -330,50 +282,60 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
     if not rows or not any(r["count_expected"] for r in rows):
         return _no_data(chart_id, title,
                         f"no counted meetings with expected members in the 12 months up to {quarter}.")
-    import numpy as np
-    from matplotlib.patches import Rectangle
-
     members = list(dict.fromkeys((r["member_id"], r["organization"]) for r in rows))
     months = sorted({r["month"] for r in rows})
     cell = {(r["member_id"], r["month"]): r for r in rows}
-    grid = np.full((len(members), len(months)), np.nan)
-    for i, (mid, _) in enumerate(members):
-        for j, m in enumerate(months):
-            rate = cell[(mid, m)]["attendance_rate"]
-            if rate is not None:
-                grid[i, j] = rate * 100
+    labels = [member_label(org).split("\n") for _, org in members]
 
+    c = Canvas(chart_id)
+    label_w = max(S.text_width(line, S.TICK_SIZE) for lines in labels for line in lines)
+    bar_w, bar_ticks_w = 10.0, S.text_width("100", S.TICK_SIZE)
+    right = W - 6 - (S.LABEL_SIZE + 4) - 4 - bar_ticks_w - S.TICK - 3 - bar_w - 10
     # at least tall enough for the vertical axis and colour-bar labels (a coalition of one or two members)
-    fig = _figure(max(2.4, 1.3 + 0.3 * len(members)))
-    ax = fig.add_subplot()
-    cmap = _cmap("Blues")
-    mesh = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=100, aspect="auto",
-                     interpolation="nearest")
+    box = Box(6 + S.LABEL_SIZE + 6 + label_w + 5, TOP, right, TOP + max(115.0, 22.0 * len(members)))
+    row_h, col_w = box.height / len(members), box.width / len(months)
+    size = min(7.0, 0.9 * col_w / (S.text_width("100%", 1.0)))
+
+    S.title(c, box.left, title)
     for i, (mid, _) in enumerate(members):
+        y = box.top + i * row_h
         for j, m in enumerate(months):
+            x = box.left + j * col_w
             r = cell[(mid, m)]
             if r["attendance_rate"] is None:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", edgecolor="#b0b0b0",
-                                       hatch="////", linewidth=0))
+                c.rect(x, y, col_w, row_h, c.hatch("#b0b0b0", "/", 6.0, 0.8))
                 if r["count_expected"]:
-                    ax.text(j, i, "exc.", ha="center", va="center", fontsize=6.5, color="#333333", in_layout=False)
+                    c.text(x + col_w / 2, y + row_h / 2, "exc.", size - 0.5, anchor="middle", color="#333333",
+                           valign="middle")
                 continue
             value = r["attendance_rate"] * 100
-            ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=7,
-                    color="white" if value >= 55 else INK, gid=f"cell-{mid}-{m.isoformat()}", in_layout=False)
-    ax.set_yticks(range(len(members)))
-    ax.set_yticklabels([member_label(org) for _, org in members])
+            c.rect(x, y, col_w + 0.3, row_h + 0.3, blues(r["attendance_rate"]))  # no hairline seams
+            c.text(x + col_w / 2, y + row_h / 2, f"{value:.0f}%", size, anchor="middle", valign="middle",
+                   color="#ffffff" if value >= 55 else INK, gid=f"cell-{mid}-{m.isoformat()}")
+        c.lines(box.left - 5, y + row_h / 2, labels[i], S.TICK_SIZE, valign="middle", anchor="end",
+                color=S.TICK_INK)
     meetings = {r["month"]: r["count_meetings"] for r in rows}
-    ax.set_xticks(range(len(months)))
-    ax.set_xticklabels([f"{m:%b}\n{m:%Y}\nn={meetings[m]}" for m in months])
-    ax.tick_params(length=0)
-    ax.set_xlabel("Calendar month (n = counted meetings held)")
-    ax.set_ylabel("Member organization")
-    ax.set_title(title, loc="left")
-    for side in ax.spines.values():
-        side.set_visible(False)
-    bar = fig.colorbar(mesh, ax=ax, fraction=0.04, pad=0.01)
-    bar.set_label("Attendance rate (%)")
+    month_labels = [[f"{m:%b}", f"{m:%Y}", f"n={meetings[m]}"] for m in months]
+    low = S.x_axis(c, box, [box.left + (j + 0.5) * col_w for j in range(len(months))], month_labels,
+                   marks=False, size=S.label_size(month_labels, col_w, least=6.0), thin=False)
+    S.axis_label_left(c, box, "Member organization")
+    low = S.axis_label_bottom(c, box, "Calendar month (n = counted meetings held)", low + 6)
+    # the colour bar: 0 % at the bottom, 100 % at the top
+    bar = Box(box.right + 10, box.top, box.right + 10 + bar_w, box.bottom)
+    slices = 60  # bands rather than an SVG gradient, which WeasyPrint paints only on a PDF's first page
+    for k in range(slices):
+        top_k = bar.bottom - (k + 1) * bar.height / slices
+        c.rect(bar.left, top_k, bar_w, bar.height / slices + (0.3 if k < slices - 1 else 0),
+               blues((k + 0.5) / slices))
+    S.frame(c, bar)
+    ypos = Scale(0, 100, bar.bottom, bar.top)
+    for t in range(0, 101, 20):
+        c.line(bar.right, ypos(t), bar.right + S.TICK, ypos(t), S.TICK_INK)
+        c.text(bar.right + S.TICK + 3, ypos(t), str(t), S.TICK_SIZE, color=S.TICK_INK, valign="middle")
+    c.text(W - 6 - 0.24 * S.LABEL_SIZE, (bar.top + bar.bottom) / 2, "Attendance rate (%)", S.LABEL_SIZE,
+           anchor="middle", rotate=True)
+    c.height = low + 6
+
     first, last = months[0], months[-1]
     as_of = con.execute("select as_of from ref.quarters where quarter = ?", [quarter]).fetchone()[0]
     caption = (f"Each cell: the member's attendance rate at counted meetings "
@@ -386,17 +348,11 @@ def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
              "count_expected": r["count_expected"], "count_present": r["count_present"],
              "count_absent": r["count_absent"], "count_excused": r["count_excused"],
              "attendance_rate": r["attendance_rate"]} for r in rows]
-    return _chart(chart_id, title, caption, fig, data)
+    return _chart(chart_id, title, caption, c, data)
 
 
 def _months(count: int) -> str:
     return "month" if count == 1 else f"{count} months"
-
-
-def _cmap(name: str):
-    import matplotlib
-
-    return matplotlib.colormaps[name].resampled(256)
 
 
 # ---- 3. task completion and on-time trend ---------------------------------------------------------
@@ -407,45 +363,50 @@ def task_trend_chart(con, quarter: str, settings) -> dict[str, Any]:
     rows = chart_rows(con, chart_id, quarter)
     if not any(r["count_due"] for r in rows):
         return _no_data(chart_id, title, f"no tasks due in any quarter up to {quarter}.")
-    fig = _figure(3.2)
-    ax = fig.add_subplot()
-    xs = list(range(len(rows)))
+    c = Canvas(chart_id)
+    ticks = list(range(0, 101, 20))
+    box = Box(_left_margin([f"{t}%" for t in ticks]), TOP, W - 8, TOP + 160)
+    xpos = Scale(-0.5, len(rows) - 0.5, box.left, box.right)
+    ypos = Scale(0, 118, box.bottom, box.top)
     series = (
-        ("task_completion_rate", "Completed (of tasks due)", dict(color=DARK, linestyle="-", marker="o")),
-        ("on_time_rate", "On time (of tasks completed)", dict(color=MID, linestyle="--", marker="s")),
+        ("task_completion_rate", "Completed (of tasks due)", DARK, None, "o"),
+        ("on_time_rate", "On time (of tasks completed)", MID, DASHED, "s"),
     )
-    for key, label, st in series:
-        pts = [(x, r[key] * 100) for x, r in zip(xs, rows) if r[key] is not None]
+    S.title(c, box.left, title)
+    S.y_axis(c, box, ypos, ticks, [f"{t}%" for t in ticks])
+    for key, _, color, dash, _ in series:
+        pts = [(x, r[key] * 100) for x, r in enumerate(rows) if r[key] is not None]
         for run in _runs([x for x, _ in pts]):
-            ax.plot(run, [v for x, v in pts if x in run], linewidth=1.8, color=st["color"],
-                    linestyle=st["linestyle"], zorder=2)
-        ax.plot([x for x, _ in pts], [v for _, v in pts], linestyle="none", marker=st["marker"], markersize=6,
-                color=st["color"], markeredgecolor="white", markeredgewidth=0.8, zorder=3,
-                gid=f"points-{key}", label=label)
+            if len(run) > 1:
+                c.path([(xpos(x), ypos(v)) for x, v in pts if x in run], color, 1.8, dash)
+    for key, _, color, _, shape in series:
+        mark = c.marker(shape, color)
+        c.open(f"points-{key}")
+        for x, r in enumerate(rows):
+            if r[key] is not None:
+                c.use(mark, xpos(x), ypos(r[key] * 100))
+        c.close()
     current = next(i for i, r in enumerate(rows) if r["quarter"] == quarter)
-    for key, _, st in series:
-        value = rows[current][key]
-        if value is not None:
-            ax.annotate(_pct(value), (current, value * 100), xytext=(6, 0 if key == "task_completion_rate" else -11),
-                        textcoords="offset points", fontsize=7.5, color=st["color"], fontweight="bold")
-    ax.set_xticks(xs)
-    ax.set_xticklabels([f"{r['quarter']}\nn={r['count_due']}" for r in rows])
-    ax.set_xlim(-0.5, len(rows) - 0.5)
-    ax.set_ylim(0, 118)
-    ax.set_yticks(range(0, 101, 20))
-    ax.set_yticklabels([f"{v}%" for v in range(0, 101, 20)])
-    ax.set_ylabel("Share of tasks (%)")
-    ax.set_xlabel("Quarter (n = tasks due in the quarter)")
-    ax.set_title(title, loc="left")
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper left", ncols=2, frameon=False)
+    shown = [(rows[current][key], color) for key, _, color, _, _ in series if rows[current][key] is not None]
+    ys = [ypos(v * 100) for v, _ in shown]
+    if len(ys) == 2 and abs(ys[0] - ys[1]) < 10:  # two labels 10 apart, the higher value above
+        mid, up = (ys[0] + ys[1]) / 2, shown[0][0] >= shown[1][0]
+        ys = [mid - 5, mid + 5] if up else [mid + 5, mid - 5]
+    for (value, color), y in zip(shown, ys):
+        c.text(xpos(current) + 6, y, _pct(value), 7.5, color=color, bold=True, valign="middle")
+    S.frame(c, box)
+    low = S.x_axis(c, box, [xpos(x) for x in range(len(rows))], [[r["quarter"], f"n={r['count_due']}"] for r in rows])
+    S.axis_label_left(c, box, "Share of tasks (%)")
+    low = S.axis_label_bottom(c, box, "Quarter (n = tasks due in the quarter)", low + 6)
+    S.legend(c, [Key(label, line=(color, 1.8, dash), marker=c.marker(shape, color))
+                 for _, label, color, dash, shape in series], box.left + 8, box.top + 2, ncols=2, backdrop=True)
+    c.height = low + 6
     caption = ("Completed: tasks due in the quarter that were completed by its end (or by as_of for a "
                "quarter to date), of the n tasks due. On time: of those completed, the ones completed on or "
                "before their due date. A quarter with no tasks due has no point.")
     data = _plain_rows(rows, ("quarter", "count_due", "count_completed_by_end", "count_on_time",
                               "task_completion_rate", "on_time_rate"))
-    return _chart(chart_id, title, caption, fig, data)
+    return _chart(chart_id, title, caption, c, data)
 
 
 # ---- 4. task ownership share by member -------------------------------------------------------------
@@ -458,40 +419,48 @@ def task_ownership_chart(con, quarter: str, settings) -> dict[str, Any]:
         return _no_data(chart_id, title, f"no tasks with an owner are due in {quarter}.")
     threshold = float(settings.data["metrics"]["champion_share"])
     total = sum(r["count_items"] for r in rows)
-    fig = _figure(1.2 + 0.32 * len(rows))
-    ax = fig.add_subplot()
-    ys = list(range(len(rows)))
-    over = [r["share"] > threshold for r in rows]
-    bars = ax.barh(ys, [r["share"] * 100 for r in rows], height=0.62,
-                   color=[DARK if o else LIGHT for o in over], edgecolor=[DARK if o else "#5a6680" for o in over],
-                   hatch=None)
-    for bar, r in zip(bars, rows):
-        bar.set_gid(f"bar-{r['member_id']}")
-    for bar, o in zip(bars, over):
-        if o:
-            bar.set_hatch("xx")
-            bar.set_edgecolor("white")
-    for y, r in zip(ys, rows):
-        ax.text(r["share"] * 100 + 1, y, f"{r['share']:.0%} ({r['count_items']})", va="center", fontsize=7.5,
-                in_layout=False)
-    ax.axvline(threshold * 100, color=INK, linestyle=(0, (4, 2)), linewidth=1.2, gid="threshold")
-    ax.text(threshold * 100 + 0.8, -0.8, f"single-champion threshold {threshold:.0%}",
-            fontsize=7.5, va="center", ha="left", color=INK)
-    ax.set_yticks(ys)
-    ax.set_yticklabels([member_label(r["organization"]) for r in rows])
-    ax.invert_yaxis()
+    labels = [member_label(r["organization"]).split("\n") for r in rows]
+    c = Canvas(chart_id)
+    label_w = max(S.text_width(line, S.TICK_SIZE) for lines in labels for line in lines)
+    step, head = 23.0, 16.0  # a row per member; room above the first for the threshold's label
+    box = Box(6 + label_w + S.TICK + 4, TOP, W - 8, TOP + head + step * len(rows))
     top = max(max(r["share"] for r in rows), threshold) * 100
-    ax.set_xlim(0, min(100, top + 25) if top < 80 else 115)
-    ax.set_ylim(len(rows) - 0.5, -1.1)
-    ax.set_xlabel(f"Share of the {total} tasks due in {quarter} that the member owns (%)")
-    ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
+    x_max = min(100, top + 25) if top < 80 else 115
+    xpos = Scale(0, x_max, box.left, box.right)
+    ticks = S.nice_ticks(0, min(x_max, 100), 7)
+
+    S.title(c, box.left, title)
+    S.x_grid(c, box, [xpos(t) for t in ticks])
+    for i, (r, lines) in enumerate(zip(rows, labels)):
+        y = box.top + head + (i + 0.5) * step
+        over = r["share"] > threshold
+        width = xpos(r["share"] * 100) - box.left
+        c.open(f"bar-{r['member_id']}")
+        if over:
+            c.rect(box.left, y - 0.31 * step, width, 0.62 * step, DARK)
+            c.rect(box.left, y - 0.31 * step, width, 0.62 * step, c.hatch("#ffffff", "x", 6.0, 0.8))
+        else:
+            c.rect(box.left, y - 0.31 * step, width, 0.62 * step, LIGHT, stroke="#5a6680")
+        c.close()
+        c.text(box.left + width + 3, y, f"{r['share']:.0%} ({r['count_items']})", 7.5, valign="middle")
+        c.line(box.left - S.TICK, y, box.left, y, S.TICK_INK)
+        c.lines(box.left - S.TICK - 3, y, lines, S.TICK_SIZE, valign="middle", anchor="end", color=S.TICK_INK)
+    tx = xpos(threshold * 100)
+    c.line(tx, box.top, tx, box.bottom, INK, 1.2, dash="4.8 2.4", gid="threshold")
+    label = f"single-champion threshold {threshold:.0%}"
+    if tx + 3 + S.text_width(label, 7.5) <= box.right - 2:
+        c.text(tx + 3, box.top + head / 2, label, 7.5, valign="middle")
+    else:
+        c.text(tx - 3, box.top + head / 2, label, 7.5, anchor="end", valign="middle")
+    S.frame(c, box)
+    low = S.x_axis(c, box, [xpos(t) for t in ticks], [[S.tick_text(t)] for t in ticks])
+    low = S.axis_label_bottom(c, box, f"Share of the {total} tasks due in {quarter} that the member owns (%)", low + 6)
+    c.height = low + 6
     caption = (f"Each bar: the member's share of the quarter's tasks by owner (tasks due in {quarter}, "
                f"n = {total}; the count in brackets). The dashed line is the single-champion threshold "
                f"([metrics] champion_share = {threshold:.0%}); a bar beyond it is dark and cross-hatched.")
     data = _plain_rows(rows, ("member_id", "organization", "count_items", "share"))
-    return _chart(chart_id, title, caption, fig, data)
+    return _chart(chart_id, title, caption, c, data)
 
 
 # ---- 5. goal progress against the expected trajectory ------------------------------------------------
@@ -503,60 +472,98 @@ def goal_progress_chart(con, quarter: str, settings) -> dict[str, Any]:
     goals = list(dict.fromkeys(r["goal_id"] for r in rows))
     if not goals:
         return _no_data(chart_id, title, "the goals tab has no goals.")
-    import matplotlib.dates as mdates
-
-    fig = _figure(0.6 + 2.5 * len(goals))
-    axes = fig.subplots(len(goals), 1, squeeze=False)[:, 0]
+    c = Canvas(chart_id)
+    c.text(6, 14, title, S.TITLE_SIZE)
+    y = TOP
     data = []
-    for ax, goal_id in zip(axes, goals):
+    margin = 0.0
+    for k, goal_id in enumerate(goals):
         grows = [r for r in rows if r["goal_id"] == goal_id]
         g = grows[0]
-        margin = float(g["on_track_margin"])
-        start, end, as_of = g["baseline_on"], g["target_on"], g["as_of"]
-        right = max(end, as_of)
-        if end > start:
-            ax.plot([start, end], [0, 100], color="#555555", linestyle=(0, (5, 3)), linewidth=1.3,
-                    label="Expected (straight line baseline → target)", gid=f"expected-{goal_id}")
-            ax.fill_between([start, end], [-margin * 100, (1 - margin) * 100], [0, 100], color=PALE,
-                            linewidth=0, zorder=0, label=f"On track: within {margin:.0%} below expected")
         meas = [r for r in grows if r["measured_on"] is not None and r["progress"] is not None]
-        if meas:
-            ax.plot([r["measured_on"] for r in meas], [r["progress"] * 100 for r in meas], color=DARK,
-                    linewidth=1.8, marker="o", markersize=5, markeredgecolor="white", markeredgewidth=0.8,
-                    label=f"Measured (n={len(meas)})", gid=f"measured-{goal_id}", zorder=3)
-        else:
-            ax.text(0.5, 0.55, "no measurement yet" if g["target"] != g["baseline"] else
-                    "target equals baseline: progress undefined", transform=ax.transAxes, ha="center",
-                    fontsize=8.5, color="#444444")
-        ax.axvline(as_of, color=INK, linestyle=":", linewidth=1)
-        late = (as_of - start) > (right - start) / 2
-        ax.annotate(f"as of {as_of.isoformat()}", (as_of, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(-3 if late else 3, -3), textcoords="offset points", ha="right" if late else "left",
-                    va="top", fontsize=7)
-        values = [r["progress"] * 100 for r in meas] + [0, 100, -margin * 100]
-        ax.set_ylim(min(values) - 8, max(values) + 12)
-        ax.set_xlim(start - timedelta(days=20), right + timedelta(days=20))
-        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-        ax.set_ylabel("Progress to target (%)")
-        ax.grid(color="#e4e4e4", linewidth=0.6)
-        ax.set_axisbelow(True)
-        unit = f" {g['unit']}" if g["unit"] else ""
-        status = _goal_status(g)
-        ax.set_title(f"{short_text(g['statement'], 95, 2)}\n"
-                     f"baseline {_num(g['baseline'])} → target {_num(g['target'])}{unit}; {status}",
-                     loc="left", fontsize=8.5)
-        ax.legend(loc="lower right", fontsize=7, frameon=False)  # below the rising expected line
+        y = _goal_panel(c, k, g, meas, y, last=k == len(goals) - 1) + 12
+        margin = float(g["on_track_margin"])
         for r in grows:
             data.append({"goal_id": goal_id, "statement": g["statement"], "measured_on": _plain(r["measured_on"]),
                          "value": r["value"], "progress": r["progress"]})
-    axes[-1].set_xlabel("Date")
-    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    c.height = y - 6
     caption = ("Per goal: progress measured as (value − baseline) / (target − baseline), direction-aware, so "
                "0% is the baseline and 100% the target; n = measurements up to the quarter's as_of. The dashed "
                "line is the expected straight path from baseline date (0%) to target date (100%); the shaded "
                f"band below it is the on-track margin ([metrics] on_track_margin = {margin:.0%}).")
-    return _chart(chart_id, title, caption, fig, data)
+    return _chart(chart_id, title, caption, c, data)
+
+
+def _goal_panel(c: Canvas, k: int, g: dict, meas: list[dict], y: float, last: bool) -> float:
+    """One goal's panel from ``y`` down: its statement and status, then progress over time; returns
+    the y below it."""
+    goal_id = g["goal_id"]
+    margin = float(g["on_track_margin"])
+    start, end, as_of = g["baseline_on"], g["target_on"], g["as_of"]
+    right = max(end, as_of)
+    values = [r["progress"] * 100 for r in meas] + [0, 100, -margin * 100]
+    lo, hi = min(values) - 8, max(values) + 12
+    ticks = S.nice_ticks(lo, hi, 6)
+    left = _left_margin([S.tick_text(t) for t in ticks])
+    width = W - 8 - left
+    unit = f" {g['unit']}" if g["unit"] else ""
+    status = _goal_status(g)
+    numbers = f"baseline {_num(g['baseline'])} → target {_num(g['target'])}{unit};"
+    heading = S.fit_lines(g["statement"], width, 8.5, lines=2)
+    if S.text_width(f"{numbers} {status}", 8.5) <= width:
+        heading.append(f"{numbers} {status}")
+    else:
+        heading += [numbers] + S.fit_lines(status, width, 8.5, lines=1)
+    y = c.lines(left, y + 6, heading, 8.5) + 6
+    box = Box(left, y, W - 8, y + 130)
+    x0, x1 = start - timedelta(days=20), right + timedelta(days=20)
+    xpos = Scale(0, (x1 - x0).days, box.left, box.right)
+
+    def X(d: date) -> float:
+        return xpos((d - x0).days)
+
+    ypos = Scale(lo, hi, box.bottom, box.top)
+    months = [date(yr, mo, 1) for yr in range(x0.year, x1.year + 1) for mo in (1, 7) if x0 <= date(yr, mo, 1) <= x1]
+    S.x_grid(c, box, [X(m) for m in months], "#e4e4e4")
+    S.y_axis(c, box, ypos, ticks)
+    c.open(f"panel-{k}", clip=c.clip(f"plot-{k}", box))
+    keys = []
+    if end > start:
+        c.area([(X(start), ypos(-margin * 100)), (X(end), ypos((1 - margin) * 100)), (X(end), ypos(100)),
+                (X(start), ypos(0))], PALE)
+        c.path([(X(start), ypos(0)), (X(end), ypos(100))], "#555555", 1.3, "6.5 3.9", gid=f"expected-{goal_id}")
+        keys += [Key("Expected (straight line baseline → target)", line=("#555555", 1.3, "6.5 3.9")),
+                 Key(f"On track: within {margin:.0%} below expected", patch=(PALE, None, None))]
+    c.close()
+    if meas:
+        mark = c.marker("o", DARK, size=5.0)
+        c.open(f"measured-{goal_id}")
+        points = [(X(r["measured_on"]), ypos(r["progress"] * 100)) for r in meas]
+        if len(points) > 1:
+            c.path(points, DARK, 1.8)
+        for px, py in points:
+            c.use(mark, px, py)
+        c.close()
+        keys.append(Key(f"Measured (n={len(meas)})", line=(DARK, 1.8, None), marker=mark))
+    else:
+        c.text((box.left + box.right) / 2, box.top + box.height * 0.45, "no measurement yet" if g["target"] != g["baseline"]
+               else "target equals baseline: progress undefined", 8.5, anchor="middle", color="#444444",
+               valign="middle")
+    ax = X(as_of)
+    c.line(ax, box.top, ax, box.bottom, INK, 1.0, dash="1 1.65")
+    late = (as_of - start) > (right - start) / 2
+    c.text(ax - 3 if late else ax + 3, box.top + 3, f"as of {as_of.isoformat()}", 7, anchor="end" if late else "start",
+           valign="top")
+    S.frame(c, box)
+    low = S.x_axis(c, box, [X(m) for m in months], [[f"{m:%b %Y}"] for m in months])
+    S.axis_label_left(c, box, "Progress to target (%)")
+    if keys:  # below the rising expected line
+        cols, height = S.legend_size(keys, 1)
+        S.legend(c, keys, box.right - 6, box.bottom - 5 - height, align="end", gid=f"legend-{goal_id}",
+                 backdrop=True)
+    if last:
+        low = S.axis_label_bottom(c, box, "Date", low + 6)
+    return low
 
 
 def _goal_status(g: dict) -> str:
@@ -581,37 +588,42 @@ def cadence_chart(con, quarter: str, settings) -> dict[str, Any]:
     if not rows or not any(r["meetings_held"] or r["expected_per_quarter"] for r in rows):
         return _no_data(chart_id, title, f"no meetings held and no expected cadence in {quarter}.")
     to_date = rows[0]["is_to_date"]
-    fig = _figure(3.0)
-    ax = fig.add_subplot()
-    xs = list(range(len(rows)))
-    w = 0.38
-    held = ax.bar([x - w / 2 for x in xs], [r["meetings_held"] for r in rows], width=w, color=DARK,
-                  label="Held")
-    for bar, r in zip(held, rows):
-        bar.set_gid(f"held-{r['kind']}")
     expected = [r["expected_to_date"] if r["expected_per_quarter"] else 0 for r in rows]
-    ax.bar([x + w / 2 for x in xs], expected, width=w, color="white", edgecolor="#555555", hatch="///",
-           linewidth=1, label="Expected" + (" (to date)" if to_date else ""))
     top = max([r["meetings_held"] for r in rows] + expected + [1])
-    for x, r, b in zip(xs, rows, held):
-        ax.text(x - w / 2, r["meetings_held"] + top * 0.02, str(r["meetings_held"]), ha="center", va="bottom",
-                fontsize=7.5, in_layout=False)
+    ticks = S.nice_ticks(0, top * 1.2, 8, integer=True)
+    c = Canvas(chart_id)
+    box = Box(_left_margin([S.tick_text(t) for t in ticks]), TOP, W - 8, TOP + 140)
+    xpos = Scale(-0.5, len(rows) - 0.5, box.left, box.right)
+    ypos = Scale(0, max(top * 1.2, ticks[-1]), box.bottom, box.top)
+    w = 0.38 * box.width / len(rows)
+    hatch = c.hatch("#555555", "/", 6.0, 0.8)
+    S.title(c, box.left, title)
+    S.y_axis(c, box, ypos, ticks)
+    for x, r, e in zip(range(len(rows)), rows, expected):
+        cx = xpos(x)
+        c.open(f"held-{r['kind']}")
+        c.rect(cx - w, ypos(r["meetings_held"]), w, box.bottom - ypos(r["meetings_held"]), DARK)
+        c.close()
+        c.text(cx - w / 2, ypos(r["meetings_held"]) - 3, str(r["meetings_held"]), 7.5, anchor="middle")
         if r["expected_per_quarter"]:
-            ax.text(x + w / 2, r["expected_to_date"] + top * 0.02, _num(r["expected_to_date"]), ha="center",
-                    va="bottom", fontsize=7.5, in_layout=False)
+            c.open(f"expected-{r['kind']}")
+            c.rect(cx, ypos(e), w, box.bottom - ypos(e), "#ffffff", stroke="#555555", stroke_width=1)
+            c.rect(cx, ypos(e), w, box.bottom - ypos(e), hatch)
+            c.close()
+            c.text(cx + w / 2, ypos(e) - 3, _num(e), 7.5, anchor="middle")
         else:
-            ax.text(x + w / 2, top * 0.02, "no set\ncadence", ha="center", va="bottom", fontsize=6.5,
-                    color="#444444", in_layout=False)
-    ax.set_xticks(xs)
-    ax.set_xticklabels([kind_name(r["kind"]) + ("" if r["cadence_adherence"] is None else
-                                                 f"\nadherence {r['cadence_adherence']:.0%}") for r in rows])
-    ax.set_ylim(0, top * 1.25)
-    ax.set_ylabel("Meetings (count)")
-    ax.set_xlabel("Meeting kind")
-    ax.set_title(title, loc="left")
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper right", frameon=False)
+            c.lines(cx + w / 2, box.bottom - 3 - 6.5 * S.LINE_HEIGHT - S.CAP * 6.5, ["no set", "cadence"], 6.5,
+                    anchor="middle", color="#444444")
+    S.frame(c, box)
+    kinds = [S.fit_lines(kind_name(r["kind"]), 0.95 * box.width / len(rows), S.TICK_SIZE)
+             + ([] if r["cadence_adherence"] is None else [f"adherence {r['cadence_adherence']:.0%}"]) for r in rows]
+    low = S.x_axis(c, box, [xpos(x) for x in range(len(rows))], kinds)
+    S.axis_label_left(c, box, "Meetings (count)")
+    low = S.axis_label_bottom(c, box, "Meeting kind", low + 6)
+    S.legend(c, [Key("Held", patch=(DARK, None, None)),
+                 Key("Expected" + (" (to date)" if to_date else ""), patch=("#ffffff", "#555555", hatch))],
+             box.right, 4, ncols=2, align="end")
+    c.height = low + 6
     total = sum(r["meetings_held"] for r in rows)
     caption = (f"Meetings of each kind held in {quarter}" + (" up to as_of" if to_date else "")
                + f" (n = {total}) against the expected number per quarter ([cadence] in the config"
@@ -619,4 +631,4 @@ def cadence_chart(con, quarter: str, settings) -> dict[str, Any]:
                + "); adherence = min(1, held / expected). Kinds with no set cadence show held only.")
     data = _plain_rows(rows, ("kind", "meetings_held", "expected_per_quarter", "expected_to_date",
                               "cadence_adherence"))
-    return _chart(chart_id, title, caption, fig, data)
+    return _chart(chart_id, title, caption, c, data)

@@ -372,15 +372,15 @@ def test_suppressed_figures_are_labelled_with_the_configured_small_n(tmp_path):
 def test_a_chart_taller_than_the_page_prints_whole_on_one_page(tmp_path):
     """A heatmap of 40 members is taller than A4: printed, it shrinks to the page (print stylesheet)
     instead of running under the footer with its axis and the last rows cut off."""
-    from coalition_metrics.charts import _figure, figure_svg
     from coalition_metrics.pdf import html_to_pdfs
     from coalition_metrics.render import template_env
+    from coalition_metrics.svg import WIDTH, Canvas
 
-    fig = _figure(16.0)  # the report's charts' set-up; 1.3 in + 0.3 in per member, for 49 members
-    ax = fig.add_subplot()
-    ax.set_title("TOPMARK tall chart")
-    ax.set_xlabel("BOTTOMMARK axis label")
-    svg = figure_svg(fig, "tall", "tall chart")
+    c = Canvas("tall", height=16.0 * 72)  # the report's charts' canvas; a heatmap of 49 members is 16 in
+    c.text(6, 14, "TOPMARK tall chart", 10)
+    c.rect(40, 24, WIDTH - 48, c.height - 60, "#9ecae1")
+    c.text(WIDTH / 2, c.height - 8, "BOTTOMMARK axis label", 9, anchor="middle")
+    svg = c.svg("tall chart")
     page = template_env().from_string(
         '<html><head><style>{% include "_style.css" %}</style></head><body><h2>Charts</h2>'
         '<figure class="chart-figure">{{ svg|safe }}<figcaption>CAPTIONMARK below</figcaption></figure>'

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..charts import DARK, INK, MID, _figure, _runs, figure_svg
+from ..charts import DARK, INK, MID, _runs
+from .mpl import _figure, figure_svg
 
 # Five steps from disagreement (amber, hatched) to agreement (blue); other scale lengths sample them.
 NEGATIVE = ("#8a5a00", "#d9a441", "#f0d9a8")
