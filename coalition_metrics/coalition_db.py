@@ -47,7 +47,7 @@ class CoalitionView:
             self.con = db
             self.source = db.execute("select current_database()").fetchone()[0]
             self._previous = self.source
-            db.execute(f"attach if not exists ':memory:' as {VIEW_CATALOG}")
+            db.execute(f"attach if not exists ':memory:' as {VIEW_CATALOG} (read_write)")
             db.execute(f"use {VIEW_CATALOG}")
         try:
             self.switch(coalition_id)
