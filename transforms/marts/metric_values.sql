@@ -16,7 +16,7 @@ meetings as (
     from marts.meetings_by_kind where expected_per_quarter > 0
     union all
     -- overall: the mean of the kinds' adherence, over the kinds with an expected cadence
-    select coalition_id, 'cadence_adherence', null, quarter, seq, avg(cadence_adherence), sum(meetings_held)
+    select coalition_id, 'cadence_adherence', null, quarter, seq, avg(cadence_adherence order by kind), sum(meetings_held)
     from marts.meetings_by_kind where expected_per_quarter > 0 group by coalition_id, quarter, seq
 ),
 

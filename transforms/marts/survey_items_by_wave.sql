@@ -24,8 +24,10 @@ stats as (
         wave,
         item,
         count(score) as n,
-        avg(score) as mean,
-        stddev_samp(score) as sd,
+        -- in response order: the same sums, to the last bit, whatever order a join delivered the rows
+        -- in (a portfolio's database and a single run's give byte-identical figures)
+        avg(score order by response_id) as mean,
+        stddev_samp(score order by response_id) as sd,
         count(score) filter (where score >= scales.scale_max - 1) as count_top2
     from answers
     join ref.survey_items as scales using (coalition_id, item)

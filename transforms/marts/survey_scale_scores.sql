@@ -15,7 +15,7 @@ per_response as (
         answers.wave,
         answers.member_id,
         members.scale,
-        avg(answers.score) as score,
+        avg(answers.score order by answers.item) as score,
         count(answers.score) as items_answered
     from answers
     join ref.survey_scale_items as members using (coalition_id, item)

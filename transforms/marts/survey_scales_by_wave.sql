@@ -23,8 +23,9 @@ stats as (
         wave,
         scale,
         count(score) as n,
-        avg(score) as mean,
-        stddev_samp(score) as sd
+        -- in response order: the same sums whatever order the rows came in (survey_items_by_wave.sql)
+        avg(score order by response_id) as mean,
+        stddev_samp(score order by response_id) as sd
     from scores
     group by coalition_id, wave, scale
 ),
