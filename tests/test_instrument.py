@@ -4,7 +4,6 @@ funder files and the template; every figure is checked against a hand computatio
 
 from datetime import date
 
-import duckdb
 import pytest
 
 from coalition_metrics.coalition_db import coalition_view
