@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,6 +43,8 @@ DEFAULT_ITEMS = {
 
 # The schema: every section, every key, its default. Types are checked against the default's type.
 DEFAULTS: dict[str, dict[str, Any]] = {
+    # id: the coalition's id in a portfolio's one database (every raw/staging/marts/lineage table's
+    # coalition_id); a single run is "coalition".
     "coalition": {"name": "Riverside Health Equity Coalition", "id": "coalition"},
     "source": {
         # A CSV folder, an .xlsx workbook, or a Google Sheets URL or key.
@@ -546,7 +549,14 @@ def _check_write_back_tab(data: dict[str, Any], where: str) -> None:
                               f"replaces that whole tab, so give it a tab of its own, like \"Funder metrics\".")
 
 
+COALITION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
 def _check_values(data: dict[str, Any], where: str) -> None:
+    cid = data["coalition"]["id"]
+    if not COALITION_ID.match(cid):
+        raise ConfigError(f"{where}: [coalition] id {cid!r} is not a usable coalition id; write 1-40 lower-case "
+                          f"letters, digits, '_' or '-', starting with a letter or digit (like \"riverside\").")
     fs = data["quarters"]["fiscal_year_start_month"]
     if not 1 <= fs <= 12:
         raise ConfigError(f"{where}: [quarters] fiscal_year_start_month must be 1..12, not {fs}.")

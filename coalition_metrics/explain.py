@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .coalition_db import coalition_view
+from .config import DEFAULTS
 from .errors import CoalitionError
 from .plan import DB_NAME
 from .registry import Metric, load_registry, metric, suppressed_label
@@ -189,7 +191,10 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
         if isinstance(err, CoalitionError) and "in use by another" in str(err):
             return _no_run(m, metric_id, f"{db} is in use by a run; try again when it has finished.", fmt)
         raise err from None
+    view = None
     try:
+        # the output folder's coalition, under the tables' usual names (coalition_db.coalition_view)
+        view = coalition_view(con, _coalition_of(con))
         run = _published_run(con, run_id, out_dir)
         if run is None:
             return _no_run(m, metric_id, none_yet, fmt)
@@ -203,6 +208,8 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
     except duckdb.Error as exc:
         raise database_error(exc, db) from None
     finally:
+        if view is not None:
+            view.close()
         con.close()
     if exp.figure is not None and exp.lineage != "live":
         _from_replay(exp, out_dir, built_by, progress)
@@ -304,6 +311,16 @@ def _published_figures(con, m: Metric, metric_id: str, run: dict, quarter: str |
             exp.member_figure = {"published_id": f"member_attendance_rate[{member}]", "value": mrow[0],
                                  "n": mrow[1], "suppressed": bool(mrow[2])}
     return exp
+
+
+def _coalition_of(con) -> str:
+    """The coalition an output folder's database was built for: ref.build's one coalition (a
+    database from before coalition ids, or with no build yet: the single run's "coalition")."""
+    try:
+        ids = [i for (i,) in con.execute("select distinct coalition_id from ref.build").fetchall()]
+    except Exception:
+        ids = []
+    return ids[0] if len(ids) == 1 else DEFAULTS["coalition"]["id"]
 
 
 def _built_by(con) -> str | None:

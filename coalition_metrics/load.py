@@ -54,13 +54,27 @@ def connect(db_path: Path):
     return con
 
 
+# Per-coalition tables carry coalition_id as their first column (a portfolio's one database holds
+# every coalition's rows; coalition_db.coalition_view shows one coalition without it). ref.enum_values,
+# ref.metrics and ref.t_critical are global.
+GLOBAL_REF = ("ref.enum_values", "ref.metrics", "ref.t_critical")
+
+
 def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, settings) -> None:
-    """raw.<tab>: every sheet row, cells as text under contract column names.
+    """raw.<tab>, quarantine.rows and ref.source_tabs of one coalition (snapshot_frames)."""
+    write_tables(con, snapshot_frames(snap, validation, settings))
+
+
+def snapshot_frames(snap: Snapshot, validation: ValidationResult, settings) -> dict[str, tuple]:
+    """table name -> (frame, types): raw.<tab>: every sheet row, cells as text under contract column
+    names; quarantine.rows; ref.source_tabs. Each with coalition_id first.
 
     Grid-form attendance is stored as one record per marked cell, ``sheet_column`` naming the
     meeting column; long-form attendance has ``sheet_column`` null."""
     import pandas as pd
 
+    cid = settings.coalition_id
+    tables = {}
     for name, result in validation.tabs.items():
         cols = [c.name for c in columns_of(name, settings)]
         extra = ["sheet_column"] if name == "attendance" else []
@@ -85,29 +99,44 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
                     rec[col] = cells[idx] if idx is not None and idx < len(cells) else None
                 records.append(rec)
         frame = pd.DataFrame.from_records(records, columns=["sheet_row", "snapshot_id", "is_blank", *extra, *cols])
-        _replace_table(con, f"raw.{name}", frame, {"sheet_row": "integer", "is_blank": "boolean"})
+        frame.insert(0, "coalition_id", cid)
+        tables[f"raw.{name}"] = (frame, {"sheet_row": "integer", "is_blank": "boolean"})
 
     # Which tabs the snapshot has: an optional tab that is absent gives "no data" for the metrics
     # resting on it (published_metrics.sql), never a count of 0 or a flag "no".
-    present = [(name, result.form == "grid" or (snap.tabs.get(name) is not None and snap.tabs[name].present))
+    present = [(cid, name, result.form == "grid" or (snap.tabs.get(name) is not None and snap.tabs[name].present))
                for name in validation.tabs]
-    _replace_table(con, "ref.source_tabs", pd.DataFrame(present, columns=["tab", "present"]), {"present": "boolean"})
+    tables["ref.source_tabs"] = (pd.DataFrame(present, columns=["coalition_id", "tab", "present"]), {"present": "boolean"})
 
     q = pd.DataFrame.from_records(
-        [{**c.as_dict(), "snapshot_id": snap.snapshot_id} for c in validation.quarantined],
-        columns=["tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "scope", "rule", "snapshot_id"],
+        [{"coalition_id": cid, **c.as_dict(), "snapshot_id": snap.snapshot_id} for c in validation.quarantined],
+        columns=["coalition_id", "tab", "sheet_row", "column", "value", "expectation", "reason", "fix", "scope",
+                 "rule", "snapshot_id"],
     )
-    _replace_table(con, "quarantine.rows", q, {"sheet_row": "integer"})
+    tables["quarantine.rows"] = (q, {"sheet_row": "integer"})
+    return tables
 
 
 def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Quarter) -> None:
-    """ref.quarters (every quarter from the first with data to the run's), ref.params, ref.cadence,
-    ref.counted_kinds, the survey instrument (ref.survey_*), ref.workstreams, ref.t_critical."""
+    """The coalition's reference tables (reference_frames), the global ones (global_reference_frames)
+    and ref.t_critical sized to the survey loaded (load_t_critical)."""
+    write_tables(con, {**reference_frames(settings, quarter, as_of, first), **global_reference_frames()})
+    load_t_critical(con, largest_survey_n(con))
+
+
+def reference_frames(settings, quarter: Quarter, as_of: date, first: Quarter) -> dict[str, tuple]:
+    """table name -> (frame, types) of one coalition's ref tables, coalition_id first: ref.quarters
+    (every quarter from the first with data to the run's, labelled by the coalition's own fiscal
+    year), ref.params (one row), ref.cadence, ref.counted_kinds, the survey instrument (ref.survey_*),
+    ref.workstreams."""
     import pandas as pd
 
+    cid = settings.coalition_id
     qs = quarters_between(first, quarter)
+    tables = {}
     frame = pd.DataFrame(
         {
+            "coalition_id": cid,
             "quarter": [q.label for q in qs],
             "seq": list(range(1, len(qs) + 1)),
             "start_on": [q.start for q in qs],
@@ -116,10 +145,11 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
             "as_of": [min(q.end, as_of) for q in qs],
         }
     )
-    _replace_table(con, "ref.quarters", frame, {"seq": "integer", "start_on": "date", "end_on": "date", "as_of": "date"})
+    tables["ref.quarters"] = (frame, {"seq": "integer", "start_on": "date", "end_on": "date", "as_of": "date"})
     m = settings.data["metrics"]
     params = pd.DataFrame(
         {
+            "coalition_id": [cid],
             "run_quarter": [quarter.label],
             "as_of": [as_of],
             "small_n": [settings.small_n],
@@ -132,36 +162,47 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
             # the items satisfaction_mean and voice_gap rest on; null = none ("no data")
             "satisfaction_item": [settings.instrument.satisfaction_item],
             "voice_item": [settings.instrument.voice_item],
+            # quarter labels of dates outside ref.quarters (macros.sql fiscal_quarter)
+            "fiscal_year_start_month": [settings.fiscal_year_start_month],
         }
     )
-    _replace_table(con, "ref.params", params, {
+    tables["ref.params"] = (params, {
         "as_of": "date", "small_n": "integer",
         "is_anonymous": "boolean", "alert_drop": "double", "alert_absences": "integer",
-        "champion_share": "double", "on_track_margin": "double", "voice_gap_waves": "integer"})
-    cadence = pd.DataFrame({"kind": list(settings.data["cadence"]),
-                            "expected_per_quarter": list(settings.data["cadence"].values())})
-    _replace_table(con, "ref.cadence", cadence, {"expected_per_quarter": "integer"})
+        "champion_share": "double", "on_track_margin": "double", "voice_gap_waves": "integer",
+        "fiscal_year_start_month": "integer"})
+    tables["ref.cadence"] = (pd.DataFrame({"coalition_id": cid, "kind": list(settings.data["cadence"]),
+                                           "expected_per_quarter": list(settings.data["cadence"].values())},
+                                          columns=["coalition_id", "kind", "expected_per_quarter"]),
+                             {"expected_per_quarter": "integer"})
+    tables["ref.counted_kinds"] = (pd.DataFrame({"coalition_id": cid, "kind": list(settings.counted_kinds)},
+                                                columns=["coalition_id", "kind"]), {})
+    tables.update(instrument_frames(settings.instrument, cid))
+    # [workstreams]: the workstream's matching key (parsing.enum_value, as cm_enum in SQL) -> its goal
+    # id, null for "" (listed, tied to no goal). An empty table: the config declares no mapping.
+    streams = settings.workstreams
+    tables["ref.workstreams"] = (pd.DataFrame({
+        "coalition_id": cid, "workstream": list(streams), "workstream_key": [enum_value(name) for name in streams],
+        "goal_id": [goal.strip() or None for goal in streams.values()]},
+        columns=["coalition_id", "workstream", "workstream_key", "goal_id"]), {})
+    return tables
+
+
+def global_reference_frames() -> dict[str, tuple]:
+    """ref.enum_values, ref.metrics (the registry) and ref.t_critical: the same for every coalition."""
+    import pandas as pd
+
+    tables = {}
     enums = [(name, value, i) for name, values in ENUMS.items() for i, value in enumerate(values, start=1)]
-    _replace_table(con, "ref.enum_values", pd.DataFrame(enums, columns=["enum", "value", "position"]),
-                   {"position": "integer"})
+    tables["ref.enum_values"] = (pd.DataFrame(enums, columns=["enum", "value", "position"]), {"position": "integer"})
     registry = load_registry()
-    _replace_table(con, "ref.metrics", pd.DataFrame({
+    tables["ref.metrics"] = (pd.DataFrame({
         "metric_id": [m.id for m in registry], "is_survey": [m.survey for m in registry],
         "audience": [m.audience for m in registry], "model": [m.model for m in registry],
         "dimension_kind": [m.dimension for m in registry], "role": [m.role for m in registry],
         "position": range(1, len(registry) + 1)}),
         {"is_survey": "boolean", "position": "integer"})
-    kinds = pd.DataFrame({"kind": list(settings.counted_kinds)})
-    _replace_table(con, "ref.counted_kinds", kinds, {})
-    load_instrument_tables(con, settings.instrument)
-    # [workstreams]: the workstream's matching key (parsing.enum_value, as cm_enum in SQL) -> its goal
-    # id, null for "" (listed, tied to no goal). An empty table: the config declares no mapping.
-    streams = settings.workstreams
-    _replace_table(con, "ref.workstreams", pd.DataFrame({
-        "workstream": list(streams), "workstream_key": [enum_value(name) for name in streams],
-        "goal_id": [goal.strip() or None for goal in streams.values()]},
-        columns=["workstream", "workstream_key", "goal_id"]), {})
-    load_t_critical(con, largest_survey_n(con))
+    return tables
 
 
 T_CRITICAL_MIN_DF = 1000  # ref.t_critical always covers df 1..1000, and more when the data can need it
@@ -189,33 +230,68 @@ def load_t_critical(con, largest_n: int) -> None:
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})
 
 
-def load_instrument_tables(con, instrument) -> None:
+def load_instrument_tables(con, instrument, coalition_id: str = "coalition") -> None:
+    """The survey instrument's ref tables (instrument_frames) of one coalition."""
+    write_tables(con, instrument_frames(instrument, coalition_id))
+
+
+def instrument_frames(instrument, coalition_id: str) -> dict[str, tuple]:
     """ref.survey_items, ref.survey_item_labels, ref.survey_scales, ref.survey_scale_items and
     ref.survey_scale_bands: the survey instrument (instrument.py) as the SQL models read it."""
     import pandas as pd
 
+    cid = coalition_id
     items = instrument.items
-    _replace_table(con, "ref.survey_items", pd.DataFrame({
+    tables = {}
+    tables["ref.survey_items"] = (pd.DataFrame({
+        "coalition_id": cid,
         "item": [i.code for i in items], "position": range(1, len(items) + 1),
         "question": [i.question for i in items],
         "scale_min": [i.scale_min for i in items], "scale_max": [i.scale_max for i in items],
         "reverse": [i.reverse for i in items], "funder": [i.funder for i in items]}),
         {"position": "integer", "scale_min": "integer", "scale_max": "integer", "reverse": "boolean", "funder": "boolean"})
-    labels = [(i.code, i.scale_min + k, label) for i in items for k, label in enumerate(i.labels)]
-    _replace_table(con, "ref.survey_item_labels", pd.DataFrame(labels, columns=["item", "value", "label"]),
-                   {"value": "integer"})
+    labels = [(cid, i.code, i.scale_min + k, label) for i in items for k, label in enumerate(i.labels)]
+    tables["ref.survey_item_labels"] = (pd.DataFrame(labels, columns=["coalition_id", "item", "value", "label"]),
+                                        {"value": "integer"})
     scales = instrument.scales
-    _replace_table(con, "ref.survey_scales", pd.DataFrame({
+    tables["ref.survey_scales"] = (pd.DataFrame({
+        "coalition_id": cid,
         "scale": [s.code for s in scales], "name": [s.name for s in scales],
         "position": range(1, len(scales) + 1), "funder": [s.funder for s in scales],
-        "min_items": [s.min_items for s in scales]}, columns=["scale", "name", "position", "funder", "min_items"]),
+        "min_items": [s.min_items for s in scales]},
+        columns=["coalition_id", "scale", "name", "position", "funder", "min_items"]),
         {"position": "integer", "funder": "boolean", "min_items": "integer"})
-    members = [(s.code, item, k) for s in scales for k, item in enumerate(s.items, start=1)]
-    _replace_table(con, "ref.survey_scale_items", pd.DataFrame(members, columns=["scale", "item", "position"]),
-                   {"position": "integer"})
-    bands = [(s.code, k, b.label, b.min) for s in scales for k, b in enumerate(s.bands, start=1)]
-    _replace_table(con, "ref.survey_scale_bands", pd.DataFrame(bands, columns=["scale", "position", "label", "min"]),
-                   {"position": "integer", "min": "double"})
+    members = [(cid, s.code, item, k) for s in scales for k, item in enumerate(s.items, start=1)]
+    tables["ref.survey_scale_items"] = (pd.DataFrame(members, columns=["coalition_id", "scale", "item", "position"]),
+                                        {"position": "integer"})
+    bands = [(cid, s.code, k, b.label, b.min) for s in scales for k, b in enumerate(s.bands, start=1)]
+    tables["ref.survey_scale_bands"] = (pd.DataFrame(bands, columns=["coalition_id", "scale", "position", "label", "min"]),
+                                        {"position": "integer", "min": "double"})
+    return tables
+
+
+def write_tables(con, tables: dict[str, tuple]) -> None:
+    """Create or replace each table from its (frame, types)."""
+    for name, (frame, types) in tables.items():
+        _replace_table(con, name, frame, types)
+
+
+def concat_tables(per_coalition: list[dict[str, tuple]]) -> dict[str, tuple]:
+    """Several coalitions' tables as one frame per table (one insert per table, not one per
+    coalition): the columns of every coalition's frame, in first-seen order; a column another
+    coalition's tab lacks (its survey items) is null there."""
+    import pandas as pd
+
+    merged: dict[str, tuple] = {}
+    for name in dict.fromkeys(n for tables in per_coalition for n in tables):
+        parts = [tables[name] for tables in per_coalition if name in tables]
+        columns = list(dict.fromkeys(c for frame, _ in parts for c in frame.columns))
+        types = {k: v for _, t in parts for k, v in t.items()}
+        frames = [frame.reindex(columns=columns).astype(object) for frame, _ in parts]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frame = frame.astype(object).where(frame.notna(), None)
+        merged[name] = (frame, types)
+    return merged
 
 
 def _replace_table(con, name: str, frame, types: dict[str, str]) -> None:

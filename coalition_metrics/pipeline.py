@@ -89,11 +89,14 @@ def record_build(con, plan: RunPlan, snap: Snapshot) -> None:
     """ref.build: which run built the database's raw, staging, marts and lineage tables. They
     describe the last build only, which may be a later run than the published one `coalition
     explain` is asked about (a refresh, a failed run): explain reads them only for that run."""
-    con.execute(
-        """create or replace table ref.build as
-           select ?::varchar as run_id, ?::varchar as flow, ?::varchar as quarter, ?::date as as_of,
-                  ?::varchar as snapshot_id""",
-        [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, snap.snapshot_id])
+    con.execute(BUILD_DDL)
+    con.execute("insert into ref.build values (?, ?, ?, ?, ?, ?)",
+                [plan.settings.coalition_id, plan.run_id, plan.flow, plan.quarter.label, plan.as_of, snap.snapshot_id])
+
+
+# ref.build: one row per coalition the database was last built for (a portfolio's: every coalition).
+BUILD_DDL = """create or replace table ref.build (coalition_id varchar, run_id varchar, flow varchar,
+                                                 quarter varchar, as_of date, snapshot_id varchar)"""
 
 
 BACKSTOP_GRACE_SECONDS = 120.0

@@ -16,6 +16,7 @@ from . import __version__
 from .config import PROJECT_ROOT, Settings
 from .errors import CoalitionError, storage_error
 from .plan import RunPlan, RunResult
+from .coalition_db import coalition_view
 from .runlock import open_db, run_lock
 from .runs import keep_published_metrics
 from .snapshot import Snapshot
@@ -30,14 +31,15 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
 
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
-    with run_lock(plan), open_db(plan) as con:
-        records = funder.funder_records(con, s)
-        keep_published_metrics(con, plan.run_id)
-        context = render.report_context(
-            con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
-            run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
-            completeness=render.completeness(validation), source=source_description(s),
-        )
+    with run_lock(plan), open_db(plan) as db:
+        with coalition_view(db, s.coalition_id) as con:
+            records = funder.funder_records(con, s)
+            context = render.report_context(
+                con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
+                run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
+                completeness=render.completeness(validation), source=source_description(s),
+            )
+        keep_published_metrics(db, plan.run_id, s.coalition_id)
     funder_html = funder_page_html(records, validation, plan)
     html = render.render_report(context)
     quality = render_quality_page(quality_context(
@@ -199,9 +201,10 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
     from . import funder
 
     s = plan.settings
-    with run_lock(plan), open_db(plan) as con:
-        records = funder.funder_records(con, s)
-        keep_published_metrics(con, plan.run_id)
+    with run_lock(plan), open_db(plan) as db:
+        with coalition_view(db, s.coalition_id) as con:
+            records = funder.funder_records(con, s)
+        keep_published_metrics(db, plan.run_id, s.coalition_id)
     funder_html = funder_page_html(records, validation, plan)
     files = {
         "funder.html": funder_html,

@@ -136,16 +136,21 @@ class Replay:
         self.con = None
 
     def open(self) -> "Replay":
+        from .coalition_db import coalition_view
         from .load import connect
         from .transform import register_functions
 
-        self.con = connect(self.plan.db_path)
-        register_functions(self.con, self.settings)
+        self._db = connect(self.plan.db_path)
+        register_functions(self._db, self.settings)
+        # the replayed coalition's tables under their usual names (coalition_db.coalition_view)
+        self._view = coalition_view(self._db, self.settings.coalition_id)
+        self.con = self._view.con
         return self
 
     def close(self) -> None:
         if self.con is not None:
-            self.con.close()
+            self._view.close()
+            self._db.close()
             self.con = None
         shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -31,14 +31,16 @@ def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folde
         )
 
 
-def keep_published_metrics(con, run_id: str) -> None:
-    """Keep the figures a run is about to publish (marts.published_metrics) under its run id, so
-    `coalition explain` shows what a succeeded run published, not what a later run that failed
-    left in the marts."""
+def keep_published_metrics(con, run_id: str, coalition_id: str) -> None:
+    """Keep the figures a run is about to publish (coalition ``coalition_id``'s rows of
+    marts.published_metrics, without the column) under its run id, so `coalition explain` shows
+    what a succeeded run published, not what a later run that failed left in the marts."""
     con.execute("""create table if not exists run_metrics as
-                   select ''::varchar as run_id, * from marts.published_metrics limit 0""")
+                   select ''::varchar as run_id, * exclude (coalition_id) from marts.published_metrics limit 0""")
     con.execute("delete from run_metrics where run_id = ?", [run_id])
-    con.execute("insert into run_metrics by name select ? as run_id, * from marts.published_metrics", [run_id])
+    con.execute("""insert into run_metrics by name
+                   select ? as run_id, * exclude (coalition_id) from marts.published_metrics
+                   where coalition_id = ?""", [run_id, coalition_id])
 
 
 REF_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from .plan import RunPlan, RunResult
+from .coalition_db import coalition_view
 from .runlock import open_db, run_lock
 from .registry import load_registry, suppressed_label
 
@@ -34,7 +35,7 @@ def run_summary(plan: RunPlan, result: RunResult) -> dict[str, Any]:
             r = by_id.get(m.id)
             shown = suppressed_label(plan.settings.small_n) if r and r["suppressed"] else m.format(r["value"] if r else None)
             kpis.append({"id": m.id, "name": m.name, "value": shown, "n": r["n"] if r else None})
-    with run_lock(plan), open_db(plan) as con:
+    with run_lock(plan), open_db(plan) as db, coalition_view(db, plan.settings.coalition_id) as con:
         alerts = con.execute(
             """select a.member_id, m.organization, a.detail
                from marts.disengagement_alerts as a join staging.stg_members as m using (member_id)

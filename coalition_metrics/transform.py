@@ -5,7 +5,9 @@ A model file is a single ``select``; it becomes the table ``<folder>.<file stem>
 in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
 Parsing rules come from dates.py, parsing.py and quarters.py, registered as DuckDB functions
 (``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_answer``, ``cm_enum``, ``cm_attendance_mark``, ``cm_key``,
-``cm_quarter``), so SQL and validation share one definition of each rule.
+``cm_t_two_sided_p``), so SQL and validation share one definition of each rule. Quarters are not a
+function: a date's quarter is macros.sql's fiscal_quarter with the coalition's ref.params
+fiscal_year_start_month, and the reporting quarters are ref.quarters (per coalition_id).
 """
 
 from __future__ import annotations
@@ -15,17 +17,24 @@ from pathlib import Path
 
 from . import dates, parsing
 from .config import PROJECT_ROOT
-from .quarters import Quarter
 
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
 LAYERS = ("staging", "marts", "lineage")
 
 
 def register_functions(con, settings) -> None:
+    """The cm_* functions for ``settings``: one coalition's Settings, or a list of every coalition's
+    of a portfolio. Dates are read in one date format (a portfolio whose coalitions differ in [source]
+    date_format is refused until staging reads validation's parsed columns); answers by the
+    coalition's own instrument (cm_answer(coalition_id, item, text))."""
     import duckdb.sqltypes as t
 
-    fmt = settings.date_format
-    fs = settings.fiscal_year_start_month
+    every = list(settings) if isinstance(settings, (list, tuple)) else [settings]
+    formats = {s.date_format for s in every}
+    if len(formats) > 1:
+        raise ValueError(f"transforms: the coalitions read dates in different formats ({', '.join(sorted(formats))}); "
+                         f"one database reads one [source] date_format")
+    fmt = every[0].date_format
 
     def cm_date(text):
         return dates.try_parse_date(text, fmt)
@@ -33,17 +42,14 @@ def register_functions(con, settings) -> None:
     def cm_timestamp(text):
         return dates.try_parse_timestamp(text, fmt)
 
-    def cm_quarter(d):
-        return None if d is None else Quarter.of(d, fs).label
-
     def cm_key(text):
         return None if parsing.blank(text) else parsing.norm_key(text)
 
-    items = {i.code: i for i in settings.instrument.items}
+    items = {(s.coalition_id, i.code): i for s in every for i in s.instrument.items}
 
-    def cm_answer(item, text):
+    def cm_answer(coalition_id, item, text):
         """An answer to a survey item as validation reads it (SurveyItem.parse: number or label)."""
-        it = items.get(item)
+        it = items.get((coalition_id, item))
         return None if it is None else it.parse(text)
 
     def cm_t_two_sided_p(t_stat, df):
@@ -59,11 +65,10 @@ def register_functions(con, settings) -> None:
         ("cm_timestamp", cm_timestamp, [t.VARCHAR], t.TIMESTAMP),
         ("cm_number", parsing.parse_number, [t.VARCHAR], t.DOUBLE),
         ("cm_likert", parsing.parse_likert, [t.VARCHAR], t.DOUBLE),
-        ("cm_answer", cm_answer, [t.VARCHAR, t.VARCHAR], t.DOUBLE),
+        ("cm_answer", cm_answer, [t.VARCHAR, t.VARCHAR, t.VARCHAR], t.DOUBLE),
         ("cm_enum", parsing.enum_value, [t.VARCHAR], t.VARCHAR),
         ("cm_attendance_mark", parsing.attendance_mark, [t.VARCHAR], t.VARCHAR),
         ("cm_key", cm_key, [t.VARCHAR], t.VARCHAR),
-        ("cm_quarter", cm_quarter, [t.DATE], t.VARCHAR),
         ("cm_t_two_sided_p", cm_t_two_sided_p, [t.DOUBLE, t.DOUBLE], t.DOUBLE),
     ]
     for name, fn, args, ret in specs:

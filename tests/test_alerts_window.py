@@ -25,66 +25,76 @@ OLD_ALERTS = """
 with
 
 params as (
-    select alert_drop, alert_absences from ref.params
+    select coalition_id, alert_drop, alert_absences from ref.params
 ),
 
 quarters as (
-    select quarter, seq, as_of from ref.quarters
+    select coalition_id, quarter, seq, as_of from ref.quarters
 ),
 
 on_roster as (
-    select quarters.quarter, quarters.seq, quarters.as_of, members.member_id
+    select quarters.coalition_id, quarters.quarter, quarters.seq, quarters.as_of, members.member_id
     from quarters
     join staging.stg_members as members
-      on members.joined_on <= quarters.as_of
+      on members.coalition_id = quarters.coalition_id
+     and members.joined_on <= quarters.as_of
      and (members.left_on is null or members.left_on >= quarters.as_of)
 ),
 
 rates as (
-    select quarter, seq, member_id, attendance_rate from marts.attendance_by_member
+    select coalition_id, quarter, seq, member_id, attendance_rate from marts.attendance_by_member
 ),
 
 drops as (
     select
+        this_q.coalition_id,
         this_q.quarter,
         this_q.member_id,
         'attendance_drop' as reason,
         format('attendance fell from {:.0f}% to {:.0f}%', 100 * last_q.attendance_rate,
                100 * this_q.attendance_rate) as detail
     from rates as this_q
-    join rates as last_q on last_q.member_id = this_q.member_id and last_q.seq = this_q.seq - 1
-    join on_roster on on_roster.quarter = this_q.quarter and on_roster.member_id = this_q.member_id
-    where this_q.attendance_rate <= last_q.attendance_rate - (select alert_drop from params) + 1e-9
+    join rates as last_q
+      on last_q.coalition_id = this_q.coalition_id and last_q.member_id = this_q.member_id and last_q.seq = this_q.seq - 1
+    join on_roster
+      on on_roster.coalition_id = this_q.coalition_id and on_roster.quarter = this_q.quarter
+     and on_roster.member_id = this_q.member_id
+    join params on params.coalition_id = this_q.coalition_id
+    where this_q.attendance_rate <= last_q.attendance_rate - params.alert_drop + 1e-9
 ),
 
 recent as (
     select
+        on_roster.coalition_id,
         on_roster.quarter,
         on_roster.member_id,
         expected.meeting_id,
         expected.meeting_on,
         expected.status,
         row_number() over (
-            partition by on_roster.quarter, on_roster.member_id
+            partition by on_roster.coalition_id, on_roster.quarter, on_roster.member_id
             order by expected.meeting_on desc, expected.meeting_id desc
         ) as recency
     from on_roster
     join marts.expected_attendance as expected
-      on expected.member_id = on_roster.member_id
+      on expected.coalition_id = on_roster.coalition_id
+     and expected.member_id = on_roster.member_id
      and expected.meeting_on <= on_roster.as_of
      and expected.status <> 'excused'
 ),
 
 streaks as (
     select
+        recent.coalition_id,
         quarter,
         member_id,
         'absent_streak' as reason,
         format('absent from the last {} expected meetings (since {})', count(*), min(meeting_on)) as detail
     from recent
-    where recency <= (select alert_absences from params)
-    group by quarter, member_id
-    having count(*) = (select alert_absences from params)
+    join params on params.coalition_id = recent.coalition_id
+    where recency <= params.alert_absences
+    group by recent.coalition_id, quarter, member_id, params.alert_absences
+    having count(*) = params.alert_absences
        and count(*) filter (where status = 'absent') = count(*)
 ),
 
@@ -108,7 +118,7 @@ def test_the_example_gives_the_same_alerts(example_run_copy):
         old, new = rows(con, OLD_ALERTS), rows(con, NEW_ALERTS)
         assert new == old
         assert new == rows(con, "select * from marts.disengagement_alerts")
-        streaks = [r for r in new if r[2] == "absent_streak"]
+        streaks = [r for r in new if r[3] == "absent_streak"]
         assert streaks, "the example has absent-streak alerts, so the comparison is not vacuous"
         for n in (1, 2, 4, 6, 50):
             con.execute(f"update ref.params set alert_absences = {n}")
@@ -121,22 +131,25 @@ QUARTERS = [("2026-Q1", 1, date(2026, 3, 31)), ("2026-Q2", 2, date(2026, 6, 30))
 
 
 def crafted_db(members, meetings, alert_absences):
-    """An in-memory database with just the tables the alerts model reads. members: (id, joined_on,
-    left_on); meetings: (member_id, meeting_id, meeting_on, status)."""
+    """An in-memory database with just the tables the alerts model reads, holding two coalitions with
+    the same rows: "x" with alert_absences and "y" with alert_absences + 1 (each streak is measured
+    with its own coalition's length). members: (id, joined_on, left_on); meetings: (member_id,
+    meeting_id, meeting_on, status)."""
     con = duckdb.connect()
     for schema in ("ref", "staging", "marts"):
         con.execute(f"create schema {schema}")
-    con.execute("create table ref.params as select 0.25::double as alert_drop, ?::integer as alert_absences",
-                [alert_absences])
-    con.execute("create table ref.quarters (quarter varchar, seq integer, as_of date)")
-    con.executemany("insert into ref.quarters values (?, ?, ?)", QUARTERS)
-    con.execute("create table staging.stg_members (member_id varchar, joined_on date, left_on date)")
-    con.executemany("insert into staging.stg_members values (?, ?, ?)", members)
-    con.execute("create table marts.attendance_by_member (quarter varchar, seq integer, member_id varchar, "
-                "attendance_rate double)")
-    con.execute("create table marts.expected_attendance (member_id varchar, meeting_id varchar, "
+    con.execute("create table ref.params (coalition_id varchar, alert_drop double, alert_absences integer)")
+    con.executemany("insert into ref.params values (?, 0.25, ?)", [("x", alert_absences), ("y", alert_absences + 1)])
+    con.execute("create table ref.quarters (coalition_id varchar, quarter varchar, seq integer, as_of date)")
+    con.execute("create table staging.stg_members (coalition_id varchar, member_id varchar, joined_on date, left_on date)")
+    con.execute("create table marts.attendance_by_member (coalition_id varchar, quarter varchar, seq integer, "
+                "member_id varchar, attendance_rate double)")
+    con.execute("create table marts.expected_attendance (coalition_id varchar, member_id varchar, meeting_id varchar, "
                 "meeting_on date, status varchar)")
-    con.executemany("insert into marts.expected_attendance values (?, ?, ?, ?)", meetings)
+    for cid in ("x", "y"):
+        con.executemany("insert into ref.quarters values (?, ?, ?, ?)", [(cid, *q) for q in QUARTERS])
+        con.executemany("insert into staging.stg_members values (?, ?, ?, ?)", [(cid, *m) for m in members])
+        con.executemany("insert into marts.expected_attendance values (?, ?, ?, ?, ?)", [(cid, *m) for m in meetings])
     return con
 
 
@@ -165,8 +178,9 @@ CRAFTED_MEETINGS = [
 ]
 
 
-def streaks(con):
-    return {(q, m): detail for q, m, reason, detail in con.execute(NEW_ALERTS).fetchall() if reason == "absent_streak"}
+def streaks(con, coalition="x"):
+    return {(q, m): detail for cid, q, m, reason, detail in con.execute(NEW_ALERTS).fetchall()
+            if reason == "absent_streak" and cid == coalition}
 
 
 def test_crafted_streaks_are_flagged_as_before():
@@ -215,4 +229,4 @@ def test_random_attendance_gives_the_same_alerts(seed):
         old = rows(con, OLD_ALERTS)
         assert rows(con, NEW_ALERTS) == old, n
         if n <= 3:
-            assert any(r[2] == "absent_streak" for r in old)
+            assert any(r[3] == "absent_streak" for r in old)

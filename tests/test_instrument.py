@@ -4,9 +4,9 @@ funder files and the template; every figure is checked against a hand computatio
 
 from datetime import date
 
-import duckdb
 import pytest
 
+from coalition_metrics.coalition_db import coalition_view
 from coalition_metrics.config import DEFAULT_ITEMS, load_settings
 from coalition_metrics.pipeline import run_quarterly
 
@@ -64,9 +64,9 @@ def equity_run(tmp_path_factory):
         source={"location": str(folder)}, output={"folder": str(tmp / "out")},
         survey_items={"equity": EQUITY}, survey_scales=SCALES)
     result = run_quarterly(s, quarter="2026-Q3", today=date(2026, 11, 24))
-    con = duckdb.connect(str(tmp / "out" / "coalition.duckdb"), read_only=True)
-    yield s, result, con
-    con.close()
+    view = coalition_view(tmp / "out" / "coalition.duckdb", s.coalition_id)  # the coalition's tables, as readers see them
+    yield s, result, view.con
+    view.close()
 
 
 def test_an_answer_off_the_custom_items_scale_is_quarantined_naming_its_column(equity_run):

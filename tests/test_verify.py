@@ -177,21 +177,24 @@ def test_a_damaged_database_is_one_paragraph(example_run, out_copy, capsys):
 
 
 def test_replay_builds_the_same_tables_as_the_live_database(example_run, example_out, tmp_path):
-    import duckdb
-
+    from coalition_metrics.coalition_db import coalition_view
     from coalition_metrics.replay import replay_run
 
-    live = duckdb.connect(str(example_out / "coalition.duckdb"), read_only=True)
+    # both sides as the readers see them: the coalition's tables under their names (coalition_view)
+    live_view = coalition_view(example_out / "coalition.duckdb", "coalition")
+    live = live_view.con
     try:
         tables = live.execute("""select table_schema, table_name from information_schema.tables
-                                 where table_schema in ('raw', 'staging', 'marts', 'quarantine', 'ref')
+                                 where table_catalog = current_database()
+                                   and table_schema in ('raw', 'staging', 'marts', 'quarantine', 'ref')
                                  order by all""").fetchall()
         with replay_run(example_run.run_id[:15], example_out, work_dir=tmp_path) as replay:
             assert replay.run.run_id == example_run.run_id and replay.config_source == "saved"
             assert replay.settings.config_hash() == example_run.manifest["config_hash"]
             assert str(replay.folder).startswith(str(tmp_path))
             mine = replay.con.execute("""select table_schema, table_name from information_schema.tables
-                                         where table_schema in ('raw', 'staging', 'marts', 'quarantine', 'ref')
+                                         where table_catalog = current_database()
+                                           and table_schema in ('raw', 'staging', 'marts', 'quarantine', 'ref')
                                          order by all""").fetchall()
             assert mine == tables and ("marts", "published_metrics") in tables
             for schema, table in tables:
@@ -199,7 +202,7 @@ def test_replay_builds_the_same_tables_as_the_live_database(example_run, example
                 assert replay.con.execute(query).fetchall() == live.execute(query).fetchall(), f"{schema}.{table}"
             folder = replay.folder
     finally:
-        live.close()
+        live_view.close()
     assert not folder.exists()  # the private database is gone with the replay
     assert not (example_out / "coalition.duckdb.wal").exists()
 

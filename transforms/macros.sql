@@ -1,9 +1,26 @@
 -- Rules used by more than one model, defined once.
 
 -- The small-n rule (docs/data-contract.md): a survey figure over fewer than ref.params.small_n responses is
--- published as suppressed, never as a number. n = 0 is "no data", not suppressed.
+-- published as suppressed, never as a number. n = 0 is "no data", not suppressed. The models pass the
+-- coalition's small_n (ref.params joined on coalition_id); is_suppressed(n) is for a reader seeing one
+-- coalition (coalition_db.coalition_view: ref.params is its one row).
+create or replace macro is_suppressed_below(n, small_n) as (
+    coalesce(n, 0) > 0 and n < small_n
+);
+
 create or replace macro is_suppressed(n) as (
-    coalesce(n, 0) > 0 and n < (select small_n from ref.params)
+    is_suppressed_below(n, (select small_n from ref.params))
+);
+
+-- The quarter a date falls in, labelled as quarters.py labels it (Quarter.of(d, fs).label): 2026-Q3 for
+-- calendar quarters (fs = 1), else the fiscal year named by the calendar year it ends in (FY2027-Q1 for
+-- July-September 2026 with fs = 7). fs is the coalition's ref.params.fiscal_year_start_month.
+create or replace macro fiscal_quarter(d, fs) as (
+    case when d is null then null
+         when fs = 1 then year(d)::varchar || '-Q' || ((month(d) - 1) // 3 + 1)::varchar
+         else 'FY' || (year(d) + case when month(d) >= fs then 1 else 0 end)::varchar
+              || '-Q' || (((month(d) - fs + 12) % 12) // 3 + 1)::varchar
+    end
 );
 
 -- A rate whose denominator is zero is null ("no data"), never 0.

@@ -90,11 +90,12 @@ def run_audit(settings: Settings, wave_from: str | None = None, wave_to: str | N
 def publish_audit(snap: Snapshot, validation: ValidationResult, plan: AuditPlan) -> RunResult:
     """Build the pack's tables and charts from the database the run just built, and publish it."""
     from ..publish import publish_folder, run_identity
+    from ..coalition_db import coalition_view
     from ..runlock import open_db, run_lock
     from . import tables
 
     s = plan.settings
-    with run_lock(plan), open_db(plan) as con:
+    with run_lock(plan), open_db(plan) as db, coalition_view(db, s.coalition_id) as con:
         first_label = con.execute("select quarter from ref.quarters order by seq").fetchall()[0][0]
         first = Quarter.parse(first_label, s.fiscal_year_start_month)
         wave_from = plan.wave_from if plan.wave_from and plan.wave_from > first else first

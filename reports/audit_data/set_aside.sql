@@ -42,7 +42,7 @@ submissions as (
         raw_rows.respondent,
         member_keys.member_id,
         cm_timestamp(raw_rows.timestamp) as submitted_at,
-        cm_quarter(cast(cm_timestamp(raw_rows.timestamp) as date)) as wave,
+        fiscal_quarter(cast(cm_timestamp(raw_rows.timestamp) as date), (select fiscal_year_start_month from ref.params)) as wave,
         set_aside.reason
     from set_aside
     join raw.survey as raw_rows using (sheet_row)

@@ -16,16 +16,17 @@ figures as (
     union all
     select 'attendance_rate', kinds.kind, rows.*
     from rows
-    join ref.counted_kinds as kinds on rows.kind = kinds.kind or rows.kind is null
+    join ref.counted_kinds as kinds on kinds.coalition_id = rows.coalition_id and (rows.kind = kinds.kind or rows.kind is null)
     union all
     select 'member_attendance_rate', roster.member_id, rows.*
     from rows
     join marts.roster_by_quarter as roster
-      on roster.quarter = rows.quarter and roster.member_id = rows.member_id
+      on roster.coalition_id = rows.coalition_id and roster.quarter = rows.quarter and roster.member_id = rows.member_id
 ),
 
 final as (
     select
+        coalition_id,
         metric_id,
         dimension,
         quarter,

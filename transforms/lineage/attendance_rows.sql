@@ -8,11 +8,12 @@
 with
 
 quarters as (
-    select quarter, as_of from ref.quarters
+    select coalition_id, quarter, as_of from ref.quarters
 ),
 
 records as (
     select
+        raw.coalition_id,
         raw.sheet_row,
         raw.sheet_column,
         raw.is_blank,
@@ -21,17 +22,17 @@ records as (
         coalesce(row_q.reason, cell_q.reason) as quarantine_reason
     from raw.attendance as raw
     left join lineage.quarantined as row_q
-      on row_q.tab = 'attendance' and row_q.sheet_row = raw.sheet_row and row_q.sheet_column is null
+      on row_q.coalition_id = raw.coalition_id and row_q.tab = 'attendance' and row_q.sheet_row = raw.sheet_row and row_q.sheet_column is null
     left join lineage.quarantined as cell_q
-      on cell_q.tab = 'attendance' and cell_q.sheet_row = raw.sheet_row and cell_q.sheet_column = raw.sheet_column
+      on cell_q.coalition_id = raw.coalition_id and cell_q.tab = 'attendance' and cell_q.sheet_row = raw.sheet_row and cell_q.sheet_column = raw.sheet_column
 ),
 
 meetings as (
-    select meeting_id, meeting_on, quarter, kind, is_counted_kind from staging.stg_meetings
+    select coalition_id, meeting_id, meeting_on, quarter, kind, is_counted_kind from staging.stg_meetings
 ),
 
 members as (
-    select member_id, joined_on, left_on from staging.stg_members
+    select coalition_id, member_id, joined_on, left_on from staging.stg_members
 ),
 
 expected as (
@@ -40,6 +41,7 @@ expected as (
 
 classified as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         'attendance' as tab,
         records.sheet_row,
@@ -69,11 +71,12 @@ classified as (
             else 'not an expected attendance'
         end as reason
     from quarters
-    cross join records
-    left join meetings using (meeting_id)
-    left join members using (member_id)
+    join records using (coalition_id)
+    left join meetings on meetings.coalition_id = records.coalition_id and meetings.meeting_id = records.meeting_id
+    left join members on members.coalition_id = records.coalition_id and members.member_id = records.member_id
     left join expected
-      on expected.quarter = quarters.quarter
+      on expected.coalition_id = quarters.coalition_id
+     and expected.quarter = quarters.quarter
      and expected.attendance_sheet_row = records.sheet_row
      and expected.attendance_sheet_column is not distinct from records.sheet_column
 ),
@@ -81,6 +84,7 @@ classified as (
 no_record as (
     -- expected, no attendance row: absent (the meeting's row is the evidence)
     select
+        coalition_id,
         quarter,
         'meetings' as tab,
         meeting_sheet_row as sheet_row,

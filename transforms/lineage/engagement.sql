@@ -12,12 +12,13 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 members as (
     -- every sheet row of the members tab, with the staged member when validation accepted it
     select
+        raw.coalition_id,
         raw.sheet_row,
         raw.is_blank,
         staged.member_id,
@@ -25,21 +26,23 @@ members as (
         staged.left_on,
         quarantined.reason as quarantine_reason
     from raw.members as raw
-    left join staging.stg_members as staged using (sheet_row)
+    left join staging.stg_members as staged using (coalition_id, sheet_row)
     left join lineage.quarantined as quarantined
-      on quarantined.tab = 'members' and quarantined.sheet_row = raw.sheet_row
+      on quarantined.coalition_id = raw.coalition_id and quarantined.tab = 'members'
+     and quarantined.sheet_row = raw.sheet_row
 ),
 
 active as (
-    select distinct quarter, member_id from marts.expected_attendance where status = 'present'
+    select distinct coalition_id, quarter, member_id from marts.expected_attendance where status = 'present'
 ),
 
 roster_rows as (
     -- each members row for each quarter: on the quarter's roster (marts.roster_by_quarter) or why not
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.as_of,
-        members.*,
+        members.* exclude (coalition_id),
         roster.member_id is not null as is_on_roster,
         active.member_id is not null as is_active,
         case
@@ -50,11 +53,13 @@ roster_rows as (
             else 'not on the roster (left ' || members.left_on || ')'
         end as reason
     from quarters
-    cross join members
+    join members using (coalition_id)
     left join marts.roster_by_quarter as roster
-      on roster.quarter = quarters.quarter and roster.sheet_row = members.sheet_row
+      on roster.coalition_id = quarters.coalition_id and roster.quarter = quarters.quarter
+     and roster.sheet_row = members.sheet_row
     left join active
-      on active.quarter = quarters.quarter and active.member_id = members.member_id
+      on active.coalition_id = quarters.coalition_id and active.quarter = quarters.quarter
+     and active.member_id = members.member_id
 ),
 
 presences as (
@@ -62,52 +67,55 @@ presences as (
 ),
 
 counted_meetings as (
-    select quarters.quarter, meetings.sheet_row
+    select quarters.coalition_id, quarters.quarter, meetings.sheet_row
     from quarters
     join staging.stg_meetings as meetings
-      on meetings.quarter = quarters.quarter
+      on meetings.coalition_id = quarters.coalition_id
+     and meetings.quarter = quarters.quarter
      and meetings.is_counted_kind
      and meetings.meeting_on <= quarters.as_of
 ),
 
 engagement as (
-    select quarter, 'members' as tab, sheet_row, null::varchar as sheet_column, member_id,
+    select coalition_id, quarter, 'members' as tab, sheet_row, null::varchar as sheet_column, member_id,
            case when reason is not null then null
                 when is_active then 'on the roster, active'
                 else 'on the roster, not active' end as role,
            reason, 'member_id' as cell
     from roster_rows
     union all
-    select quarter, tab, sheet_row, sheet_column, member_id, 'present', null, 'status'
+    select coalition_id, quarter, tab, sheet_row, sheet_column, member_id, 'present', null, 'status'
     from presences
     union all
-    select quarter, 'meetings', sheet_row, null, null, 'counted meeting held', null, 'kind'
+    select coalition_id, quarter, 'meetings', sheet_row, null, null, 'counted meeting held', null, 'kind'
     from counted_meetings
 ),
 
 retention as (
-    select this_q.quarter, last_p.tab, last_p.sheet_row, last_p.sheet_column, last_p.member_id,
+    select this_q.coalition_id, this_q.quarter, last_p.tab, last_p.sheet_row, last_p.sheet_column, last_p.member_id,
            'present last quarter' as role, null as reason, 'status' as cell
     from quarters as this_q
-    join quarters as last_q on last_q.seq = this_q.seq - 1
-    join presences as last_p on last_p.quarter = last_q.quarter
+    join quarters as last_q on last_q.coalition_id = this_q.coalition_id and last_q.seq = this_q.seq - 1
+    join presences as last_p on last_p.coalition_id = last_q.coalition_id and last_p.quarter = last_q.quarter
     union all
-    select this_q.quarter, this_p.tab, this_p.sheet_row, this_p.sheet_column, this_p.member_id,
+    select this_q.coalition_id, this_q.quarter, this_p.tab, this_p.sheet_row, this_p.sheet_column, this_p.member_id,
            case when before.member_id is not null then 'present this quarter' end,
            case when before.member_id is null then 'not active last quarter' end,
            'status'
     from quarters as this_q
-    join presences as this_p on this_p.quarter = this_q.quarter
-    left join quarters as last_q on last_q.seq = this_q.seq - 1
-    left join active as before on before.quarter = last_q.quarter and before.member_id = this_p.member_id
+    join presences as this_p on this_p.coalition_id = this_q.coalition_id and this_p.quarter = this_q.quarter
+    left join quarters as last_q on last_q.coalition_id = this_q.coalition_id and last_q.seq = this_q.seq - 1
+    left join active as before
+      on before.coalition_id = this_q.coalition_id and before.quarter = last_q.quarter
+     and before.member_id = this_p.member_id
     union all
-    select quarter, 'meetings', sheet_row, null, null, 'counted meeting held', null, 'kind'
+    select coalition_id, quarter, 'meetings', sheet_row, null, null, 'counted meeting held', null, 'kind'
     from counted_meetings
 ),
 
 at_as_of as (
     -- on the roster at the quarter's as_of (as marts/disengagement_alerts.sql)
-    select roster_rows.quarter, roster_rows.member_id
+    select roster_rows.coalition_id, roster_rows.quarter, roster_rows.member_id
     from roster_rows
     where roster_rows.reason is null
       and roster_rows.joined_on <= roster_rows.as_of
@@ -116,6 +124,7 @@ at_as_of as (
 
 recent as (
     select
+        at_as_of.coalition_id,
         at_as_of.quarter,
         expected.member_id,
         coalesce(expected.attendance_sheet_row, expected.meeting_sheet_row) as sheet_row,
@@ -124,59 +133,62 @@ recent as (
         expected.status,
         expected.is_missing_row,
         row_number() over (
-            partition by at_as_of.quarter, at_as_of.member_id
+            partition by at_as_of.coalition_id, at_as_of.quarter, at_as_of.member_id
             order by expected.meeting_on desc, expected.meeting_id desc
         ) as recency
     from at_as_of
-    join quarters using (quarter)
+    join quarters using (coalition_id, quarter)
     join marts.expected_attendance as expected
-      on expected.member_id = at_as_of.member_id
+      on expected.coalition_id = at_as_of.coalition_id
+     and expected.member_id = at_as_of.member_id
      and expected.meeting_on <= quarters.as_of
      and expected.status <> 'excused'
 ),
 
 alerts as (
-    select quarter, 'members' as tab, sheet_row, null::varchar as sheet_column, member_id,
+    select coalition_id, quarter, 'members' as tab, sheet_row, null::varchar as sheet_column, member_id,
            case when reason is not null then null
-                when (quarter, member_id) in (select (quarter, member_id) from at_as_of) then 'on the roster at as_of'
+                when (coalition_id, quarter, member_id) in (select (coalition_id, quarter, member_id) from at_as_of) then 'on the roster at as_of'
                 else 'on the roster, not at as_of' end as role,
            reason, 'member_id' as cell
     from roster_rows
     union all
     -- the rates compared: this quarter's and last quarter's expected attendances
-    select this_q.quarter, rows.tab, rows.sheet_row, rows.sheet_column, rows.member_id,
+    select this_q.coalition_id, this_q.quarter, rows.tab, rows.sheet_row, rows.sheet_column, rows.member_id,
            case when rows.included
                 then case when rows.quarter = this_q.quarter then 'this quarter: ' else 'last quarter: ' end || rows.role
            end,
            case when not rows.included then rows.reason end,
            case when rows.tab = 'attendance' then 'status' end
     from quarters as this_q
-    join at_as_of on at_as_of.quarter = this_q.quarter
-    join quarters as in_q on in_q.seq in (this_q.seq, this_q.seq - 1)
+    join at_as_of on at_as_of.coalition_id = this_q.coalition_id and at_as_of.quarter = this_q.quarter
+    join quarters as in_q on in_q.coalition_id = this_q.coalition_id and in_q.seq in (this_q.seq, this_q.seq - 1)
     join lineage.attendance_rows as rows
-      on rows.quarter = in_q.quarter and rows.member_id = at_as_of.member_id
+      on rows.coalition_id = this_q.coalition_id and rows.quarter = in_q.quarter and rows.member_id = at_as_of.member_id
      and (rows.included or rows.reason = 'excused')
     union all
-    select quarter, tab, sheet_row, sheet_column, member_id,
-           'last ' || (select alert_absences from ref.params) || ' expected: '
+    select recent.coalition_id, quarter, tab, sheet_row, sheet_column, member_id,
+           'last ' || params.alert_absences || ' expected: '
                || case when is_missing_row then 'absent (no attendance row)' else status end,
            null, case when tab = 'attendance' then 'status' end
     from recent
-    where recency <= (select alert_absences from ref.params)
+    join ref.params as params on params.coalition_id = recent.coalition_id
+    where recency <= params.alert_absences
 ),
 
 figures as (
-    select 'active_members' as metric_id, * from engagement
+    select coalition_id, 'active_members' as metric_id, * exclude (coalition_id) from engagement
     union all
-    select 'engagement_rate', * from engagement
+    select coalition_id, 'engagement_rate', * exclude (coalition_id) from engagement
     union all
-    select 'retention_rate', * from retention
+    select coalition_id, 'retention_rate', * exclude (coalition_id) from retention
     union all
-    select 'disengagement_alerts', * from alerts
+    select coalition_id, 'disengagement_alerts', * exclude (coalition_id) from alerts
 ),
 
 final as (
     select
+        coalition_id,
         metric_id,
         null::varchar as dimension,
         quarter,

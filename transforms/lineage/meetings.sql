@@ -8,12 +8,13 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 rows as (
     -- every sheet row of the tab, with the staged meeting when validation accepted it
     select
+        raw.coalition_id,
         raw.sheet_row,
         raw.is_blank,
         coalesce(staged.meeting_on, cm_date(raw.date)) as meeting_on,
@@ -22,28 +23,31 @@ rows as (
         staged.facilitator_id,
         quarantined.reason as quarantine_reason
     from raw.meetings as raw
-    left join staging.stg_meetings as staged using (sheet_row)
+    left join staging.stg_meetings as staged using (coalition_id, sheet_row)
     left join lineage.quarantined as quarantined
-      on quarantined.tab = 'meetings' and quarantined.sheet_row = raw.sheet_row
+      on quarantined.coalition_id = raw.coalition_id and quarantined.tab = 'meetings'
+     and quarantined.sheet_row = raw.sheet_row
 ),
 
 placed as (
     select
+        quarters.coalition_id,
         quarters.quarter,
-        rows.*,
+        rows.* exclude (coalition_id),
         case
             when rows.is_blank then 'blank row'
-            when rows.meeting_on is not null and cm_quarter(rows.meeting_on) <> quarters.quarter
+            when rows.meeting_on is not null and fiscal_quarter(rows.meeting_on, params.fiscal_year_start_month) <> quarters.quarter
                 then 'outside the quarter (dated ' || rows.meeting_on || ')'
             when not rows.is_staged then coalesce(rows.quarantine_reason, 'not accepted by validation')
             when rows.meeting_on > quarters.as_of then 'after as_of (dated ' || rows.meeting_on || ')'
         end as reason
     from quarters
-    cross join rows
+    join ref.params as params using (coalition_id)
+    join rows using (coalition_id)
 ),
 
 cadence as (
-    select kind, expected_per_quarter from ref.cadence
+    select coalition_id, kind, expected_per_quarter from ref.cadence
 ),
 
 figures as (
@@ -61,11 +65,11 @@ figures as (
            coalesce(placed.reason, case when coalesce(cadence.expected_per_quarter, 0) = 0
                                         then 'no expected cadence for ' || placed.kind end)
     from placed
-    left join cadence using (kind)
+    left join cadence on cadence.coalition_id = placed.coalition_id and cadence.kind = placed.kind
     union all
     select 'cadence_adherence', cadence.kind, placed.*, placed.reason
     from placed
-    join cadence on (placed.kind = cadence.kind or placed.kind is null)
+    join cadence on cadence.coalition_id = placed.coalition_id and (placed.kind = cadence.kind or placed.kind is null)
     where cadence.expected_per_quarter > 0
     union all
     -- leadership [facilitation] (and the plain figure): the facilitators of the meetings held in
@@ -79,6 +83,7 @@ figures as (
 
 final as (
     select
+        coalition_id,
         metric_id,
         dimension,
         quarter,

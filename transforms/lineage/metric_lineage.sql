@@ -17,6 +17,7 @@ unioned as (
 
 final as (
     select
+        coalition_id,
         metric_id,
         dimension,
         metric_id || coalesce('[' || dimension || ']', '') as published_id,

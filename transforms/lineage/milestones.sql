@@ -6,11 +6,12 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 rows as (
     select
+        raw.coalition_id,
         raw.sheet_row,
         raw.is_blank,
         staged.sheet_row is not null as is_staged,
@@ -18,15 +19,17 @@ rows as (
         coalesce(staged.kind, cm_enum(raw.kind)) as kind,
         quarantined.reason as quarantine_reason
     from raw.milestones as raw
-    left join staging.stg_milestones as staged using (sheet_row)
+    left join staging.stg_milestones as staged using (coalition_id, sheet_row)
     left join lineage.quarantined as quarantined
-      on quarantined.tab = 'milestones' and quarantined.sheet_row = raw.sheet_row
+      on quarantined.coalition_id = raw.coalition_id and quarantined.tab = 'milestones'
+     and quarantined.sheet_row = raw.sheet_row
 ),
 
 placed as (
     select
+        quarters.coalition_id,
         quarters.quarter,
-        rows.*,
+        rows.* exclude (coalition_id),
         case
             when rows.is_blank then 'blank row'
             when rows.milestone_on is not null
@@ -36,15 +39,16 @@ placed as (
             when rows.milestone_on > quarters.as_of then 'after as_of (dated ' || rows.milestone_on || ')'
         end as reason
     from quarters
-    cross join rows
+    join rows using (coalition_id)
 ),
 
 first_join as (
-    select min(joined_on) as first_joined_on from staging.stg_members
+    select coalition_id, min(joined_on) as first_joined_on from staging.stg_members group by coalition_id
 ),
 
 quick_wins as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         rows.sheet_row,
         case
@@ -55,32 +59,33 @@ quick_wins as (
             when rows.milestone_on > quarters.as_of then 'after as_of (dated ' || rows.milestone_on || ')'
         end as reason
     from quarters
-    cross join first_join
-    join rows on rows.kind = 'quick_win' and not rows.is_blank
+    left join first_join using (coalition_id)
+    join rows on rows.coalition_id = quarters.coalition_id and rows.kind = 'quick_win' and not rows.is_blank
 ),
 
 figures as (
-    select 'milestones' as metric_id, null as dimension, quarter, 'milestones' as tab, sheet_row,
+    select coalition_id, 'milestones' as metric_id, null as dimension, quarter, 'milestones' as tab, sheet_row,
            'counted' as role, reason, 'date' as cell
     from placed
     union all
-    select 'milestones', kinds.value, placed.quarter, 'milestones', placed.sheet_row, 'counted', placed.reason, 'date'
+    select placed.coalition_id, 'milestones', kinds.value, placed.quarter, 'milestones', placed.sheet_row, 'counted', placed.reason, 'date'
     from placed
     join ref.enum_values as kinds
       on kinds.enum = 'milestone_kind' and (placed.kind = kinds.value or placed.kind is null)
     union all
-    select 'quick_win_in_first_quarter', null, quarters.quarter, 'members', members.sheet_row,
+    select quarters.coalition_id, 'quick_win_in_first_quarter', null, quarters.quarter, 'members', members.sheet_row,
            'joined_on (the earliest starts the three months)', null, 'joined_on'
     from quarters
-    cross join staging.stg_members as members
+    join staging.stg_members as members using (coalition_id)
     union all
-    select 'quick_win_in_first_quarter', null, quarter, 'milestones', sheet_row,
+    select coalition_id, 'quick_win_in_first_quarter', null, quarter, 'milestones', sheet_row,
            'quick win in the first three months', reason, 'date'
     from quick_wins
 ),
 
 final as (
     select
+        coalition_id,
         metric_id,
         dimension,
         quarter,

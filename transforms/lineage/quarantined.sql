@@ -5,6 +5,7 @@ with
 
 entries as (
     select
+        coalition_id,
         tab,
         sheet_row,
         case when scope = 'cell' then "column" end as sheet_column,
@@ -15,12 +16,13 @@ entries as (
 
 grouped as (
     select
+        coalition_id,
         tab,
         sheet_row,
         sheet_column,
         'quarantined: ' || string_agg(distinct "column" || ': ' || reason, '; ') as reason
     from entries
-    group by tab, sheet_row, sheet_column
+    group by coalition_id, tab, sheet_row, sheet_column
 )
 
 select * from grouped

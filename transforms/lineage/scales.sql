@@ -11,28 +11,30 @@ placed as (
 
 scales as (
     select
+        scales.coalition_id,
         scales.scale,
         scales.min_items,
         count(members.item) as count_items
     from ref.survey_scales as scales
-    left join ref.survey_scale_items as members using (scale)
-    group by scales.scale, scales.min_items
+    left join ref.survey_scale_items as members using (coalition_id, scale)
+    group by scales.coalition_id, scales.scale, scales.min_items
 ),
 
 scored as (
-    select response_id, scale from marts.survey_scale_scores
+    select coalition_id, response_id, scale from marts.survey_scale_scores
 ),
 
 answered as (
     -- how many of each scale's items a counted response answered
-    select answers.response_id, members.scale, count(*) as items_answered
+    select answers.coalition_id, answers.response_id, members.scale, count(*) as items_answered
     from staging.stg_survey_answers as answers
-    join ref.survey_scale_items as members using (item)
-    group by answers.response_id, members.scale
+    join ref.survey_scale_items as members using (coalition_id, item)
+    group by answers.coalition_id, answers.response_id, members.scale
 ),
 
 rows as (
     select
+        placed.coalition_id,
         placed.quarter,
         scales.scale,
         placed.sheet_row,
@@ -44,19 +46,23 @@ rows as (
                       || scales.count_items || ' items (at least ' || scales.min_items || ' needed)'
             end) as reason
     from placed
-    cross join scales
-    left join scored on scored.response_id = placed.sheet_row and scored.scale = scales.scale
-    left join answered on answered.response_id = placed.sheet_row and answered.scale = scales.scale
+    join scales on scales.coalition_id = placed.coalition_id
+    left join scored
+      on scored.coalition_id = placed.coalition_id and scored.response_id = placed.sheet_row and scored.scale = scales.scale
+    left join answered
+      on answered.coalition_id = placed.coalition_id and answered.response_id = placed.sheet_row
+     and answered.scale = scales.scale
 ),
 
 figures as (
-    select metrics.metric_id, rows.*
+    select rows.coalition_id, metrics.metric_id, rows.* exclude (coalition_id)
     from rows
     cross join (values ('scale_mean'), ('scale_ci_low'), ('scale_ci_high')) as metrics(metric_id)
 ),
 
 final as (
     select
+        coalition_id,
         metric_id,
         scale as dimension,
         quarter,

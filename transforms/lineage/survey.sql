@@ -13,7 +13,7 @@
 with
 
 quarters as (
-    select quarter, seq from ref.quarters
+    select coalition_id, quarter, seq from ref.quarters
 ),
 
 placed as (
@@ -21,16 +21,20 @@ placed as (
 ),
 
 responses as (
-    select sheet_row, wave from lineage.survey_rows where quarter = (select run_quarter from ref.params)
+    select survey_rows.coalition_id, survey_rows.sheet_row, survey_rows.wave
+    from lineage.survey_rows
+    join ref.params as params
+      on params.coalition_id = survey_rows.coalition_id and survey_rows.quarter = params.run_quarter
 ),
 
 answers as (
-    select response_id, item, score from staging.stg_survey_answers
+    select coalition_id, response_id, item, score from staging.stg_survey_answers
 ),
 
 item_rows as (
     -- each response row for each wave and item: the answer, or why it is left out
     select
+        placed.coalition_id,
         placed.quarter,
         placed.sheet_row,
         placed.member_id,
@@ -39,36 +43,43 @@ item_rows as (
         coalesce(placed.reason, case when answers.response_id is null
                                      then 'no answer to ' || items.item || ' (item non-response)' end) as reason
     from placed
-    cross join ref.survey_items as items
-    left join answers on answers.response_id = placed.sheet_row and answers.item = items.item
+    join ref.survey_items as items on items.coalition_id = placed.coalition_id
+    left join answers
+      on answers.coalition_id = placed.coalition_id and answers.response_id = placed.sheet_row
+     and answers.item = items.item
 ),
 
 changes as (
-    select wave as quarter, item, last_wave from marts.survey_change_by_wave
+    select coalition_id, wave as quarter, item, last_wave from marts.survey_change_by_wave
 ),
 
 paired as (
     -- this wave's rows, and the last earlier wave's rows with their own classification
-    select changes.quarter, changes.item, item_rows.sheet_row, item_rows.member_id,
+    select changes.coalition_id, changes.quarter, changes.item, item_rows.sheet_row, item_rows.member_id,
            'this wave' as role, item_rows.reason
     from changes
-    join item_rows on item_rows.quarter = changes.quarter and item_rows.item = changes.item
+    join item_rows
+      on item_rows.coalition_id = changes.coalition_id and item_rows.quarter = changes.quarter
+     and item_rows.item = changes.item
     where item_rows.wave is distinct from changes.last_wave or changes.last_wave is null
     union all
-    select changes.quarter, changes.item, item_rows.sheet_row, item_rows.member_id,
+    select changes.coalition_id, changes.quarter, changes.item, item_rows.sheet_row, item_rows.member_id,
            'last wave', item_rows.reason
     from changes
-    join item_rows on item_rows.quarter = changes.last_wave and item_rows.item = changes.item
+    join item_rows
+      on item_rows.coalition_id = changes.coalition_id and item_rows.quarter = changes.last_wave
+     and item_rows.item = changes.item
     where item_rows.wave = changes.last_wave
 ),
 
 params as (
-    select satisfaction_item, voice_item, voice_gap_waves from ref.params
+    select coalition_id, satisfaction_item, voice_item, voice_gap_waves from ref.params
 ),
 
 voice as (
     -- the voice item's rows of the pooled waves (the last voice_gap_waves up to this one)
     select
+        this_q.coalition_id,
         this_q.quarter,
         item_rows.sheet_row,
         item_rows.member_id,
@@ -81,17 +92,22 @@ voice as (
             else item_rows.reason
         end as base_reason
     from quarters as this_q
-    cross join params
-    join item_rows on item_rows.quarter = this_q.quarter and item_rows.item = params.voice_item
+    join params on params.coalition_id = this_q.coalition_id
+    join item_rows
+      on item_rows.coalition_id = this_q.coalition_id and item_rows.quarter = this_q.quarter
+     and item_rows.item = params.voice_item
     left join quarters as in_window
-      on in_window.quarter = item_rows.wave
+      on in_window.coalition_id = this_q.coalition_id
+     and in_window.quarter = item_rows.wave
      and in_window.seq between this_q.seq - params.voice_gap_waves + 1 and this_q.seq
-    left join staging.stg_members as members on members.member_id = item_rows.member_id
+    left join staging.stg_members as members
+      on members.coalition_id = this_q.coalition_id and members.member_id = item_rows.member_id
 ),
 
 voice_rows as (
     -- an answer of another pooled wave: its own wave's classification (non-response, ...)
     select
+        voice.coalition_id,
         voice.quarter,
         voice.sheet_row,
         voice.member_id,
@@ -104,56 +120,60 @@ voice_rows as (
                  when voice.size_tier not in ('large', 'small') then 'size tier ' || voice.size_tier || ': neither side'
             end) as reason
     from voice
-    cross join params
-    left join responses on responses.sheet_row = voice.sheet_row
+    join params on params.coalition_id = voice.coalition_id
+    left join responses on responses.coalition_id = voice.coalition_id and responses.sheet_row = voice.sheet_row
     left join item_rows as own
-      on own.quarter = responses.wave and own.sheet_row = voice.sheet_row and own.item = params.voice_item
+      on own.coalition_id = voice.coalition_id and own.quarter = responses.wave and own.sheet_row = voice.sheet_row and own.item = params.voice_item
 ),
 
 figures as (
     -- item figures, one set per item
-    select metrics.metric_id, item_rows.item as dimension, item_rows.quarter, 'survey' as tab,
+    select item_rows.coalition_id, metrics.metric_id, item_rows.item as dimension, item_rows.quarter, 'survey' as tab,
            item_rows.sheet_row, item_rows.member_id, 'answer' as role, item_rows.reason, item_rows.item as cell
     from item_rows
     cross join (values ('item_mean'), ('item_sd'), ('item_ci_low'), ('item_ci_high'), ('item_top2'))
         as metrics(metric_id)
     union all
-    select 'satisfaction_mean', null, item_rows.quarter, 'survey', item_rows.sheet_row, item_rows.member_id,
-           'answer', item_rows.reason, item_rows.item
+    select item_rows.coalition_id, 'satisfaction_mean', null, item_rows.quarter, 'survey', item_rows.sheet_row,
+           item_rows.member_id, 'answer', item_rows.reason, item_rows.item
     from item_rows
-    where item_rows.item = (select satisfaction_item from params)
+    join params on params.coalition_id = item_rows.coalition_id
+    where item_rows.item = params.satisfaction_item
     union all
-    select metrics.metric_id, paired.item, paired.quarter, 'survey', paired.sheet_row, paired.member_id,
-           paired.role, paired.reason, paired.item
+    select paired.coalition_id, metrics.metric_id, paired.item, paired.quarter, 'survey', paired.sheet_row,
+           paired.member_id, paired.role, paired.reason, paired.item
     from paired
     cross join (values ('item_change'), ('item_change_p')) as metrics(metric_id)
     union all
-    select metrics.metric_id, null, paired.quarter, 'survey', paired.sheet_row, paired.member_id,
-           paired.role, paired.reason, paired.item
+    select paired.coalition_id, metrics.metric_id, null, paired.quarter, 'survey', paired.sheet_row,
+           paired.member_id, paired.role, paired.reason, paired.item
     from paired
+    join params on params.coalition_id = paired.coalition_id
     cross join (values ('satisfaction_change'), ('satisfaction_change_p')) as metrics(metric_id)
-    where paired.item = (select satisfaction_item from params)
+    where paired.item = params.satisfaction_item
     union all
-    select 'response_rate', null, quarter, 'survey', sheet_row, member_id, 'response', reason, 'respondent'
+    select coalition_id, 'response_rate', null, quarter, 'survey', sheet_row, member_id, 'response', reason, 'respondent'
     from placed
     union all
-    select 'response_rate', null, quarter, 'members', sheet_row, member_id, 'on the roster', null, 'member_id'
+    select coalition_id, 'response_rate', null, quarter, 'members', sheet_row, member_id, 'on the roster', null, 'member_id'
     from marts.roster_by_quarter
     union all
-    select 'voice_gap', null, quarter, 'survey', sheet_row, member_id, role, reason,
-           (select voice_item from params)
+    select voice_rows.coalition_id, 'voice_gap', null, quarter, 'survey', sheet_row, member_id, role, reason,
+           params.voice_item
     from voice_rows
+    join params on params.coalition_id = voice_rows.coalition_id
     union all
     -- the size tier of each member who answered in the pooled waves
-    select distinct 'voice_gap', null, voice_rows.quarter, 'members', members.sheet_row, members.member_id,
-           'size tier of a respondent', null, 'size_tier'
+    select distinct voice_rows.coalition_id, 'voice_gap', null, voice_rows.quarter, 'members', members.sheet_row,
+           members.member_id, 'size tier of a respondent', null, 'size_tier'
     from voice_rows
-    join staging.stg_members as members using (member_id)
+    join staging.stg_members as members using (coalition_id, member_id)
     where voice_rows.reason is null
 ),
 
 final as (
     select
+        coalition_id,
         metric_id,
         dimension,
         quarter,

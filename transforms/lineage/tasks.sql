@@ -9,11 +9,12 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 tasks as (
     select
+        raw.coalition_id,
         raw.sheet_row,
         raw.is_blank,
         staged.sheet_row is not null as is_staged,
@@ -25,16 +26,18 @@ tasks as (
         staged.completed_on,
         quarantined.reason as quarantine_reason
     from raw.tasks as raw
-    left join staging.stg_tasks as staged using (sheet_row)
+    left join staging.stg_tasks as staged using (coalition_id, sheet_row)
     left join lineage.quarantined as quarantined
-      on quarantined.tab = 'tasks' and quarantined.sheet_row = raw.sheet_row
+      on quarantined.coalition_id = raw.coalition_id and quarantined.tab = 'tasks'
+     and quarantined.sheet_row = raw.sheet_row
 ),
 
 rows as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.as_of,
-        tasks.*,
+        tasks.* exclude (coalition_id),
         tasks.completed_on is not null and tasks.completed_on <= quarters.as_of as is_completed,
         case
             when tasks.is_blank then 'blank row'
@@ -49,7 +52,7 @@ rows as (
             when not tasks.is_staged then coalesce(tasks.quarantine_reason, 'not accepted by validation')
         end as reason_overdue
     from quarters
-    cross join tasks
+    join tasks using (coalition_id)
 ),
 
 due as (
@@ -61,40 +64,43 @@ due as (
 ),
 
 roster as (
-    select quarter, member_id, sheet_row from marts.roster_by_quarter
+    select coalition_id, quarter, member_id, sheet_row from marts.roster_by_quarter
 ),
 
 figures as (
-    select 'task_completion_rate' as metric_id, quarter, sheet_row, owner_id as member_id,
+    select coalition_id, 'task_completion_rate' as metric_id, quarter, sheet_row, owner_id as member_id,
            case when is_completed then 'completed by as_of' else 'not completed by as_of' end as role,
            reason_due as reason, 'completed_on' as cell, 'tasks' as tab
     from due
     union all
-    select 'on_time_rate', quarter, sheet_row, owner_id,
+    select coalition_id, 'on_time_rate', quarter, sheet_row, owner_id,
            case when completed_on <= due_on then 'completed on time' else 'completed late' end,
            coalesce(reason_due, case when not is_completed then 'not completed by as_of' end),
            'completed_on', 'tasks'
     from due
     union all
-    select 'overdue_open', quarter, sheet_row, owner_id,
+    select coalition_id, 'overdue_open', quarter, sheet_row, owner_id,
            case when is_completed then 'completed by as_of' else 'open, overdue' end,
            reason_overdue, 'completed_on', 'tasks'
     from rows
     union all
-    select 'raci_gaps', due.quarter, due.sheet_row, due.owner_id,
+    select due.coalition_id, 'raci_gaps', due.quarter, due.sheet_row, due.owner_id,
            case when due.accountable_id is null then 'gap: no accountable_id'
                 when owner.member_id is null then 'gap: owner not on the roster'
                 when accountable.member_id is null then 'gap: accountable not on the roster'
                 else 'no gap' end,
            due.reason_due, 'accountable_id', 'tasks'
     from due
-    left join roster as owner on owner.quarter = due.quarter and owner.member_id = due.owner_id
-    left join roster as accountable on accountable.quarter = due.quarter and accountable.member_id = due.accountable_id
+    left join roster as owner
+      on owner.coalition_id = due.coalition_id and owner.quarter = due.quarter and owner.member_id = due.owner_id
+    left join roster as accountable
+      on accountable.coalition_id = due.coalition_id and accountable.quarter = due.quarter
+     and accountable.member_id = due.accountable_id
     union all
-    select 'raci_gaps', quarter, sheet_row, member_id, 'on the roster', null, 'member_id', 'members'
+    select coalition_id, 'raci_gaps', quarter, sheet_row, member_id, 'on the roster', null, 'member_id', 'members'
     from roster
     union all
-    select metric_id, quarter, sheet_row, owner_id,
+    select coalition_id, metric_id, quarter, sheet_row, owner_id,
            case when goal_id is not null then 'tied to a goal (its goal_id)'
                 when tied_goal_id is not null then 'tied to a goal (its workstream)'
                 else 'not tied to a goal' end,
@@ -103,7 +109,7 @@ figures as (
     cross join (values ('goal_focus_share'), ('goal_tied_tasks')) as metrics(metric_id)
     union all
     -- leadership [tasks]: owners of the tasks due in the quarter, to its end (not as_of)
-    select metric_id, quarter, sheet_row, owner_id,
+    select coalition_id, metric_id, quarter, sheet_row, owner_id,
            'owned', coalesce(reason_quarter, case when owner_id is null then 'no owner' end), 'owner_id', 'tasks'
     from rows
     cross join (values ('leadership_concentration'), ('ownership_hhi'), ('single_champion_risk')) as metrics(metric_id)
@@ -111,6 +117,7 @@ figures as (
 
 final as (
     select
+        figures.coalition_id,
         figures.metric_id,
         dimensions.dimension,
         figures.quarter,

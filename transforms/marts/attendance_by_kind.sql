@@ -4,24 +4,26 @@
 with
 
 grid as (
-    select quarters.quarter, quarters.seq, kinds.kind
+    select quarters.coalition_id, quarters.quarter, quarters.seq, kinds.kind
     from ref.quarters as quarters
-    cross join ref.counted_kinds as kinds
+    join ref.counted_kinds as kinds using (coalition_id)
 ),
 
 counts as (
     select
+        coalition_id,
         quarter,
         kind,
         count(*) filter (where status = 'present') as count_present,
         count(*) filter (where status = 'absent') as count_absent,
         count(*) filter (where status = 'excused') as count_excused
     from marts.expected_attendance
-    group by quarter, kind
+    group by coalition_id, quarter, kind
 ),
 
 rated as (
     select
+        grid.coalition_id,
         grid.quarter,
         grid.seq,
         grid.kind,
@@ -30,7 +32,7 @@ rated as (
         coalesce(counts.count_excused, 0) as count_excused,
         attendance_rate(counts.count_present, counts.count_absent) as attendance_rate
     from grid
-    left join counts using (quarter, kind)
+    left join counts using (coalition_id, quarter, kind)
 )
 
 select * from rated

@@ -4,22 +4,24 @@
 with
 
 roster as (
-    select quarter, seq, member_id from marts.roster_by_quarter
+    select coalition_id, quarter, seq, member_id from marts.roster_by_quarter
 ),
 
 counts as (
     select
+        coalition_id,
         quarter,
         member_id,
         count(*) filter (where status = 'present') as count_present,
         count(*) filter (where status = 'absent') as count_absent,
         count(*) filter (where status = 'excused') as count_excused
     from marts.expected_attendance
-    group by quarter, member_id
+    group by coalition_id, quarter, member_id
 ),
 
 rated as (
     select
+        roster.coalition_id,
         roster.quarter,
         roster.seq,
         roster.member_id,
@@ -28,7 +30,7 @@ rated as (
         coalesce(counts.count_excused, 0) as count_excused,
         attendance_rate(counts.count_present, counts.count_absent) as attendance_rate
     from roster
-    left join counts using (quarter, member_id)
+    left join counts using (coalition_id, quarter, member_id)
 )
 
 select * from rated

@@ -4,22 +4,24 @@
 with
 
 quarters as (
-    select quarter, seq from ref.quarters
+    select coalition_id, quarter, seq from ref.quarters
 ),
 
 counts as (
     select
+        coalition_id,
         quarter,
         count(distinct meeting_id) as count_meetings,
         count(*) filter (where status = 'present') as count_present,
         count(*) filter (where status = 'absent') as count_absent,
         count(*) filter (where status = 'excused') as count_excused
     from marts.expected_attendance
-    group by quarter
+    group by coalition_id, quarter
 ),
 
 rated as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         coalesce(counts.count_meetings, 0) as count_meetings,
@@ -28,7 +30,7 @@ rated as (
         coalesce(counts.count_excused, 0) as count_excused,
         attendance_rate(counts.count_present, counts.count_absent) as attendance_rate
     from quarters
-    left join counts using (quarter)
+    left join counts using (coalition_id, quarter)
 )
 
 select * from rated

@@ -7,51 +7,57 @@
 with
 
 counted_meetings as (
-    select quarters.quarter, count(meetings.meeting_id) as count_counted_meetings
+    select quarters.coalition_id, quarters.quarter, count(meetings.meeting_id) as count_counted_meetings
     from ref.quarters as quarters
     left join staging.stg_meetings as meetings
-      on meetings.quarter = quarters.quarter
+      on meetings.coalition_id = quarters.coalition_id
+     and meetings.quarter = quarters.quarter
      and meetings.is_counted_kind
      and meetings.meeting_on <= quarters.as_of
-    group by quarters.quarter
+    group by quarters.coalition_id, quarters.quarter
 ),
 
 roster as (
-    select quarter, seq, member_id from marts.roster_by_quarter
+    select coalition_id, quarter, seq, member_id from marts.roster_by_quarter
 ),
 
 active as (
-    select distinct quarter, member_id
+    select distinct coalition_id, quarter, member_id
     from marts.expected_attendance
     where status = 'present'
 ),
 
 per_quarter as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         count(roster.member_id) as count_roster,
         count(active.member_id) as active_members
     from ref.quarters as quarters
-    left join roster on roster.quarter = quarters.quarter
-    left join active on active.quarter = roster.quarter and active.member_id = roster.member_id
-    group by quarters.quarter, quarters.seq
+    left join roster on roster.coalition_id = quarters.coalition_id and roster.quarter = quarters.quarter
+    left join active
+      on active.coalition_id = roster.coalition_id and active.quarter = roster.quarter and active.member_id = roster.member_id
+    group by quarters.coalition_id, quarters.quarter, quarters.seq
 ),
 
 retention as (
     select
+        this_q.coalition_id,
         this_q.quarter,
         count(before.member_id) as count_active_last_quarter,
         count(still.member_id) as count_retained
     from ref.quarters as this_q
-    left join ref.quarters as last_q on last_q.seq = this_q.seq - 1
-    left join active as before on before.quarter = last_q.quarter
-    left join active as still on still.quarter = this_q.quarter and still.member_id = before.member_id
-    group by this_q.quarter
+    left join ref.quarters as last_q on last_q.coalition_id = this_q.coalition_id and last_q.seq = this_q.seq - 1
+    left join active as before on before.coalition_id = last_q.coalition_id and before.quarter = last_q.quarter
+    left join active as still
+      on still.coalition_id = this_q.coalition_id and still.quarter = this_q.quarter and still.member_id = before.member_id
+    group by this_q.coalition_id, this_q.quarter
 ),
 
 rated as (
     select
+        per_quarter.coalition_id,
         per_quarter.quarter,
         per_quarter.seq,
         per_quarter.count_roster,
@@ -64,8 +70,8 @@ rated as (
         case when per_quarter.seq > 1 and counted_meetings.count_counted_meetings > 0
              then safe_ratio(retention.count_retained, retention.count_active_last_quarter) end as retention_rate
     from per_quarter
-    join retention using (quarter)
-    join counted_meetings using (quarter)
+    join retention using (coalition_id, quarter)
+    join counted_meetings using (coalition_id, quarter)
 )
 
 select * from rated

@@ -3,13 +3,13 @@
 with
 
 quarters as (
-    select quarter, as_of from ref.quarters
+    select coalition_id, quarter, as_of from ref.quarters
 ),
 
 meetings as (
     select meetings.*
     from staging.stg_meetings as meetings
-    join quarters using (quarter)
+    join quarters using (coalition_id, quarter)
     where meetings.is_counted_kind
       and meetings.meeting_on <= quarters.as_of
 ),
@@ -24,6 +24,7 @@ attendance as (
 
 expected as (
     select
+        meetings.coalition_id,
         meetings.quarter,
         meetings.meeting_id,
         meetings.meeting_on,
@@ -37,10 +38,12 @@ expected as (
         attendance.sheet_column as attendance_sheet_column
     from meetings
     join members
-      on members.joined_on <= meetings.meeting_on
+      on members.coalition_id = meetings.coalition_id
+     and members.joined_on <= meetings.meeting_on
      and (members.left_on is null or members.left_on >= meetings.meeting_on)
     left join attendance
-      on attendance.meeting_id = meetings.meeting_id
+      on attendance.coalition_id = meetings.coalition_id
+     and attendance.meeting_id = meetings.meeting_id
      and attendance.member_id = members.member_id
 )
 

@@ -7,7 +7,7 @@
 with
 
 quarters as (
-    select quarter, seq, as_of from ref.quarters
+    select coalition_id, quarter, seq, as_of from ref.quarters
 ),
 
 goals as (
@@ -16,6 +16,7 @@ goals as (
 
 latest as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         measurements.goal_id,
         first(measurements.value order by measurements.measured_on desc, measurements.sheet_row desc) as latest_value,
@@ -23,12 +24,14 @@ latest as (
         first(measurements.sheet_row order by measurements.measured_on desc, measurements.sheet_row desc)
             as latest_sheet_row
     from quarters
-    join staging.stg_goal_measurements as measurements on measurements.measured_on <= quarters.as_of
-    group by quarters.quarter, measurements.goal_id
+    join staging.stg_goal_measurements as measurements
+      on measurements.coalition_id = quarters.coalition_id and measurements.measured_on <= quarters.as_of
+    group by quarters.coalition_id, quarters.quarter, measurements.goal_id
 ),
 
 progress as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         goals.goal_id,
@@ -47,17 +50,19 @@ progress as (
                   / datediff('day', goals.baseline_on, goals.target_on)))
         end as expected_progress
     from quarters
-    cross join goals
-    left join latest on latest.quarter = quarters.quarter and latest.goal_id = goals.goal_id
+    join goals using (coalition_id)
+    left join latest
+      on latest.coalition_id = quarters.coalition_id and latest.quarter = quarters.quarter and latest.goal_id = goals.goal_id
 ),
 
 final as (
     select
-        *,
-        case when goal_progress is not null and expected_progress is not null
-             then goal_progress >= expected_progress - (select on_track_margin from ref.params) - 1e-12
+        progress.*,
+        case when progress.goal_progress is not null and progress.expected_progress is not null
+             then progress.goal_progress >= progress.expected_progress - params.on_track_margin - 1e-12
         end as on_track
     from progress
+    join ref.params as params using (coalition_id)
 )
 
 select * from final

@@ -6,7 +6,7 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 sources as (
@@ -14,11 +14,12 @@ sources as (
 ),
 
 shares as (
-    select quarter, source, member_id, count_items, share from marts.ownership_by_member
+    select coalition_id, quarter, source, member_id, count_items, share from marts.ownership_by_member
 ),
 
 summary as (
     select
+        coalition_id,
         quarter,
         source,
         sum(count_items) as count_items,
@@ -28,11 +29,12 @@ summary as (
         sum(count_items * count_items)::double / (sum(count_items) * sum(count_items)) as ownership_hhi,
         first(member_id order by share desc, member_id) as top_member_id
     from shares
-    group by quarter, source
+    group by coalition_id, quarter, source
 ),
 
 final as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         sources.source,
@@ -41,11 +43,14 @@ final as (
         summary.ownership_hhi,
         summary.top_member_id,
         case when summary.leadership_concentration is not null
-             then summary.leadership_concentration > (select champion_share from ref.params) end
+             then summary.leadership_concentration > params.champion_share end
             as single_champion_risk
     from quarters
+    join ref.params as params using (coalition_id)
     cross join sources
-    left join summary on summary.quarter = quarters.quarter and summary.source = sources.source
+    left join summary
+      on summary.coalition_id = quarters.coalition_id and summary.quarter = quarters.quarter
+     and summary.source = sources.source
 )
 
 select * from final

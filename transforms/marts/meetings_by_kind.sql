@@ -6,29 +6,30 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 cadence as (
-    select kind, expected_per_quarter from ref.cadence
+    select coalition_id, kind, expected_per_quarter from ref.cadence
 ),
 
 held as (
-    select meetings.quarter, meetings.kind, count(*) as meetings_held
+    select meetings.coalition_id, meetings.quarter, meetings.kind, count(*) as meetings_held
     from staging.stg_meetings as meetings
-    join quarters using (quarter)
+    join quarters using (coalition_id, quarter)
     where meetings.meeting_on <= quarters.as_of
-    group by meetings.quarter, meetings.kind
+    group by meetings.coalition_id, meetings.quarter, meetings.kind
 ),
 
 grid as (
     select quarters.*, cadence.kind, cadence.expected_per_quarter
     from quarters
-    cross join cadence
+    join cadence using (coalition_id)
 ),
 
 adherence as (
     select
+        grid.coalition_id,
         grid.quarter,
         grid.seq,
         grid.kind,
@@ -38,7 +39,7 @@ adherence as (
             * (datediff('day', grid.start_on, grid.as_of) + 1)
             / (datediff('day', grid.start_on, grid.end_on) + 1) as expected_to_date
     from grid
-    left join held using (quarter, kind)
+    left join held using (coalition_id, quarter, kind)
 ),
 
 final as (

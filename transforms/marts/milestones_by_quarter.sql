@@ -5,7 +5,7 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, as_of from ref.quarters
 ),
 
 kinds as (
@@ -17,33 +17,37 @@ milestones as (
 ),
 
 counts as (
-    select quarters.quarter, milestones.kind, count(*) as milestones
+    select quarters.coalition_id, quarters.quarter, milestones.kind, count(*) as milestones
     from quarters
     join milestones
-      on milestones.milestone_on between quarters.start_on and quarters.as_of
-    group by quarters.quarter, milestones.kind
+      on milestones.coalition_id = quarters.coalition_id
+     and milestones.milestone_on between quarters.start_on and quarters.as_of
+    group by quarters.coalition_id, quarters.quarter, milestones.kind
 ),
 
 first_join as (
-    select min(joined_on) as first_joined_on from staging.stg_members
+    select coalition_id, min(joined_on) as first_joined_on from staging.stg_members group by coalition_id
 ),
 
 quick_win as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         count(milestones.kind) > 0 as quick_win_in_first_quarter
     from quarters
-    cross join first_join
+    left join first_join using (coalition_id)
     left join milestones
-      on milestones.kind = 'quick_win'
+      on milestones.coalition_id = quarters.coalition_id
+     and milestones.kind = 'quick_win'
      and milestones.milestone_on between first_join.first_joined_on
                                      and first_join.first_joined_on + interval 3 month
      and milestones.milestone_on <= quarters.as_of
-    group by quarters.quarter
+    group by quarters.coalition_id, quarters.quarter
 ),
 
 final as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         kinds.kind,
@@ -51,8 +55,9 @@ final as (
         quick_win.quick_win_in_first_quarter
     from quarters
     cross join kinds
-    left join counts on counts.quarter = quarters.quarter and counts.kind = kinds.kind
-    join quick_win on quick_win.quarter = quarters.quarter
+    left join counts
+      on counts.coalition_id = quarters.coalition_id and counts.quarter = quarters.quarter and counts.kind = kinds.kind
+    join quick_win on quick_win.coalition_id = quarters.coalition_id and quick_win.quarter = quarters.quarter
 )
 
 select * from final

@@ -5,39 +5,41 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 owned as (
-    select quarters.quarter, 'tasks' as source, tasks.owner_id as member_id
+    select quarters.coalition_id, quarters.quarter, 'tasks' as source, tasks.owner_id as member_id
     from quarters
-    join staging.stg_tasks as tasks on tasks.due_on between quarters.start_on and quarters.end_on
+    join staging.stg_tasks as tasks
+      on tasks.coalition_id = quarters.coalition_id and tasks.due_on between quarters.start_on and quarters.end_on
     where tasks.owner_id is not null
     union all
-    select quarters.quarter, 'facilitation' as source, meetings.facilitator_id as member_id
+    select quarters.coalition_id, quarters.quarter, 'facilitation' as source, meetings.facilitator_id as member_id
     from quarters
     join staging.stg_meetings as meetings
-      on meetings.quarter = quarters.quarter and meetings.meeting_on <= quarters.as_of
+      on meetings.coalition_id = quarters.coalition_id and meetings.quarter = quarters.quarter and meetings.meeting_on <= quarters.as_of
     where meetings.facilitator_id is not null
 ),
 
 per_member as (
-    select quarter, source, member_id, count(*) as count_items
+    select coalition_id, quarter, source, member_id, count(*) as count_items
     from owned
-    group by quarter, source, member_id
+    group by coalition_id, quarter, source, member_id
 ),
 
 shares as (
     select
+        per_member.coalition_id,
         per_member.quarter,
         quarters.seq,
         per_member.source,
         per_member.member_id,
         per_member.count_items,
         per_member.count_items
-            / sum(per_member.count_items) over (partition by per_member.quarter, per_member.source) as share
+            / sum(per_member.count_items) over (partition by per_member.coalition_id, per_member.quarter, per_member.source) as share
     from per_member
-    join quarters using (quarter)
+    join quarters using (coalition_id, quarter)
 )
 
 select * from shares

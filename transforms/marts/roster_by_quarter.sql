@@ -12,6 +12,7 @@ members as (
 
 joined as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         members.member_id,
@@ -20,7 +21,8 @@ joined as (
         members.sheet_row
     from quarters
     join members
-      on members.joined_on <= quarters.end_on
+      on members.coalition_id = quarters.coalition_id
+     and members.joined_on <= quarters.end_on
      and (members.left_on is null or members.left_on >= quarters.start_on)
 )
 

@@ -6,7 +6,7 @@
 with
 
 waves as (
-    select wave, seq, item, n, mean, sd from marts.survey_items_by_wave
+    select coalition_id, wave, seq, item, n, mean, sd from marts.survey_items_by_wave
 ),
 
 answered as (
@@ -14,10 +14,11 @@ answered as (
 ),
 
 last_seq as (
-    select this_w.wave, this_w.item, max(answered.seq) as last_seq
+    select this_w.coalition_id, this_w.wave, this_w.item, max(answered.seq) as last_seq
     from waves as this_w
-    left join answered on answered.item = this_w.item and answered.seq < this_w.seq
-    group by this_w.wave, this_w.item
+    left join answered
+      on answered.coalition_id = this_w.coalition_id and answered.item = this_w.item and answered.seq < this_w.seq
+    group by this_w.coalition_id, this_w.wave, this_w.item
 ),
 
 paired as (
@@ -28,8 +29,9 @@ paired as (
         last_w.mean as last_mean,
         last_w.sd as last_sd
     from waves as this_w
-    join last_seq using (wave, item)
-    left join answered as last_w on last_w.item = this_w.item and last_w.seq = last_seq.last_seq
+    join last_seq using (coalition_id, wave, item)
+    left join answered as last_w
+      on last_w.coalition_id = this_w.coalition_id and last_w.item = this_w.item and last_w.seq = last_seq.last_seq
 ),
 
 welch as (
@@ -53,7 +55,7 @@ tested as (
 
 final as (
     select
-        wave, seq, item, n, last_wave, last_n, mean, last_mean, change, n_pair, t_stat, welch_df,
+        coalition_id, wave, seq, item, n, last_wave, last_n, mean, last_mean, change, n_pair, t_stat, welch_df,
         cm_t_two_sided_p(t_stat, welch_df) as p_value
     from tested
 )

@@ -4,37 +4,40 @@
 with
 
 responses as (
-    select wave, member_id from staging.stg_survey_responses
+    select coalition_id, wave, member_id from staging.stg_survey_responses
 ),
 
 counts as (
     select
+        coalition_id,
         wave as quarter,
         count(*) as count_responses,
         count(distinct member_id) as count_respondents
     from responses
-    group by wave
+    group by coalition_id, wave
 ),
 
 roster as (
-    select quarter, count(*) as count_roster from marts.roster_by_quarter group by quarter
+    select coalition_id, quarter, count(*) as count_roster from marts.roster_by_quarter group by coalition_id, quarter
 ),
 
 rated as (
     select
+        quarters.coalition_id,
         quarters.quarter as wave,
         quarters.seq,
         coalesce(counts.count_responses, 0) as count_responses,
         coalesce(counts.count_respondents, 0) as count_respondents,
         coalesce(roster.count_roster, 0) as count_roster,
         safe_ratio(
-            case when (select is_anonymous from ref.params) then coalesce(counts.count_responses, 0)
+            case when params.is_anonymous then coalesce(counts.count_responses, 0)
                  else coalesce(counts.count_respondents, 0) end,
             roster.count_roster
         ) as response_rate
     from ref.quarters as quarters
-    left join counts using (quarter)
-    left join roster using (quarter)
+    join ref.params as params using (coalition_id)
+    left join counts using (coalition_id, quarter)
+    left join roster using (coalition_id, quarter)
 )
 
 select * from rated

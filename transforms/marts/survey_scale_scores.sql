@@ -5,26 +5,27 @@
 with
 
 answers as (
-    select response_id, wave, member_id, item, score from staging.stg_survey_answers
+    select coalition_id, response_id, wave, member_id, item, score from staging.stg_survey_answers
 ),
 
 per_response as (
     select
+        answers.coalition_id,
         answers.response_id,
         answers.wave,
         answers.member_id,
         members.scale,
-        avg(answers.score) as score,
+        avg(answers.score order by answers.item) as score,
         count(answers.score) as items_answered
     from answers
-    join ref.survey_scale_items as members using (item)
-    group by answers.response_id, answers.wave, answers.member_id, members.scale
+    join ref.survey_scale_items as members using (coalition_id, item)
+    group by answers.coalition_id, answers.response_id, answers.wave, answers.member_id, members.scale
 ),
 
 counted as (
     select per_response.*
     from per_response
-    join ref.survey_scales as scales using (scale)
+    join ref.survey_scales as scales using (coalition_id, scale)
     where per_response.items_answered >= scales.min_items
 )
 

@@ -8,28 +8,31 @@ with
 
 scores as (
     select * from marts.survey_scale_scores
-    where wave in (select quarter from ref.quarters)
+    where (coalition_id, wave) in (select (coalition_id, quarter) from ref.quarters)
 ),
 
 grid as (
-    select quarters.quarter as wave, quarters.seq, scales.scale, scales.position as scale_position
+    select quarters.coalition_id, quarters.quarter as wave, quarters.seq, scales.scale, scales.position as scale_position
     from ref.quarters as quarters
-    cross join ref.survey_scales as scales
+    join ref.survey_scales as scales using (coalition_id)
 ),
 
 stats as (
     select
+        coalition_id,
         wave,
         scale,
         count(score) as n,
-        avg(score) as mean,
-        stddev_samp(score) as sd
+        -- in response order: the same sums whatever order the rows came in (survey_items_by_wave.sql)
+        avg(score order by response_id) as mean,
+        stddev_samp(score order by response_id) as sd
     from scores
-    group by wave, scale
+    group by coalition_id, wave, scale
 ),
 
 summarized as (
     select
+        grid.coalition_id,
         grid.wave,
         grid.seq,
         grid.scale,
@@ -39,9 +42,10 @@ summarized as (
         stats.sd,
         stats.mean - t_interval_half(t.t975, stats.sd, stats.n) as ci_low,
         stats.mean + t_interval_half(t.t975, stats.sd, stats.n) as ci_high,
-        is_suppressed(stats.n) as is_suppressed
+        is_suppressed_below(stats.n, params.small_n) as is_suppressed
     from grid
-    left join stats using (wave, scale)
+    join ref.params as params using (coalition_id)
+    left join stats using (coalition_id, wave, scale)
     left join ref.t_critical as t on t.df = stats.n - 1
 ),
 
@@ -49,9 +53,9 @@ banded as (
     select
         summarized.*,
         (select bands.label from ref.survey_scale_bands as bands
-         where bands.scale = summarized.scale and bands.min <= summarized.mean + 1e-9
+         where bands.coalition_id = summarized.coalition_id and bands.scale = summarized.scale and bands.min <= summarized.mean + 1e-9
          order by bands.min desc limit 1) as band
     from summarized
 )
 
-select wave, seq, scale, scale_position, n, mean, sd, ci_low, ci_high, band, is_suppressed from banded
+select coalition_id, wave, seq, scale, scale_position, n, mean, sd, ci_low, ci_high, band, is_suppressed from banded

@@ -11,7 +11,7 @@
 with
 
 quarters as (
-    select quarter, seq, start_on, end_on, as_of from ref.quarters
+    select coalition_id, quarter, seq, start_on, end_on, as_of from ref.quarters
 ),
 
 tasks as (
@@ -19,27 +19,31 @@ tasks as (
 ),
 
 roster as (
-    select quarter, member_id from marts.roster_by_quarter
+    select coalition_id, quarter, member_id from marts.roster_by_quarter
 ),
 
 due as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         tasks.task_id,
         tasks.completed_on is not null and tasks.completed_on <= quarters.as_of as is_completed,
         tasks.completed_on is not null and tasks.completed_on <= quarters.as_of
             and tasks.completed_on <= tasks.due_on as is_on_time,
         tasks.accountable_id is null
-            or tasks.owner_id not in (select member_id from roster where roster.quarter = quarters.quarter)
-            or tasks.accountable_id not in (select member_id from roster where roster.quarter = quarters.quarter)
+            or tasks.owner_id not in (select member_id from roster
+                                     where roster.coalition_id = quarters.coalition_id and roster.quarter = quarters.quarter)
+            or tasks.accountable_id not in (select member_id from roster
+                                            where roster.coalition_id = quarters.coalition_id and roster.quarter = quarters.quarter)
             as is_raci_gap,
         tasks.tied_goal_id is not null as is_goal_tied
     from quarters
-    join tasks on tasks.due_on between quarters.start_on and quarters.as_of
+    join tasks on tasks.coalition_id = quarters.coalition_id and tasks.due_on between quarters.start_on and quarters.as_of
 ),
 
 due_counts as (
     select
+        coalition_id,
         quarter,
         count(*) as count_due,
         count(*) filter (where is_completed) as count_completed_by_end,
@@ -47,29 +51,34 @@ due_counts as (
         count(*) filter (where is_raci_gap) as raci_gaps,
         count(*) filter (where is_goal_tied) as count_goal_tied
     from due
-    group by quarter
+    group by coalition_id, quarter
 ),
 
 overdue as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         count(tasks.task_id) as count_due_before_as_of,
         count(tasks.task_id) filter (
             where tasks.completed_on is null or tasks.completed_on > quarters.as_of
         ) as overdue_open
     from quarters
-    left join tasks on tasks.due_on < quarters.as_of
-    group by quarters.quarter
+    left join tasks on tasks.coalition_id = quarters.coalition_id and tasks.due_on < quarters.as_of
+    group by quarters.coalition_id, quarters.quarter
 ),
 
 declared as (
     select
-        exists (select 1 from ref.workstreams)
-        or exists (select 1 from staging.stg_tasks where goal_id is not null) as is_goal_tie_declared
+        params.coalition_id,
+        exists (select 1 from ref.workstreams where workstreams.coalition_id = params.coalition_id)
+        or exists (select 1 from staging.stg_tasks as tasks
+                   where tasks.coalition_id = params.coalition_id and tasks.goal_id is not null) as is_goal_tie_declared
+    from ref.params as params
 ),
 
 rated as (
     select
+        quarters.coalition_id,
         quarters.quarter,
         quarters.seq,
         coalesce(due_counts.count_due, 0) as count_due,
@@ -85,9 +94,9 @@ rated as (
         case when declared.is_goal_tie_declared
              then safe_ratio(due_counts.count_goal_tied, due_counts.count_due) end as goal_focus_share
     from quarters
-    left join due_counts using (quarter)
-    join overdue using (quarter)
-    cross join declared
+    left join due_counts using (coalition_id, quarter)
+    join overdue using (coalition_id, quarter)
+    join declared using (coalition_id)
 )
 
 select * from rated

@@ -7,16 +7,18 @@
 with
 
 answers as (
-    select answers.wave, quarters.seq, members.size_tier, answers.score
+    select answers.coalition_id, answers.wave, quarters.seq, members.size_tier, answers.score
     from staging.stg_survey_answers as answers
-    join ref.quarters as quarters on quarters.quarter = answers.wave
-    join staging.stg_members as members using (member_id)
-    where answers.item = (select voice_item from ref.params)
+    join ref.quarters as quarters on quarters.coalition_id = answers.coalition_id and quarters.quarter = answers.wave
+    join staging.stg_members as members on members.coalition_id = answers.coalition_id and members.member_id = answers.member_id
+    join ref.params as params on params.coalition_id = answers.coalition_id
+    where answers.item = params.voice_item
       and members.size_tier in ('large', 'small')
 ),
 
 pooled as (
     select
+        quarters.coalition_id,
         quarters.quarter as wave,
         quarters.seq,
         count(answers.score) filter (where answers.size_tier = 'large') as n_large,
@@ -24,10 +26,12 @@ pooled as (
         avg(answers.score) filter (where answers.size_tier = 'large') as mean_large,
         avg(answers.score) filter (where answers.size_tier = 'small') as mean_small
     from ref.quarters as quarters
+    join ref.params as params using (coalition_id)
     left join answers
-      on answers.seq between quarters.seq - (select voice_gap_waves from ref.params) + 1 and quarters.seq
-    where (select voice_item from ref.params) is not null
-    group by quarters.quarter, quarters.seq
+      on answers.coalition_id = quarters.coalition_id
+     and answers.seq between quarters.seq - params.voice_gap_waves + 1 and quarters.seq
+    where params.voice_item is not null
+    group by quarters.coalition_id, quarters.quarter, quarters.seq
 ),
 
 final as (

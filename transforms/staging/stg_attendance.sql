@@ -3,21 +3,22 @@
 with
 
 quarantined as (
-    select sheet_row, "column", scope from quarantine.rows where tab = 'attendance'
+    select coalition_id, sheet_row, "column", scope from quarantine.rows where tab = 'attendance'
 ),
 
 source as (
     select * from raw.attendance a
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantined where scope = 'row')
+      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantined where scope = 'row')
       and not exists (
           select 1 from quarantined q
-          where q.scope = 'cell' and q.sheet_row = a.sheet_row and q."column" = a.sheet_column
+          where q.scope = 'cell' and q.coalition_id = a.coalition_id and q.sheet_row = a.sheet_row and q."column" = a.sheet_column
       )
 ),
 
 renamed as (
     select
+        coalition_id,
         trim(meeting_id) as meeting_id,
         trim(member_id) as member_id,
         -- both forms accept P/A/E, present/absent/excused, TRUE/FALSE, yes/no and x

@@ -4,11 +4,12 @@ with
 source as (
     select * from raw.goals
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'goals')
+      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'goals')
 ),
 
 renamed as (
     select
+        coalition_id,
         trim(goal_id) as goal_id,
         trim(statement) as statement,
         nullif(trim(unit), '') as unit,

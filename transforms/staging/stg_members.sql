@@ -4,11 +4,12 @@ with
 source as (
     select * from raw.members
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'members')
+      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'members')
 ),
 
 renamed as (
     select
+        coalition_id,
         ----------  ids
         trim(member_id) as member_id,
         ----------  text

@@ -4,18 +4,20 @@ with
 source as (
     select * from raw.milestones
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'milestones')
+      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'milestones')
 ),
 
 renamed as (
     select
+        coalition_id,
         cm_date(date) as milestone_on,
-        cm_quarter(cm_date(date)) as quarter,
+        fiscal_quarter(cm_date(date), params.fiscal_year_start_month) as quarter,
         cm_enum(kind) as kind,
         trim(description) as description,
         nullif(trim(member_ids), '') as member_ids,
         sheet_row
     from source
+    join ref.params as params using (coalition_id)
 )
 
 select * from renamed

@@ -9,30 +9,32 @@ with
 source as (
     select * from raw.survey
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'survey')
+      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'survey')
 ),
 
 cells as (
     -- every text column of the tab; the join below keeps the instrument's items
     unpivot (select * exclude (snapshot_id, is_blank) from source)
-    on columns(* exclude (sheet_row))
+    on columns(* exclude (coalition_id, sheet_row))
     into name item value cell
 ),
 
 answered as (
     select
+        cells.coalition_id,
         cells.sheet_row as response_id,
         cells.item,
-        cm_answer(cells.item, cells.cell) as answer,
+        cm_answer(cells.coalition_id, cells.item, cells.cell) as answer,
         items.scale_min,
         items.scale_max,
         items.reverse
     from cells
-    join ref.survey_items as items using (item)
+    join ref.survey_items as items using (coalition_id, item)
 ),
 
 scored as (
     select
+        coalition_id,
         response_id,
         item,
         answer,
@@ -43,6 +45,7 @@ scored as (
 
 joined as (
     select
+        scored.coalition_id,
         scored.response_id,
         responses.sheet_row,
         responses.wave,
@@ -51,7 +54,7 @@ joined as (
         scored.answer,
         scored.score
     from scored
-    join staging.stg_survey_responses as responses using (response_id)
+    join staging.stg_survey_responses as responses using (coalition_id, response_id)
 )
 
 select * from joined

@@ -8,11 +8,12 @@ with
 source as (
     select * from raw.tasks
     where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'tasks')
+      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'tasks')
 ),
 
 renamed as (
     select
+        coalition_id,
         ----------  ids
         trim(task_id) as task_id,
         nullif(trim(owner_id), '') as owner_id,
@@ -27,9 +28,10 @@ renamed as (
         cm_date(created_on) as created_on,
         cm_date(due_on) as due_on,
         cm_date(completed_on) as completed_on,
-        cm_quarter(cm_date(due_on)) as due_quarter,
+        fiscal_quarter(cm_date(due_on), params.fiscal_year_start_month) as due_quarter,
         sheet_row
     from source
+    join ref.params as params using (coalition_id)
 ),
 
 tied as (
@@ -37,7 +39,7 @@ tied as (
         renamed.*,
         coalesce(renamed.goal_id, workstreams.goal_id) as tied_goal_id
     from renamed
-    left join ref.workstreams as workstreams using (workstream_key)
+    left join ref.workstreams as workstreams using (coalition_id, workstream_key)
 )
 
 select * from tied

@@ -1,0 +1,144 @@
+"""One DuckDB pass for several coalitions (coalition_db.build_portfolio_database) computes each coalition
+exactly as a build of that coalition alone: every staging, marts and lineage table seen through
+coalition_view equals, row for row, the same table of the coalition's single build. The portfolio:
+the example as 'a' (fiscal year from July, small_n 3) and as 'b' (small_n 8), and the Wilder example
+as 'c' (another instrument with labelled answers, on the same members and meetings). The three share
+member, meeting and task ids, so any join, group or window missing coalition_id mixes them (e.g.
+expected_attendance pairing a's meetings with b's members doubles every count)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from coalition_metrics.coalition_db import build_portfolio_database, coalition_view
+from coalition_metrics.config import load_settings
+from coalition_metrics.errors import ConfigError
+from coalition_metrics.pipeline import build_database, extract
+from coalition_metrics.plan import plan_run
+from coalition_metrics.snapshot import take_snapshot
+from coalition_metrics.validate import validate_snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 24)
+
+
+def coalitions():
+    example = load_settings(None, environ={})
+    wilder = load_settings(ROOT / "examples" / "wilder" / "coalition.toml", environ={})
+    return [
+        example.with_overrides(coalition={"id": "a"}, quarters={"fiscal_year_start_month": 7}, metrics={"small_n": 3}),
+        example.with_overrides(coalition={"id": "b"}, metrics={"small_n": 8}),
+        wilder.with_overrides(coalition={"id": "c"}),
+    ]
+
+
+def prepare(settings, tmp: Path):
+    out = tmp / settings.coalition_id
+    snap = take_snapshot(extract(settings), out / "snapshots", TODAY)
+    validation = validate_snapshot(snap.tabs, settings, TODAY)
+    plan = plan_run(settings, None, TODAY, out)  # the last completed quarter, in the coalition's own labels
+    return settings, plan, snap, validation
+
+
+def tables(con) -> list[str]:
+    rows = con.execute("""select schema_name || '.' || view_name from duckdb_views()
+                          where database_name = current_database()
+                            and schema_name in ('staging', 'marts', 'lineage') order by 1""").fetchall()
+    return [r[0] for r in rows]
+
+
+def contents(con, name: str):
+    cur = con.execute(f"select * from {name}")
+    columns = [d[0] for d in cur.description]
+    rows = sorted(cur.fetchall(), key=lambda r: tuple((v is None, str(v)) for v in r))
+    return columns, rows
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portfolio")
+    entries = [prepare(s, tmp) for s in coalitions()]
+    build_portfolio_database(entries, tmp / "portfolio.duckdb")
+    for entry in entries:
+        _, plan, snap, validation = entry
+        build_database(snap, validation, plan)  # the coalition alone, as a single run builds it
+    return tmp, entries
+
+
+def test_every_table_of_each_coalition_equals_its_single_build(built):
+    tmp, entries = built
+    portfolio = coalition_view(tmp / "portfolio.duckdb", "a")
+    view = portfolio.con
+    try:
+        for settings, plan, _, _ in entries:
+            cid = settings.coalition_id
+            portfolio.switch(cid)  # the views stay, the variable changes
+            with coalition_view(plan.db_path, cid) as single:
+                names = tables(single)
+                assert len(names) >= 42 and "marts.published_metrics" in names
+                assert tables(view) == names
+                for name in names:
+                    got, want = contents(view, name), contents(single, name)
+                    assert got[0] == want[0], f"{cid} {name}: columns differ"
+                    assert got[1] == want[1], f"{cid} {name}: rows differ"
+                assert single.execute("select count(*) from marts.published_metrics").fetchone()[0] > 100
+    finally:
+        portfolio.close()
+
+
+def test_the_coalitions_differ_where_their_settings_do(built):
+    tmp, _ = built
+    view = coalition_view(tmp / "portfolio.duckdb", "a")
+    try:
+        con = view.con
+        fiscal = [q for (q,) in con.execute("select quarter from ref.quarters order by seq").fetchall()]
+        assert fiscal[-1] == "FY2027-Q1" and all(q.startswith("FY") for q in fiscal)
+        assert con.execute("select small_n from ref.params").fetchall() == [(3,)]
+        assert "coalition_id" not in [d[0] for d in con.execute("select * from marts.published_metrics").description]
+        view.switch("b")
+        assert con.execute("select small_n from ref.params").fetchall() == [(8,)]
+        assert con.execute("select max(quarter) from ref.quarters").fetchone()[0] == "2026-Q3"
+        b_items = {i for (i,) in con.execute("select item from ref.survey_items").fetchall()}
+        view.switch("c")
+        c_items = {i for (i,) in con.execute("select item from ref.survey_items").fetchall()}
+        assert "equal_say" in c_items and not b_items & c_items
+        # Wilder's answers are labels ("Strongly agree"), read by c's instrument only
+        n = con.execute("select count(*) from staging.stg_survey_answers where item = 'equal_say'").fetchone()[0]
+        assert n > 0
+        # the same published figure under b's small_n 8 and c's: each coalition's own
+        assert con.execute("select count(distinct coalition_id) from db.marts.published_metrics").fetchone()[0] == 3
+        assert con.execute("select count(*) from db.ref.build").fetchone()[0] == 3
+    finally:
+        view.close()
+    # the raw database itself: every per-coalition table has coalition_id first
+    con = duckdb.connect(str(tmp / "portfolio.duckdb"), read_only=True)
+    try:
+        firsts = con.execute("""select t.schema_name || '.' || t.table_name, c.column_name
+                                from duckdb_tables() t join duckdb_columns() c using (schema_name, table_name)
+                                where c.column_index = 1 and t.schema_name in
+                                      ('raw', 'quarantine', 'staging', 'marts', 'lineage')""").fetchall()
+        assert len(firsts) >= 50 and all(col == "coalition_id" for _, col in firsts), firsts
+    finally:
+        con.close()
+
+
+def test_a_connection_view_restores_the_connection(built):
+    tmp, entries = built
+    con = duckdb.connect(str(entries[1][1].db_path), read_only=True)
+    try:
+        with coalition_view(con, "b") as view:
+            assert view is con
+            assert "coalition_id" not in [d[0] for d in view.execute("select * from marts.roster_by_quarter").description]
+        assert con.execute("select distinct coalition_id from marts.roster_by_quarter").fetchall() == [("b",)]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("bad", ["", "Riverside", "-x", "a" * 41, "a b", "ä"])
+def test_a_bad_coalition_id_is_a_config_error_naming_it(bad):
+    with pytest.raises(ConfigError, match=r"\[coalition\] id"):
+        load_settings(None, environ={}).with_overrides(coalition={"id": bad})
