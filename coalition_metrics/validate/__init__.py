@@ -62,7 +62,7 @@ from .quarantine import accepted_records, bad_share_problem, quarantine_cells
 from .references import derive_survey, mark_attendance_membership
 from .row_rules import mark_goal_targets
 from .results import QuarantinedCell, TabResult, ValidationResult
-from .suites import gx_context, load_suite, run_suite
+from .suites import gx_context, load_suite, run_suite, run_suites
 from .workstreams import workstream_problems
 
 __all__ = ["FORMULA_ERRORS", "TAB_ORDER", "QuarantinedCell", "TabResult", "ValidationResult", "load_suite",
@@ -104,7 +104,7 @@ def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = No
             if result.form == "grid":
                 resolve_grid(frame, results, settings)
             mark_attendance_membership(frame, results)
-        suite = load_suite(name, results, settings, today)
+        suite = load_suite(name, results, settings, today, frame)
         failures, result.checks = run_suite(context, name, frame, suite)
         result.quarantined = quarantine_cells(name, frame, failures, result.form, settings, results)
         result.records = frame
