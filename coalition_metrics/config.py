@@ -13,6 +13,8 @@ This module is the only reader of the environment (apart from the standard
 
 from __future__ import annotations
 
+import re
+
 import copy
 import hashlib
 import json
@@ -42,7 +44,8 @@ DEFAULT_ITEMS = {
 
 # The schema: every section, every key, its default. Types are checked against the default's type.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "coalition": {"name": "Riverside Health Equity Coalition"},
+    # id: the coalition's key in every table (coalition_id); a portfolio names each of its coalitions.
+    "coalition": {"name": "Riverside Health Equity Coalition", "id": "coalition"},
     "source": {
         # A CSV folder, an .xlsx workbook, or a Google Sheets URL or key.
         "location": str(EXAMPLE_DIR / "csv"),
@@ -182,6 +185,11 @@ class Settings:
     @property
     def coalition_name(self) -> str:
         return self.data["coalition"]["name"]
+
+    @property
+    def coalition_id(self) -> str:
+        """The coalition's key (coalition_id, the first column of every raw, quarantine and staging table)."""
+        return self.data["coalition"]["id"]
 
     @property
     def source_location(self) -> str:
@@ -522,7 +530,14 @@ def _check_write_back_tab(data: dict[str, Any], where: str) -> None:
                               f"replaces that whole tab, so give it a tab of its own, like \"Funder metrics\".")
 
 
+COALITION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
 def _check_values(data: dict[str, Any], where: str) -> None:
+    cid = data["coalition"]["id"]
+    if not COALITION_ID.match(cid):
+        raise ConfigError(f"{where}: [coalition] id must be 1-40 characters of a-z, 0-9, '_' and '-', starting with a "
+                          f"letter or digit, not {cid!r}.")
     fs = data["quarters"]["fiscal_year_start_month"]
     if not 1 <= fs <= 12:
         raise ConfigError(f"{where}: [quarters] fiscal_year_start_month must be 1..12, not {fs}.")

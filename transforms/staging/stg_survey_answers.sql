@@ -1,29 +1,23 @@
 -- grain: one row per (response, item) answered; a blank answer is item non-response, not a row.
--- The items are the configured instrument's (ref.survey_items): raw.survey holds one text column per
--- item, unpivoted here, so no item is named in SQL. answer = the answer on the item's raw scale, as
--- typed (a number or one of its labels, read by cm_answer as validation reads it); score = the
--- answer after reverse scoring (scale_min + scale_max - answer for a reverse-scored item), which
--- every figure uses.
+-- The items are the configured instrument's (ref.survey_items); parsed.survey_answers holds each
+-- item's answer (a column per item, unpivoted here) on its raw scale, as validation read it (a number or one of the item's
+-- labels: SurveyItem.parse), so no item is named in SQL. score = the answer after reverse scoring
+-- (scale_min + scale_max - answer for a reverse-scored item), which every figure uses.
 with
 
-source as (
-    select * from raw.survey
-    where not is_blank
-      and sheet_row not in (select sheet_row from quarantine.rows where tab = 'survey')
-),
-
 cells as (
-    -- every text column of the tab; the join below keeps the instrument's items
-    unpivot (select * exclude (snapshot_id, is_blank) from source)
-    on columns(* exclude (sheet_row))
-    into name item value cell
+    -- parsed.survey_answers has one column per item of the tab (null: blank or not an answer)
+    unpivot parsed.survey_answers
+    on columns(* exclude (coalition_id, sheet_row))
+    into name item value answer
 ),
 
 answered as (
     select
+        cells.coalition_id,
         cells.sheet_row as response_id,
         cells.item,
-        cm_answer(cells.item, cells.cell) as answer,
+        cells.answer,
         items.scale_min,
         items.scale_max,
         items.reverse
@@ -33,6 +27,7 @@ answered as (
 
 scored as (
     select
+        coalition_id,
         response_id,
         item,
         answer,
@@ -43,6 +38,7 @@ scored as (
 
 joined as (
     select
+        scored.coalition_id,
         scored.response_id,
         responses.sheet_row,
         responses.wave,
@@ -51,7 +47,7 @@ joined as (
         scored.answer,
         scored.score
     from scored
-    join staging.stg_survey_responses as responses using (response_id)
+    join staging.stg_survey_responses as responses using (coalition_id, response_id)
 )
 
 select * from joined
