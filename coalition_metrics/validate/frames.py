@@ -50,7 +50,7 @@ def prepare_tab(raw: RawTab, settings):
                 f"Fix the setting to the tab's title in the sheet (or remove it if there is no {name} tab)."
             )
         return result, None, problems
-    result.rows_read = len(raw.rows)
+    result.rows_read = len(raw.sheet_rows)
     if not any(h.strip() for h in raw.header):
         problems.append(
             f"Tab '{title}' is empty: it has no header row. Put the column names in row 1 "
@@ -222,7 +222,9 @@ def no_rows_problem(title: str) -> str:
 def _header_further_down(raw: RawTab, columns: list[Column], expected: dict[str, str]) -> int | None:
     """The sheet row (2..6) that holds all required headers when row 1 does not, else None."""
     required = {parsing.norm_key(expected[c.name]) for c in columns if c.required}
-    for sheet_row, cells in raw.rows[:5]:
+    for sheet_row, cells in RawTab(raw.name, raw.title, columns=[c[:5] for c in raw.columns],
+                                   sheet_rows=raw.sheet_rows[:5],
+                                   lengths=raw.lengths[:5] if raw.lengths else None).rows:
         if required <= {parsing.norm_key(c) for c in cells}:
             return sheet_row
     return None
@@ -307,24 +309,27 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
 
 
 def _mark_repeats(frame, tab: str) -> None:
-    key = UNIQUE_KEYS.get(tab)
+    """``row__repeat``: for a record whose unique key (all of it filled in) an earlier record has,
+    "repeats row <the first one's sheet row>"."""
+    import numpy as np
+
+    key = list(UNIQUE_KEYS.get(tab) or ())
     frame["row__repeat"] = None
     if not key or frame.empty:
         return
-    first: dict[tuple, int] = {}
-    repeats = []
-    for row in frame[["sheet_row", *key]].itertuples(index=False):
-        k = tuple(row[1:])
-        if any(v is None for v in k):
-            repeats.append(None)
-            continue
-        if k in first and tab == "goal_measurements":
-            repeats.append(f"{k[0]} is measured again on {k[1]} (repeats row {first[k]})")
-        elif k in first:
-            repeats.append(f"repeats row {first[k]}")
-        else:
-            first[k] = row[0]
-            repeats.append(None)
+    filled = frame[key].notna().all(axis=1).to_numpy()
+    sub = frame.loc[filled, ["sheet_row", *key]]
+    again = sub.duplicated(key, keep="first").to_numpy()
+    if not again.any():
+        return
+    first = sub.groupby(key, sort=False)["sheet_row"].transform("first").to_numpy()
+    repeats = np.full(len(frame), None, dtype=object)
+    at = np.flatnonzero(filled)[again]
+    keys = sub.loc[again, key].itertuples(index=False)
+    if tab == "goal_measurements":
+        repeats[at] = [f"{k[0]} is measured again on {k[1]} (repeats row {r})" for k, r in zip(keys, first[again])]
+    else:
+        repeats[at] = [f"repeats row {r}" for r in first[again]]
     frame["row__repeat"] = repeats
 
 

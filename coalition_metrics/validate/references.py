@@ -67,14 +67,31 @@ def outside_membership(member_id: str | None, day: str | None, windows: dict, wh
 
 def mark_attendance_membership(frame, results: dict[str, TabResult]) -> None:
     """``row__outside_membership``: an attendance record for a meeting held while the member was not
-    a member (before joined_on or after left_on). The metrics would drop it without a word."""
+    a member (before joined_on or after left_on). The metrics would drop it without a word.
+
+    Compared column-wise (ISO dates compare as text); the sentence is written for the few records
+    outside only."""
+    import numpy as np
+    import pandas as pd
+
     meetings = results["meetings"].accepted
-    meeting_day = dict(zip(meetings["meeting_id"], meetings["date__value"])) if meetings is not None else {}
-    windows = membership_windows(results)
-    frame["row__outside_membership"] = [
-        outside_membership(mid, _iso(meeting_day.get(meeting)), windows, f"meeting {meeting}")
-        for mid, meeting in zip(frame["member_id"], frame["meeting_id"])
-    ]
+    members = results["members"].accepted
+    out = np.full(len(frame), None, dtype=object)
+    if meetings is not None and members is not None and len(frame):
+        day = frame["meeting_id"].map(pd.Series(meetings["date__value"].to_numpy(), index=meetings["meeting_id"])
+                                      .loc[lambda s: ~s.index.duplicated()])
+        windows = members.drop_duplicates("member_id").set_index("member_id")
+        joined = frame["member_id"].map(windows["joined_on__value"])
+        left = frame["member_id"].map(windows["left_on__value"])
+        known = frame["member_id"].isin(windows.index) & day.notna()
+        before = known & joined.notna() & (day.fillna("") < joined.fillna(""))
+        after = known & left.notna() & (day.fillna("") > left.fillna("~"))
+        flagged = np.flatnonzero((before | after).to_numpy())
+        windows_of = membership_windows(results)
+        for i in flagged:
+            mid, meeting = frame["member_id"].iat[i], frame["meeting_id"].iat[i]
+            out[i] = outside_membership(mid, _iso(day.iat[i]), windows_of, f"meeting {meeting}")
+    frame["row__outside_membership"] = out
 
 
 def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
