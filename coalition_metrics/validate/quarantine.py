@@ -90,10 +90,10 @@ def _set_aside_ids(results: dict[str, TabResult]) -> dict[tuple[str, str], int]:
         r = results.get(name)
         if r is None or r.records is None or r.accepted is None:
             continue
-        accepted = set(r.accepted[col])
-        for sheet_row, value in zip(r.records["sheet_row"], r.records[col]):
-            if value is not None and value not in accepted:
-                out.setdefault((f"{name}.{col}", value), int(sheet_row))
+        values = r.records[col]
+        aside = values.notna() & ~values.isin(r.accepted[col])
+        for sheet_row, value in zip(r.records["sheet_row"][aside], values[aside]):
+            out.setdefault((f"{name}.{col}", value), int(sheet_row))
     return out
 
 

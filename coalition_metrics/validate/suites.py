@@ -139,8 +139,16 @@ def gx_context():
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    context.data_sources.add_pandas("coalition")
+    source = context.data_sources.add_pandas("coalition")
+    # One asset and batch definition, reused for every frame (adding assets makes GX write its
+    # configuration each time).
+    source.add_dataframe_asset("stacked").add_batch_definition_whole_dataframe("all rows")
     return context
+
+
+def _batch(context, frame):
+    asset = context.data_sources.get("coalition").get_asset("stacked")
+    return asset.get_batch_definition("all rows").get_batch(batch_parameters={"dataframe": frame})
 
 
 def run_suite(context, tab: str, frame, suite_doc: dict) -> tuple[list[tuple], list[dict]]:
@@ -184,7 +192,6 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
             groups.setdefault((e["type"], keys, _frozen(params)), []).append(len(declared))
             declared.append((j, order, e, checked, detail))
     failed_at: dict[int, list[int]] = {}
-    source = context.data_sources.get("coalition")
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -194,7 +201,8 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
         for d in members:
             j, _order, e, _c, _d = declared[d]
             frame = jobs[j][1]
-            parts.append(pd.DataFrame({f"v{i}": frame[e["kwargs"][k]].to_numpy() for i, k in enumerate(keys)}))
+            parts.append(pd.DataFrame({f"v{i}": _comparable(frame[e["kwargs"][k]]) if kind.endswith("_between")
+                                        else frame[e["kwargs"][k]].to_numpy() for i, k in enumerate(keys)}))
             owner.append(np.full(len(frame), d, dtype=np.int64))
             record.append(np.arange(len(frame), dtype=np.int64))
         stacked = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -203,12 +211,8 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
         kwargs = {**first["kwargs"], **{k: f"v{i}" for i, k in enumerate(keys)}}
         suite = ExpectationSuite(name=f"{kind}-{len(members)}", expectations=[
             ExpectationConfiguration(type=kind, kwargs=kwargs).to_domain_obj()])
-        asset = source.add_dataframe_asset(f"stacked-{len(source.assets)}")
-        batch = asset.add_batch_definition_whole_dataframe("all rows").get_batch(
-            batch_parameters={"dataframe": stacked})
-        answer = batch.validate(
+        answer = _batch(context, stacked).validate(
             suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["stacked"]})
-        source.delete_asset(asset.name)
         for r in answer.results:
             if r.exception_info and r.exception_info.get("raised_exception"):
                 tabs = sorted({jobs[declared[d][0]][0] for d in members})
@@ -231,6 +235,18 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
     for failures, checks in out:
         checks.sort(key=lambda c: c.pop("order"))
     return out
+
+
+def _comparable(column):
+    """The column's values as GX compares them fastest: datetimes in nanoseconds (GX checks a range
+    value by value in Python for any other unit). A date outside the nanosecond range (before 1678
+    or after 2261) is clipped to 1678-01-01 or 2262-01-01, which is on the same side of any bound a suite declares."""
+    import pandas as pd
+
+    if column.dtype.kind == "M" and str(column.dtype) != "datetime64[ns]":
+        lo, hi = pd.Timestamp("1678-01-01").as_unit(column.dt.unit), pd.Timestamp("2262-01-01").as_unit(column.dt.unit)
+        column = column.clip(lower=lo, upper=hi).astype("datetime64[ns]")
+    return column.to_numpy()
 
 
 def _frozen(value):
