@@ -189,6 +189,8 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
             params = {k: v for k, v in kwargs.items() if k not in _COLUMN_KEYS}
             checked = kwargs.get("column") or kwargs.get("column_A")
             detail = (e.get("meta") or {}).get("detail_column") or checked
+            if _taggable(e["type"], params):
+                params = {"value_set": _TAGGED}  # every such set, merged (see _tagged)
             groups.setdefault((e["type"], keys, _frozen(params)), []).append(len(declared))
             declared.append((j, order, e, checked, detail))
     failed_at: dict[int, list[int]] = {}
@@ -198,6 +200,8 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
     stacks = []  # per group: (type, kwargs with the stacked columns, columns, owner, record)
     for (kind, keys, _params), members in groups.items():
         first = declared[members[0]][2]
+        tagged = _frozen({"value_set": _TAGGED}) == _params
+        value_set: list = []
         parts: dict[str, list] = {f"v{i}": [] for i in range(len(keys))}
         owner, record = [], []
         for d in members:
@@ -205,12 +209,18 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
             frame = jobs[j][1]
             for i, k in enumerate(keys):
                 column = frame[e["kwargs"][k]]
-                parts[f"v{i}"].append(_comparable(column) if kind.endswith("_between") else column.to_numpy())
+                if tagged:
+                    parts[f"v{i}"].append(_tagged(column, d))
+                else:
+                    parts[f"v{i}"].append(_comparable(column) if kind.endswith("_between") else column.to_numpy())
+            if tagged:
+                value_set += [_tag(d, v) for v in e["kwargs"]["value_set"]]
             owner.append(np.full(len(frame), d, dtype=np.int64))
             record.append(np.arange(len(frame), dtype=np.int64))
         columns = {name: pd.Series(np.concatenate(arrays) if len(arrays) > 1 else arrays[0])
                    for name, arrays in parts.items()}
-        stacks.append((kind, first["kwargs"], keys, columns, np.concatenate(owner), np.concatenate(record)))
+        kwargs = {**first["kwargs"], "value_set": value_set} if tagged else first["kwargs"]
+        stacks.append((kind, kwargs, keys, columns, np.concatenate(owner), np.concatenate(record)))
     # Small stacks run in ONE call (GX's cost per call is about that of several expectations): each
     # its own columns of one frame, padded to the longest with values that pass (null; a non-null
     # placeholder for "not null"). Large ones run one call each (no padding).
@@ -263,6 +273,33 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
 
 # Stacks whose padded frame (longest stack x number of stacks) is at most this many cells run in one call.
 _ONE_CALL_CELLS = 4_000_000
+
+
+_TAGGED = "$tagged"
+
+
+def _taggable(kind: str, params: dict) -> bool:
+    """An "in set" rule whose set holds only text and true/false values: the sets of several such
+    rules (enumerations, id flags) are checked by one expectation, each value tagged with its rule."""
+    return (kind == "expect_column_values_to_be_in_set" and set(params) == {"value_set"}
+            and isinstance(params["value_set"], list) and all(type(v) in (str, bool) for v in params["value_set"]))
+
+
+def _tag(rule: int, value) -> str:
+    return f"{rule}\x1f{type(value).__name__}\x1f{value}"
+
+
+def _tagged(column, rule: int):
+    """The column's values tagged with the rule (nulls stay null): ``v in set`` exactly when
+    ``_tag(rule, v) in {_tag(rule, x) for x in set}`` (text and true/false alike: 'True' is not True)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [_tag(rule, u) for u in uniques]
+    table[-1] = None
+    return table[codes]
 
 
 def _passing(series):
