@@ -52,9 +52,6 @@ class RawTab:
             cells = [c[:k] for c, k in zip(cells, self.lengths)]
         return list(zip(self.sheet_rows, cells))
 
-    def __len__(self) -> int:
-        return len(self.sheet_rows)
-
     def column(self, index: int | None) -> list[str]:
         """The cells of column ``index`` (0-based), "" where a row has no such cell."""
         if index is None or index >= len(self.columns):
