@@ -156,6 +156,8 @@ def prepare_tab(raw: RawTab, settings):
             error = np.where(pd.isna(error), _take(err, codes), error)
         if any(unc):
             uncalculated = np.where(pd.isna(uncalculated), _take(unc, codes), uncalculated)
+        if col.kind not in ("date", "timestamp", "number", "likert", "enum"):
+            continue
         derived = [_derived(col, t, settings) for t in texts]
         if col.kind in ("date", "timestamp", "number", "likert", "enum"):
             data[f"{col.name}__value"] = _take([d[0] for d in derived], codes)

@@ -113,14 +113,22 @@ def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
     fs = settings.fiscal_year_start_month
     counted = [(row, mid, ts) for row, mid, ts, out in zip(frame["sheet_row"], ids, frame["timestamp__value"], outside)
                if mid is not None and isinstance(ts, str) and out is None]
+    waves: dict[str, str] = {}  # the wave of each day, computed once per day
+
+    def wave(ts: str) -> str:
+        day = ts[:10]
+        if day not in waves:
+            waves[day] = Quarter.of(dates.parse_date(ts), fs).label
+        return waves[day]
+
     latest: dict[tuple, tuple] = {}
     for sheet_row, mid, ts in counted:
-        key = (mid, Quarter.of(dates.parse_date(ts), fs).label)
+        key = (mid, wave(ts))
         if key not in latest or (ts, sheet_row) > latest[key]:
             latest[key] = (ts, sheet_row)
     superseded = {}
     for sheet_row, mid, ts in counted:
-        keep_row = latest[(mid, Quarter.of(dates.parse_date(ts), fs).label)][1]
+        keep_row = latest[(mid, wave(ts))][1]
         if keep_row != sheet_row:
             superseded[sheet_row] = f"superseded by row {keep_row}"
     frame["row__superseded"] = [superseded.get(r) for r in frame["sheet_row"]]
