@@ -1,7 +1,9 @@
-"""Load: the snapshot into DuckDB ``raw.*`` (all text, with sheet_row and snapshot id), the
-quarantine into ``quarantine.rows``, and the reference tables the SQL models read (``ref.*``).
+"""Load: the snapshot into DuckDB ``raw.*`` (all text, with sheet_row and snapshot id), the values
+validation parsed into ``parsed.*`` (staging reads them and parses nothing), the quarantine into
+``quarantine.rows``, and the reference tables the SQL models read (``ref.*``). raw, parsed and
+quarantine tables start with ``coalition_id``.
 
-One database file holds the schemas raw, staging, marts, quarantine, ref and the ``runs`` table.
+One database file holds the schemas raw, parsed, staging, marts, quarantine, ref and the ``runs`` table.
 raw, staging, marts and quarantine describe the latest run; ``runs`` keeps every run.
 """
 

@@ -28,7 +28,8 @@ one row per non-blank sheet row and these columns:
 A suite entry's ``meta.severity`` "info" marks a rule that sets a row aside with nothing to fix. A
 row set aside only because it refers to a row set aside in another tab carries ``caused_by``; it
 is listed under that row and does not count toward ``max_bad_share``.
-A kwarg written ``{"$ref": "members.member_id"}`` is replaced by the accepted ids of that tab,
+A kwarg written ``{"$ref": "members.member_id"}`` names the accepted ids of that tab: the check runs on
+a flag column (``<column>__in__members__member_id``, computed once by a hash join; suites.load_suite),
 ``{"$ref": "scale.trust.min"}`` by the item's scale (Settings.item_scale), ``{"$ref": "run.today"}`` by the end of the day the
 validation runs (so "not in the future" means not after that day) and ``{"$date": "1990-01-01"}``
 by that date.
@@ -41,6 +42,11 @@ A blank grid cell is no record, so an expected member counts as absent (docs/met
 
 Each sheet row is counted once: rows read = blank + accepted + quarantined, where a quarantined
 row is one with at least one quarantined cell.
+
+The suites run in three stages (STAGES: a tab's id checks read the tabs of earlier stages), and in
+each stage the declared expectations of every tab (and of every coalition, validate_many) run as a
+few Great Expectations expectations over stacked columns (suites.run_suites): GX's cost is per
+expectation and per call, not per row.
 
 Modules: frames (header matching, the checked frame of a tab), grid (grid-form attendance),
 references (respondents and grid rows to members), workstreams (the [workstreams] mapping against
