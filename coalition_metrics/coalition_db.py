@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 # The schemas whose tables a view shows (the main schema's runs and run_metrics pass through).
-VIEW_SCHEMAS = ("raw", "quarantine", "staging", "marts", "lineage", "ref", "main")
+VIEW_SCHEMAS = ("raw", "parsed", "quarantine", "staging", "marts", "lineage", "ref", "main")
 VIEW_CATALOG = "coalition_view"
 VARIABLE = "coalition_id"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

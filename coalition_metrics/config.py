@@ -13,6 +13,8 @@ This module is the only reader of the environment (apart from the standard
 
 from __future__ import annotations
 
+import re
+
 import copy
 import hashlib
 import json
