@@ -110,3 +110,25 @@ def add_log_filter(log_filter: logging.Filter) -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, type(log_filter)) for f in handler.filters):
                 handler.addFilter(log_filter)
+
+
+def task_runner_for(settings):
+    """The Prefect task runner of a portfolio's per-coalition tasks ([orchestration] task_runner).
+
+    "dask": prefect-dask's DaskTaskRunner, on a local cluster of dask_workers processes (one thread
+    each: validation holds the GIL, so processes, not threads, give parallelism), or on the running
+    dask.distributed scheduler at dask_address. "sequential": Prefect's ThreadPoolTaskRunner with
+    one thread, so the tasks run one after another in the flow's process."""
+    o = settings.data["orchestration"]
+    if o["task_runner"] == "sequential":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=1)
+    from prefect_dask import DaskTaskRunner
+
+    address = o["dask_address"].strip()
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": o["dask_workers"], "processes": True,
+                                          "threads_per_worker": 1, "dashboard_address": None})
