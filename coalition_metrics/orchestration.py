@@ -137,7 +137,8 @@ def task_runner_for(settings):
 
 
 def run_portfolio_flow(config: str, **kwargs):
-    """Run `portfolio-run` in-process on the portfolio's task runner; its PortfolioResult."""
+    """Run `portfolio-run` in-process; its PortfolioResult. The flow starts the portfolio's task
+    runner itself (flows/portfolio_run.prepare_all), so a deployment run does the same."""
     from flows.portfolio_run import portfolio_run
 
     from .pipeline import hard_time_limit
@@ -146,8 +147,7 @@ def run_portfolio_flow(config: str, **kwargs):
     settings = load_portfolio(config).settings
     quiet_prefect_console()
     with shared_prefect_api(settings):
-        flow = portfolio_run.with_options(task_runner=task_runner_for(settings),
-                                          timeout_seconds=hard_time_limit(settings))
+        flow = portfolio_run.with_options(timeout_seconds=hard_time_limit(settings))
         state = flow(config=_absolute(config), return_state=True, **kwargs)
         return state.result()
 

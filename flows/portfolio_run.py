@@ -16,9 +16,10 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 
-@task(name="prepare-coalition", timeout_seconds=1800)
+@task(name="prepare-coalition", timeout_seconds=1800, cache_policy=NO_CACHE)
 def prepare(settings, plan):
     """extract -> snapshot -> validate of one coalition (in a Dask worker with the dask runner)."""
     from coalition_metrics.portfolio.run import prepare_coalition
@@ -26,11 +27,27 @@ def prepare(settings, plan):
     return prepare_coalition(settings, plan)
 
 
-def prepare_all(entries: list[tuple[Any, Any]], prepare_task, on_failure: Callable) -> tuple[list, list]:
-    """Submit one task per (settings, plan) to the flow's task runner, then collect them in order:
-    a result is prepared, an error becomes ``on_failure(settings, exc, plan)`` (never fails the flow)."""
-    futures = [prepare_task.with_options(task_run_name=f"prepare-{settings.coalition_id}").submit(settings, plan)
-               for settings, plan in entries]
+def prepare_all(entries: list[tuple[Any, Any]], prepare_task, on_failure: Callable, runner=None) -> tuple[list, list]:
+    """One task per (settings, plan), then collected in order: a result is prepared, an error
+    becomes ``on_failure(settings, exc, plan)`` (it never fails the flow).
+
+    ``runner`` (orchestration.task_runner_for) is started here, inside the flow run, so a deployed
+    flow and `coalition run` use the portfolio's own [orchestration] runner; None submits to the
+    flow's task runner."""
+    if runner is None:
+        return _collect(entries, [prepare_task.with_options(task_run_name=_run_name(s)).submit(s, plan)
+                                  for s, plan in entries], on_failure)
+    with runner:
+        futures = [runner.submit(prepare_task.with_options(task_run_name=_run_name(s)),
+                                 parameters={"settings": s, "plan": plan}) for s, plan in entries]
+        return _collect(entries, futures, on_failure)
+
+
+def _run_name(settings) -> str:
+    return f"prepare-{settings.coalition_id}"
+
+
+def _collect(entries, futures, on_failure) -> tuple[list, list]:
     prepared, failed = [], []
     for (settings, plan), future in zip(entries, futures):
         future.wait()
@@ -91,7 +108,9 @@ def portfolio_run(config: str, quarter: str | None = None, out: str | None = Non
             entries.append((settings, plan_coalition(settings, q, today, out_dir)))
         except Exception as exc:
             failed.append(failure(settings, exc, None))
-    prepared, failed_prepare = prepare_all(entries, prepare, failure)
+    from coalition_metrics.orchestration import task_runner_for
+
+    prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings))
     result = publish_portfolio(prepared, failed + failed_prepare, portfolio, q, out_dir, today=today,
                                write_back=write_back, started_at=started_at)
     print(f"portfolio {result.quarter}: {len(result.published)} published, {len(result.failed)} failed; "

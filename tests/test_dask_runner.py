@@ -103,9 +103,9 @@ def test_coalitions_run_in_dask_worker_processes_through_a_prefect_server(tmp_pa
     broken, plan_b = coalition(tmp_path, "Brokenridge Coalition", missing)
     entries = [(riverside, plan_r), (broken, plan_b), (lakeside, plan_l)]
 
-    @flow(name="dask-runner-test", task_runner=task_runner_for(runner_settings))
-    def run_all():
-        return prepare_all(entries, prepare_in_worker, reported)
+    @flow(name="dask-runner-test")
+    def run_all():  # as portfolio-run does: the portfolio's runner, started inside the flow run
+        return prepare_all(entries, prepare_in_worker, reported, task_runner_for(runner_settings))
 
     started = time.monotonic()
     state = run_all(return_state=True)
