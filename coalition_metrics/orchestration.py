@@ -163,7 +163,7 @@ def shared_prefect_api(settings):
     With PREFECT_API_URL set that is the configured server. Without it Prefect runs in ephemeral
     mode, and each worker process would start an ephemeral server of its own (task runs lost, the
     read budget not shared): so the flow's temporary local server is started here first and its
-    URL exported, for the local cluster's worker processes to inherit. A remote scheduler's
+    URL set in this process's settings (prefect-dask sends them with every task) and exported. A remote scheduler's
     workers cannot reach it: that needs a Prefect server they can reach (ConfigError)."""
     from prefect.settings import PREFECT_API_URL
 
@@ -185,10 +185,14 @@ def shared_prefect_api(settings):
         server = SubprocessASGIServer()  # the same singleton Prefect's own ephemeral mode uses
         server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
         _SharedApi.url = server.api_url
+    from prefect.settings import temporary_settings
+
     previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = _SharedApi.url
+    os.environ["PREFECT_API_URL"] = _SharedApi.url  # for worker processes started from here
     try:
-        yield
+        # and in this process's settings: prefect-dask sends them with each task, over the env
+        with temporary_settings({PREFECT_API_URL: _SharedApi.url}):
+            yield
     finally:
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -135,3 +136,63 @@ def test_coalitions_run_in_dask_worker_processes_through_a_prefect_server(tmp_pa
     states = sorted((r["name"].split("-")[0], r["state_type"]) for r in runs)
     assert states == [("prepare", "COMPLETED"), ("prepare", "COMPLETED"), ("prepare", "FAILED")]
     print(f"3 coalitions on a 2-worker local Dask cluster: {seconds:.1f} s (cluster start included)")
+
+
+@pytest.mark.parametrize("section, values, message", [
+    ("orchestration", {"task_runner": "threads"}, 'task_runner must be "dask" or "sequential"'),
+    ("orchestration", {"dask_address": "scheduler:8786"}, 'like "tcp://10.0.0.5:8786"'),
+    ("orchestration", {"dask_workers": 0}, "dask_workers must be 1 to 256"),
+    ("source", {"sheets_reads_per_minute": 0}, "sheets_reads_per_minute must be 1 or more"),
+])
+def test_orchestration_settings_are_checked(section, values, message):
+    from coalition_metrics.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(None, environ={}).with_overrides(**{section: values})
+
+
+def test_a_remote_scheduler_without_a_prefect_server_is_refused(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from coalition_metrics.errors import ConfigError
+    from coalition_metrics.orchestration import shared_prefect_api
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    s = load_settings(None, environ={}).with_overrides(orchestration={"dask_address": "tcp://127.0.0.1:8786"})
+    with temporary_settings({PREFECT_API_URL: None}):
+        with pytest.raises(ConfigError, match="need a Prefect server they can reach.*PREFECT_API_URL"):
+            with shared_prefect_api(s):
+                pass
+
+
+@task(name="api-of-worker")
+def api_of_worker():
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return os.getpid(), str(client.api_url)
+
+
+def test_without_a_prefect_server_local_workers_share_the_flows_temporary_one(monkeypatch):
+    """Ephemeral mode: without shared_prefect_api each worker would start a server of its own
+    (task runs lost, the Sheets budget not shared)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from coalition_metrics.orchestration import shared_prefect_api
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    s = load_settings(None, environ={})
+
+    @flow(name="ephemeral-dask-test")
+    def where():
+        with task_runner_for(s) as runner:
+            futures = [runner.submit(api_of_worker, parameters={}) for _ in range(2)]
+            return [f.result() for f in futures]
+
+    with temporary_settings({PREFECT_API_URL: None}), shared_prefect_api(s):
+        url = os.environ["PREFECT_API_URL"]
+        answers = where()
+    assert url.startswith("http://127.0.0.1:")
+    assert {api.rstrip("/") for _, api in answers} == {url.rstrip("/")}  # the flow's own server
+    assert all(pid != os.getpid() for pid, _ in answers)
+    assert "PREFECT_API_URL" not in os.environ
