@@ -127,6 +127,7 @@ def open_source(location: str, settings) -> Source:
             value_render=s["value_render"],
             retry_delays=s["retry_delays"],
             timeout=s["timeout_seconds"],
+            reads_per_minute=s["sheets_reads_per_minute"],
         )
     path = Path(location)
     if path.is_dir():
