@@ -19,7 +19,6 @@ import copy
 import hashlib
 import json
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property

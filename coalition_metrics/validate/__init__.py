@@ -68,7 +68,7 @@ from .quarantine import accepted_records, bad_share_problem, quarantine_cells
 from .references import derive_survey, mark_attendance_membership
 from .row_rules import mark_goal_targets
 from .results import QuarantinedCell, TabResult, ValidationResult
-from .suites import gx_context, load_suite, run_suite, run_suites
+from .suites import gx_context, load_suite, run_suites
 from .workstreams import workstream_problems
 
 __all__ = ["FORMULA_ERRORS", "STAGES", "TAB_ORDER", "QuarantinedCell", "TabResult", "ValidationResult", "load_suite",
