@@ -27,8 +27,9 @@ KEY = ["metric_id", "dimension", "quarter"]
 SOURCES = ("tasks", "facilitation")
 
 STAGING = ["stg_members", "stg_meetings", "stg_attendance", "stg_tasks", "stg_survey_answers",
-           "stg_survey_responses"]
-REF = ["quarters", "params", "cadence", "counted_kinds", "survey_items", "t_critical", "workstreams"]
+           "stg_survey_responses", "stg_goals", "stg_goal_measurements", "stg_milestones"]
+REF = ["quarters", "params", "cadence", "counted_kinds", "survey_items", "t_critical", "workstreams",
+       "enum_values", "survey_scales", "survey_scale_items"]
 GLOBAL_REF = {"t_critical"}
 
 COVERED = (
@@ -37,7 +38,8 @@ COVERED = (
     "overdue_open", "raci_gaps", "goal_focus_share", "goal_tied_tasks", "leadership_concentration",
     "ownership_hhi", "single_champion_risk", "satisfaction_mean", "item_mean", "item_sd", "item_ci_low",
     "item_ci_high", "item_top2", "satisfaction_change", "satisfaction_change_p", "item_change", "item_change_p",
-    "response_rate", "voice_gap",
+    "response_rate", "voice_gap", "scale_mean", "scale_ci_low", "scale_ci_high", "goal_progress",
+    "expected_progress", "on_track", "goals_on_track", "milestones", "quick_win_in_first_quarter",
 )
 
 
@@ -47,14 +49,22 @@ class MetricsDisagree(AssertionError):
 
 # ---------------------------------------------------------------------------------------------
 def read_inputs(con) -> dict[str, pd.DataFrame]:
-    """The staging and reference tables the marts read, as frames (coalition_id '' when absent)."""
+    """The staging and reference tables the marts read, as frames. Without coalition_id (a single
+    run's database) every table gets coalition_id ''; a reference table without it in a portfolio
+    database holds for every coalition (of ref.quarters)."""
     frames = {}
     for name in STAGING:
         frames[name] = con.execute(f"select * from staging.{name}").df()
     for name in REF:
         frames[name] = con.execute(f"select * from ref.{name}").df()
-    for name, f in frames.items():
-        if name not in GLOBAL_REF and C not in f.columns:
+    portfolio = C in frames["quarters"].columns
+    ids = frames["quarters"][[C]].drop_duplicates() if portfolio else None
+    for name, f in list(frames.items()):
+        if name in GLOBAL_REF or C in f.columns:
+            continue
+        if portfolio and name in REF:
+            frames[name] = ids.merge(f, how="cross")
+        else:
             f.insert(0, C, "")
     return frames
 
@@ -388,6 +398,85 @@ def voice_gap(inp, q, p):
     return _rows("voice_gap", f, "gap", "n")
 
 
+def _t_interval(frame, t_critical):
+    t = t_critical.set_index("df")["t975"]
+    half = t.reindex(frame["n"] - 1).to_numpy() * frame["sd"] / np.sqrt(frame["n"])
+    return frame["mean"] - half, frame["mean"] + half
+
+
+def scales(inp, q):
+    """A response's scale score: the mean of the scale's items it answered, when at least min_items."""
+    a = inp["stg_survey_answers"][[C, "response_id", "wave", "member_id", "item", "score"]]
+    a = a.merge(inp["survey_scale_items"][[C, "item", "scale"]], on=[C, "item"])
+    per = a.groupby([C, "response_id", "wave", "member_id", "scale"], dropna=False).agg(
+        score=("score", "mean"), answered=("score", "count")).reset_index()
+    per = per.merge(inp["survey_scales"][[C, "scale", "min_items"]], on=[C, "scale"])
+    per = per[per["answered"] >= per["min_items"]].rename(columns={"wave": "quarter"})
+    per = per.merge(q[[C, "quarter"]], on=[C, "quarter"])
+    st = per.groupby([C, "quarter", "scale"]).agg(n=("score", "count"), mean=("score", "mean"), sd=("score", "std"))
+    grid = q[[C, "quarter"]].merge(inp["survey_scales"][[C, "scale"]], on=C).join(st, on=[C, "quarter", "scale"])
+    grid["n"] = grid["n"].fillna(0)
+    grid["low"], grid["high"] = _t_interval(grid, inp["t_critical"])
+    return [_rows("scale_mean", grid, "mean", "n", "scale"), _rows("scale_ci_low", grid, "low", "n", "scale"),
+            _rows("scale_ci_high", grid, "high", "n", "scale")]
+
+
+def goals(inp, q):
+    """Progress from the latest measurement up to as_of (merge_asof, ties to the later sheet row)."""
+    g = inp["stg_goals"]
+    grid = q[[C, "quarter", "seq", "as_of"]].merge(g[[C, "goal_id", "direction", "baseline", "target", "baseline_on",
+                                                       "target_on"]], on=C)
+    m = inp["stg_goal_measurements"]
+    m = m[m["measured_on"].notna()].sort_values(["measured_on", "sheet_row"], kind="stable")
+    left = grid.sort_values("as_of", kind="stable")
+    left["as_of"] = left["as_of"].astype(m["measured_on"].dtype)
+    j = pd.merge_asof(left, m[[C, "goal_id", "measured_on", "value"]], left_on="as_of", right_on="measured_on",
+                      by=[C, "goal_id"], direction="backward")
+    sign = np.where(j["direction"] == "decrease", -1.0, 1.0)
+    j["progress"] = (sign * (j["value"] - j["baseline"]) / (j["target"] - j["baseline"]).abs()).where(
+        j["target"] != j["baseline"])
+    span = (j["target_on"] - j["baseline_on"]).dt.days
+    elapsed = (j["as_of"] - j["baseline_on"].astype(j["as_of"].dtype)).dt.days
+    j["expected"] = np.clip(elapsed / span, 0.0, 1.0).where(j["target_on"] > j["baseline_on"])
+    margin = inp["params"][[C, "on_track_margin"]]
+    j = j.merge(margin, on=C)
+    both = j["progress"].notna() & j["expected"].notna()
+    j["on_track"] = (j["progress"] >= j["expected"] - j["on_track_margin"] - 1e-12).astype("float64").where(both)
+    j["measured"] = j["value"].notna().astype("float64")
+    per = j.groupby([C, "quarter"]).agg(share=("on_track", "mean"), n=("on_track", "count"))
+    all_q = q[[C, "quarter"]].join(per, on=[C, "quarter"]).fillna({"n": 0})
+    return [_rows("goal_progress", j, "progress", "measured", "goal_id"),
+            _rows("expected_progress", j, "expected", pd.Series(1.0, index=j.index), "goal_id"),
+            _rows("on_track", j, "on_track", "measured", "goal_id"),
+            _rows("goals_on_track", all_q, "share", "n")]
+
+
+def milestones(inp, q):
+    ms = inp["stg_milestones"]
+    ms = ms[ms["milestone_on"].notna()].sort_values("milestone_on", kind="stable")
+    qq = q[[C, "quarter", "start_on", "as_of"]].sort_values("start_on", kind="stable")
+    ms = ms.assign(milestone_on=ms["milestone_on"].astype(qq["start_on"].dtype))
+    j = pd.merge_asof(ms[[C, "milestone_on", "kind"]], qq, left_on="milestone_on", right_on="start_on", by=C)
+    j = j[j["quarter"].notna() & (j["milestone_on"] <= j["as_of"])]
+    counts = j.groupby([C, "quarter", "kind"]).size().rename("count")
+    ev = inp["enum_values"]
+    kinds = ev.loc[ev["enum"] == "milestone_kind", [C, "value"]].rename(columns={"value": "kind"})
+    grid = q[[C, "quarter"]].merge(kinds, on=C).join(counts, on=[C, "quarter", "kind"]).fillna({"count": 0})
+    total = grid.groupby([C, "quarter"], as_index=False)["count"].sum()
+    # a quick win within 3 months of the earliest joined_on, on or before as_of
+    first = inp["stg_members"].groupby(C)["joined_on"].min().rename("first")
+    quick = ms[ms["kind"] == "quick_win"].join(first, on=C)
+    quick = quick[(quick["milestone_on"] >= quick["first"])
+                  & (quick["milestone_on"] <= quick["first"] + pd.DateOffset(months=3))]
+    earliest = quick.groupby(C)["milestone_on"].min().rename("earliest")
+    qw = q[[C, "quarter", "as_of"]].join(earliest, on=C)
+    qw["flag"] = (qw["earliest"].notna() & (qw["earliest"] <= qw["as_of"])).astype("float64")
+    if not len(kinds):
+        qw = qw.iloc[:0]
+    return [_rows("milestones", grid, "count", "count", "kind"), _rows("milestones", total, "count", "count"),
+            _rows("quick_win_in_first_quarter", qw, "flag", pd.Series(np.nan, index=qw.index))]
+
+
 # ---------------------------------------------------------------------------------------------
 def compute(inp: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every covered metric, rows keyed like marts.metric_values (plus coalition_id)."""
@@ -401,6 +490,9 @@ def compute(inp: dict[str, pd.DataFrame]) -> pd.DataFrame:
     parts += tasks(inp, q, roster)
     parts += leadership(inp, q)
     parts += survey(inp, q)
+    parts += scales(inp, q)
+    parts += goals(inp, q)
+    parts += milestones(inp, q)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return out
 
