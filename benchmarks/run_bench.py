@@ -95,8 +95,12 @@ def _usage() -> dict:
 
 
 def _wrap_stages(times: dict) -> None:
-    """Time the pipeline's stage functions wherever they are looked up at call time."""
+    """Time the pipeline's stage functions wherever they are looked up at call time. A stage's
+    functions may call each other (load_snapshot_tables -> write_tables): only the outermost call
+    of a stage is timed."""
     from coalition_metrics import load, pipeline, publish, transform
+
+    active: set = set()
 
     def wrap(mod, name, stage):
         f = getattr(mod, name, None)
@@ -104,25 +108,25 @@ def _wrap_stages(times: dict) -> None:
             return
 
         def timed(*a, **k):
+            if stage in active:
+                return f(*a, **k)
+            active.add(stage)
             t = time.perf_counter()
             try:
                 return f(*a, **k)
             finally:
+                active.discard(stage)
                 times[stage] = times.get(stage, 0.0) + time.perf_counter() - t
         setattr(mod, name, timed)
 
     for name in ("extract", "snapshot", "validate"):
         wrap(pipeline, name, name)
-    wrap(load, "load_snapshot_tables", "load")
-    wrap(load, "load_reference_tables", "load")
+    for name in ("load_snapshot_tables", "load_reference_tables", "snapshot_frames", "reference_frames",
+                 "concat_tables", "global_reference_frames", "write_tables"):
+        wrap(load, name, "load")
     wrap(transform, "run_models", "transform")
     wrap(pipeline, "render_and_publish", "render")
     wrap(publish, "render_and_publish", "render")
-    try:
-        from coalition_metrics import coalition_db  # the portfolio's one-pass build, when there
-        wrap(coalition_db, "load_snapshot_tables", "load")
-    except ImportError:
-        pass
 
 
 def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
@@ -162,8 +166,11 @@ def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
 
         from coalition_metrics.transform import run_models
         db = _database(out)
-        settings = load_settings(data / "coalition.toml") if (data / "coalition.toml").is_file() else \
-            _portfolio_settings(data)
+        if (data / "portfolio.toml").is_file():  # the one-pass build runs the models for every coalition
+            from coalition_metrics.portfolio.config import load_portfolio
+            settings = load_portfolio(data / "portfolio.toml").coalitions
+        else:
+            settings = load_settings(data / "coalition.toml")
         con = duckdb.connect(str(db))
         t = time.perf_counter()
         run_models(con, settings)
@@ -194,11 +201,6 @@ def _database(out: Path) -> Path:
         if (out / name).is_file():
             return out / name
     raise SystemExit(f"no database in {out}")
-
-
-def _portfolio_settings(data: Path):
-    from coalition_metrics.portfolio.config import load_portfolio
-    return load_portfolio(data / "portfolio.toml").settings
 
 
 # ---------------------------------------------------------------------------------------------
