@@ -33,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -172,9 +173,11 @@ def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
         else:
             settings = load_settings(data / "coalition.toml")
         con = duckdb.connect(str(db))
-        t = time.perf_counter()
-        run_models(con, settings)
-        res["seconds"] = time.perf_counter() - t
+        timed = TimedConnection(con)
+        t, c = time.perf_counter(), time.process_time()
+        run_models(timed, settings)
+        res["seconds"], res["cpu_section"] = time.perf_counter() - t, time.process_time() - c
+        res["layers"] = timed.layers
         res["rows"] = con.execute("select count(*) from staging.stg_attendance").fetchone()[0]
         res["metric_rows"] = con.execute("select count(*) from marts.metric_values").fetchone()[0]
         con.close()
@@ -186,14 +189,38 @@ def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
         t = time.perf_counter()
         inp = pm.read_inputs(con)
         res["read_s"] = time.perf_counter() - t
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         computed = pm.compute(inp)
-        res["seconds"] = time.perf_counter() - t
+        res["seconds"], res["cpu_section"] = time.perf_counter() - t, time.process_time() - c
         del inp
         res["compared"] = pm.check(con, computed)
         res["metric_ids"] = len(pm.COVERED)
     res.update(_usage())
     return res
+
+
+class TimedConnection:
+    """A DuckDB connection that times each ``create or replace table <layer>.<name>`` run_models
+    executes, summed by layer (staging, marts, lineage: wall and CPU seconds); everything else is
+    the connection's own."""
+
+    def __init__(self, con):
+        self._con = con
+        self.layers: dict = {}
+
+    def execute(self, sql, *args):
+        m = re.match(r"\s*create or replace table (\w+)\.", sql) if isinstance(sql, str) else None
+        if m is None:
+            return self._con.execute(sql, *args)
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            return self._con.execute(sql, *args)
+        finally:
+            wall, cpu = self.layers.get(m.group(1), (0.0, 0.0))
+            self.layers[m.group(1)] = (wall + time.perf_counter() - t, cpu + time.process_time() - c)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
 
 
 def _database(out: Path) -> Path:
@@ -255,10 +282,14 @@ def fmt_size(r: dict) -> str:
         return f"{r['size']:>6}  waits for {r['waiting']}"
     sql, pd_ = r["sql"], r["pandas"]
     ratio = pd_["seconds"] / sql["seconds"] if sql["seconds"] else float("nan")
+    layers = sql.get("layers") or {}
+    metrics_s = sum(layers.get(k, (0.0, 0.0))[0] for k in ("staging", "marts"))
+    split = (f"; SQL by layer s: " + ", ".join(f"{k} {w:.2f}" for k, (w, _) in layers.items())
+             + f"; ratio to staging+marts {pd_['seconds'] / metrics_s:.1f}x") if metrics_s else ""
     return (f"{r['size']:>6}  rows {sql['rows']:>10,}  SQL {sql['seconds']:7.2f} s  pandas {pd_['seconds']:7.2f} s  "
             f"peak {sql['peak_gib']:5.2f} / {pd_['peak_gib']:5.2f} GiB  ratio {ratio:.1f}x  "
-            f"(cpu {sql['cpu_s']:.1f} / {pd_['cpu_s']:.1f} s; pandas read {pd_['read_s']:.2f} s; "
-            f"{pd_['compared']:,} metric rows agree)")
+            f"(CPU s {sql.get('cpu_section', 0):.1f} / {pd_.get('cpu_section', 0):.1f}{split}; "
+            f"pandas read {pd_['read_s']:.2f} s; {pd_['compared']:,} metric rows agree)")
 
 
 def fmt_e2e(r: dict) -> str:
