@@ -261,16 +261,15 @@ def stage_split(res: dict) -> dict:
 
 
 def bench_size(size: str, quick: bool) -> dict:
-    data = ensure_data(size)
-    out = DATA / "runs" / size
-    shutil.rmtree(out, ignore_errors=True)
     portfolio = size in PORTFOLIO
     if portfolio:
         try:
-            import coalition_metrics.portfolio.run  # noqa: F401
             from coalition_metrics.portfolio.run import run_portfolio  # noqa: F401
         except ImportError:
             return {"size": size, "waiting": "coalition_metrics.portfolio.run (run_portfolio) is not there yet"}
+    data = ensure_data(size)
+    out = DATA / "runs" / size
+    shutil.rmtree(out, ignore_errors=True)
     e2e = run_child("portfolio" if portfolio else "e2e", data, out, None if portfolio else QUARTER)
     sql = run_child("sql", data, out, None)
     pd_ = run_child("pandas", data, out, None)
