@@ -99,7 +99,7 @@ def _wrap_stages(times: dict) -> None:
     """Time the pipeline's stage functions wherever they are looked up at call time. A stage's
     functions may call each other (load_snapshot_tables -> write_tables): only the outermost call
     of a stage is timed."""
-    from coalition_metrics import load, pipeline, publish, transform
+    from coalition_metrics import load, pipeline, publish, transform, validate
 
     active: set = set()
 
@@ -122,12 +122,15 @@ def _wrap_stages(times: dict) -> None:
 
     for name in ("extract", "snapshot", "validate"):
         wrap(pipeline, name, name)
+    wrap(validate, "validate_many", "validate")  # a portfolio validates its coalitions in batches
     for name in ("load_snapshot_tables", "load_reference_tables", "snapshot_frames", "reference_frames",
                  "concat_tables", "global_reference_frames", "write_tables"):
         wrap(load, name, "load")
     wrap(transform, "run_models", "transform")
     wrap(pipeline, "render_and_publish", "render")
     wrap(publish, "render_and_publish", "render")
+    for name in ("read_figures", "write_run_folder"):  # a portfolio publishes each coalition with these
+        wrap(publish, name, "render")
 
 
 def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
