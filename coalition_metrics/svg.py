@@ -64,7 +64,11 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 def fit_lines(text: str, width: float, size: float, lines: int = 2, bold: bool = False) -> list[str]:
     """``text`` (whitespace collapsed) wrapped at words into at most ``lines`` lines no wider than
     ``width``; what does not fit is cut at a word (or inside a very long word) with " …"."""
-    words = " ".join(str(text).split()).split(" ")
+    text = " ".join(str(text).split())
+    # no more than this many characters can show (the narrowest glyph is wider than 0.15 em), so a
+    # 50,000-character cell is measured over its start only
+    text = text[:int(lines * width / (0.15 * size)) + 2]
+    words = text.split(" ")
     out: list[str] = []
     current = ""
     for word in words:
@@ -85,13 +89,19 @@ def fit_lines(text: str, width: float, size: float, lines: int = 2, bold: bool =
 def _cut(line: str, width: float, size: float, bold: bool, force: bool = False) -> str:
     if not force and text_width(line, size, bold) <= width:
         return line
-    words = line.split(" ")
-    while len(words) > 1 and text_width(" ".join(words) + " …", size, bold) > width:
-        words.pop()
-    line = " ".join(words)
-    while len(line) > 1 and text_width(line + " …", size, bold) > width:
-        line = line[:-1]
-    return line.rstrip() + " …"
+    # the longest prefix that fits with " …" (widths grow with the prefix: a binary search, so a
+    # 50,000-character cell costs a few measurements, not one per character)
+    lo, hi = 1, len(line)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if text_width(line[:mid] + " …", size, bold) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    prefix = line[:lo]
+    if " " in prefix and lo < len(line) and line[lo] != " ":  # end at a word when one fits
+        prefix = prefix[:prefix.rindex(" ")] or prefix
+    return prefix.rstrip() + " …"
 
 
 _XML_BAD = {c: " " for c in range(32) if c not in (9, 10, 13)} | {0xFFFE: " ", 0xFFFF: " "}
