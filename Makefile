@@ -16,7 +16,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install lock demo test example server serve bench clean debian-demo debian-test
+.PHONY: install lock demo test example server serve bench bench-legacy clean debian-demo debian-test
 
 install: $(STAMP)
 
@@ -68,9 +68,18 @@ server: install
 serve: install
 	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/coalition serve
 
+# Issue 13's benchmarks (benchmarks/run_bench.py): SQL transform vs the pandas baseline, and the
+# end-to-end stage split, at each size; data is generated into bench_data/ (git-ignored) once.
+# Sizes: 1x 10x 100x 1000x (one coalition), small medium large (portfolios of 10, 200, 1,000).
+BENCH_SIZES ?= small,medium,100x
 bench: install
+	$(BIN)/python benchmarks/run_bench.py --sizes $(BENCH_SIZES)
+
+# The earlier benchmarks: validating 100,000 attendance rows, refresh with and without Prefect, charts.
+bench-legacy: install
 	$(BIN)/python benchmarks/validate_100k.py
 	$(BIN)/python benchmarks/refresh.py
+	$(BIN)/python benchmarks/charts.py
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) output .pytest_cache *.egg-info

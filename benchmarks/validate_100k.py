@@ -63,7 +63,7 @@ def main() -> None:
     from coalition_metrics import validate as v
 
     timings = {}
-    real_prepare, real_run = v.prepare_tab, v.run_suite
+    real_prepare, real_run = v.prepare_tab, v.run_suites
 
     def timed(name, fn):
         def wrapper(*a, **k):
@@ -75,7 +75,7 @@ def main() -> None:
         return wrapper
 
     # validate_snapshot calls the names it imported into the package: time those
-    v.prepare_tab, v.run_suite = timed("prepare", real_prepare), timed("suites", real_run)
+    v.prepare_tab, v.run_suites = timed("prepare", real_prepare), timed("suites", real_run)
     t1 = time.perf_counter()
     result = v.validate_snapshot(tabs, settings, today=date(2026, 11, 24))
     total = time.perf_counter() - t1

@@ -230,17 +230,9 @@ def cmd_run_portfolio(args, path) -> int:
 
         result = run_portfolio(portfolio, quarter=args.quarter, out=args.out, write_back=write_back)
     else:
-        try:
-            from flows.portfolio_run import portfolio_run
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("flows.portfolio_run", "flows"):
-                raise
-            raise CoalitionError(f"{path} is a portfolio, and this installation has no Prefect flow for portfolios "
-                                 f"(flows/portfolio_run.py). Run it without Prefect: add --no-prefect.") from None
-        from .orchestration import quiet_prefect_console
+        from .orchestration import run_portfolio_flow
 
-        quiet_prefect_console()
-        result = portfolio_run(config=str(path), quarter=args.quarter, out=_abs(args.out), write_back=write_back)
+        result = run_portfolio_flow(str(path), quarter=args.quarter, out=_abs(args.out), write_back=write_back)
     _print_portfolio(result)
     return result.exit_code
 

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 # The schemas whose tables a view shows (the main schema's runs and run_metrics pass through).
-VIEW_SCHEMAS = ("raw", "quarantine", "staging", "marts", "lineage", "ref", "main")
+VIEW_SCHEMAS = ("raw", "parsed", "quarantine", "staging", "marts", "lineage", "ref", "main")
 VIEW_CATALOG = "coalition_view"
 VARIABLE = "coalition_id"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -81,8 +81,11 @@ class CoalitionView:
             else:
                 sql = f"select * from {src}"
             con.execute(f"create or replace view {name} as {sql}")
-        # the models' macros (is_suppressed, safe_ratio, ...), over this view's ref tables
-        con.execute((TRANSFORMS_DIR / "macros.sql").read_text(encoding="utf-8"))
+        # the models' macros (is_suppressed, safe_ratio, ...), over this view's ref tables; a
+        # database that was never built here (a portfolio coalition's folder keeps only its runs
+        # and run_metrics; the figures were built in <out>/portfolio.duckdb) has none to define
+        if ("ref", "params") in {(s, t) for s, t, _ in tables}:
+            con.execute((TRANSFORMS_DIR / "macros.sql").read_text(encoding="utf-8"))
 
     def switch(self, coalition_id: str) -> None:
         if not isinstance(coalition_id, str) or not _ID.match(coalition_id):

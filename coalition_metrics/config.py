@@ -13,11 +13,12 @@ This module is the only reader of the environment (apart from the standard
 
 from __future__ import annotations
 
+import re
+
 import copy
 import hashlib
 import json
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -59,6 +60,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Google Sheets: seconds to wait between retries of a 429 or 5xx answer.
         "retry_delays": [1.0, 2.0, 4.0, 8.0, 16.0],
         "timeout_seconds": 60.0,
+        # Google Sheets: read requests per minute per service account (the API's default quota),
+        # shared by every worker of a run through a Prefect global concurrency limit (ratelimit.py).
+        "sheets_reads_per_minute": 60,
     },
     "tabs": {t: t for t in TABS},
     # A tab whose header differs from the contract's column name: tab = { column = "Sheet header" },
@@ -164,6 +168,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "extract_retry_delays": [60.0, 300.0],
         # A flow run that takes longer than this is stopped and marked failed.
         "flow_timeout_seconds": 3600.0,
+        # A portfolio's per-coalition extract -> snapshot -> validate tasks: "dask" (a Dask cluster,
+        # through prefect-dask) or "sequential" (one after another in the flow's process).
+        "task_runner": "dask",
+        # "" = a local Dask cluster of dask_workers processes; "tcp://host:8786" = a running
+        # dask.distributed scheduler (its workers need this project's lock installed).
+        "dask_address": "",
+        "dask_workers": 2,
     },
 }
 
@@ -549,6 +560,25 @@ def _check_write_back_tab(data: dict[str, Any], where: str) -> None:
                               f"replaces that whole tab, so give it a tab of its own, like \"Funder metrics\".")
 
 
+def _check_orchestration(data: dict[str, Any], where: str) -> None:
+    """The portfolio's task runner and the Sheets read budget."""
+    o = data["orchestration"]
+    if o["task_runner"] not in ("dask", "sequential"):
+        raise ConfigError(f"{where}: [orchestration] task_runner must be \"dask\" or \"sequential\", not "
+                          f"{o['task_runner']!r}.")
+    address = o["dask_address"].strip()
+    if address and not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9.\-\[\]:]+:\d{1,5}", address):
+        raise ConfigError(f"{where}: [orchestration] dask_address must be \"\" (a local Dask cluster) or a "
+                          f"scheduler address like \"tcp://10.0.0.5:8786\", not {o['dask_address']!r}.")
+    if not 1 <= o["dask_workers"] <= 256:
+        raise ConfigError(f"{where}: [orchestration] dask_workers must be 1 to 256 worker processes, not "
+                          f"{o['dask_workers']}.")
+    reads = data["source"]["sheets_reads_per_minute"]
+    if not 1 <= reads <= 100_000:
+        raise ConfigError(f"{where}: [source] sheets_reads_per_minute must be 1 or more (Google's default "
+                          f"quota is 60 read requests per minute per service account), not {reads}.")
+
+
 COALITION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -596,6 +626,7 @@ def _check_values(data: dict[str, Any], where: str) -> None:
                           f"time zone name such as \"America/New_York\" or \"UTC\".") from None
     if data["orchestration"]["extract_retries"] < 0 or data["output"]["lock_timeout_seconds"] < 0:
         raise ConfigError(f"{where}: [orchestration] extract_retries and [output] lock_timeout_seconds must be 0 or more.")
+    _check_orchestration(data, where)
     if data["metrics"]["small_n"] < 2:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")
     if data["survey"]["scale_min"] >= data["survey"]["scale_max"]:

@@ -33,8 +33,8 @@ class BlockingValidationError(CoalitionError):
         )
         super().__init__(text)
 
-    def __reduce__(self):  # a Prefect task on a Dask worker pickles it: keep the problems and e.g. .stage
-        return (type(self), (self.problems, self.result), self.__dict__)
+    def __reduce__(self):  # pickled to and from a Dask worker: the problems, not the text, rebuild it
+        return (type(self), (self.problems, self.result), dict(self.__dict__))
 
 
 class RunTimedOut(CoalitionError):
@@ -52,8 +52,8 @@ class WriteBackError(CoalitionError):
         super().__init__(message)
         self.result = result
 
-    def __reduce__(self):  # a Prefect state may pickle it: keep the result
-        return (type(self), (str(self), self.result))
+    def __reduce__(self):  # a Prefect state may pickle it: keep the result (and any attribute, e.g. stage)
+        return (type(self), (str(self), self.result), dict(self.__dict__))
 
 
 class SnapshotError(CoalitionError):

@@ -353,8 +353,10 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress
     from .replay import replay_run
 
     run = exp.run
-    why = ("the database's raw, staging and lineage tables were last built by "
-           + (f"run {built_by}" if built_by else "an earlier version of the tool") + f", not by run {run['run_id']}")
+    why = (f"the database's raw, staging and lineage tables were last built by run {built_by}, not by run "
+           f"{run['run_id']}" if built_by else
+           f"this folder's database holds no build of run {run['run_id']}: a portfolio run builds every "
+           f"coalition in the portfolio's own database, and an earlier version of the tool kept no build record")
     if progress is not None:
         progress(f"Replaying run {run['run_id']} from its snapshot to list the rows behind {exp.published_id} "
                  f"({why})...")

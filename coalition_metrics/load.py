@@ -1,7 +1,9 @@
-"""Load: the snapshot into DuckDB ``raw.*`` (all text, with sheet_row and snapshot id), the
-quarantine into ``quarantine.rows``, and the reference tables the SQL models read (``ref.*``).
+"""Load: the snapshot into DuckDB ``raw.*`` (all text, with sheet_row and snapshot id), the values
+validation parsed into ``parsed.*`` (staging reads them and parses nothing), the quarantine into
+``quarantine.rows``, and the reference tables the SQL models read (``ref.*``). raw, parsed and
+quarantine tables start with ``coalition_id``.
 
-One database file holds the schemas raw, staging, marts, quarantine, ref and the ``runs`` table.
+One database file holds the schemas raw, parsed, staging, marts, quarantine, ref and the ``runs`` table.
 raw, staging, marts and quarantine describe the latest run; ``runs`` keeps every run.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from . import parsing
 from .contract import ENUMS, columns_of
 from .parsing import enum_value
 from .registry import load_registry
@@ -17,7 +20,7 @@ from .quarters import Quarter, quarters_between
 from .snapshot import Snapshot
 from .validate import ValidationResult
 
-SCHEMAS = ("raw", "staging", "marts", "quarantine", "ref")
+SCHEMAS = ("raw", "parsed", "staging", "marts", "quarantine", "ref")
 
 RUNS_DDL = """
 create table if not exists runs (
@@ -66,11 +69,15 @@ def load_snapshot_tables(con, snap: Snapshot, validation: ValidationResult, sett
 
 
 def snapshot_frames(snap: Snapshot, validation: ValidationResult, settings) -> dict[str, tuple]:
-    """table name -> (frame, types): raw.<tab>: every sheet row, cells as text under contract column
-    names; quarantine.rows; ref.source_tabs. Each with coalition_id first.
+    """table name -> (frame, types), each with coalition_id first: raw.<tab>: every sheet row, cells
+    as text under contract column names; parsed.<tab>: each checked record's values as validation
+    parsed them (dates, timestamps, numbers, enumerations, attendance marks, survey answers in
+    parsed.survey_answers), so staging reads typed columns and parses nothing again; quarantine.rows;
+    ref.source_tabs.
 
     Grid-form attendance is stored as one record per marked cell, ``sheet_column`` naming the
     meeting column; long-form attendance has ``sheet_column`` null."""
+    import numpy as np
     import pandas as pd
 
     cid = settings.coalition_id
@@ -83,24 +90,37 @@ def snapshot_frames(snap: Snapshot, validation: ValidationResult, settings) -> d
             # respondents by is there, and null, so no response names a member.
             extra = ["respondent"]
         tab = snap.tabs.get(name)
-        records = []
+        data: dict[str, object] = {}
         if result.form == "grid":
             # The grid as one record per marked cell (meeting resolved, status cell text as typed).
-            for rec in result.records[["sheet_row", "sheet_column", *cols]].itertuples(index=False):
-                records.append({"sheet_row": rec[0], "snapshot_id": snap.snapshot_id, "is_blank": False,
-                                "sheet_column": rec[1], **dict(zip(cols, rec[2:]))})
+            records = result.records
+            data = {"sheet_row": records["sheet_row"].to_numpy(), "snapshot_id": snap.snapshot_id,
+                    "is_blank": False, "sheet_column": records["sheet_column"].to_numpy(),
+                    **{c: records[c].to_numpy() for c in cols}}
         elif tab is not None and tab.present:
-            for sheet_row, cells in tab.rows:
-                rec = {"sheet_row": sheet_row, "snapshot_id": snap.snapshot_id,
-                       "is_blank": not any(str(c).strip() for c in cells), "sheet_column": None,
-                       "respondent": None}
-                for col in cols:
-                    idx = result.column_map.get(col)
-                    rec[col] = cells[idx] if idx is not None and idx < len(cells) else None
-                records.append(rec)
-        frame = pd.DataFrame.from_records(records, columns=["sheet_row", "snapshot_id", "is_blank", *extra, *cols])
+            rows = np.asarray(tab.sheet_rows, dtype=np.int64)
+            data = {"sheet_row": rows, "snapshot_id": snap.snapshot_id,
+                    "is_blank": np.isin(rows, np.asarray(result.blank_rows, dtype=np.int64)),
+                    "sheet_column": None, "respondent": None}
+            lengths = None if tab.lengths is None else np.asarray(tab.lengths)
+            for col in cols:
+                idx = result.column_map.get(col)
+                if idx is None or idx >= len(tab.columns):
+                    data[col] = None
+                    continue
+                cells = np.asarray(tab.columns[idx], dtype=object)
+                if lengths is not None:
+                    cells = np.where(lengths > idx, cells, None)
+                data[col] = cells
+        columns = ["coalition_id", "sheet_row", "snapshot_id", "is_blank", *extra, *cols]
+        n = len(data["sheet_row"]) if data else 0
+        frame = pd.DataFrame({c: data.get(c) for c in columns[1:]}, index=range(n)) if data else \
+            pd.DataFrame(columns=columns[1:])
         frame.insert(0, "coalition_id", cid)
         tables[f"raw.{name}"] = (frame, {"sheet_row": "integer", "is_blank": "boolean"})
+        for table, (parsed, types) in parsed_tables(name, result, settings).items():
+            parsed.insert(0, "coalition_id", cid)
+            tables[f"parsed.{table}"] = (parsed, {"sheet_row": "integer", **types})
 
     # Which tabs the snapshot has: an optional tab that is absent gives "no data" for the metrics
     # resting on it (published_metrics.sql), never a count of 0 or a flag "no".
@@ -115,6 +135,58 @@ def snapshot_frames(snap: Snapshot, validation: ValidationResult, settings) -> d
     )
     tables["quarantine.rows"] = (q, {"sheet_row": "integer"})
     return tables
+
+
+_TYPES = {"date": "date", "timestamp": "timestamp", "number": "double", "enum": "varchar"}
+
+
+def parsed_tables(name: str, result, settings) -> dict[str, tuple]:
+    """parsed.<tab> (and parsed.survey_answers): for each checked record (``sheet_row``, and
+    ``sheet_column`` for attendance), its date, timestamp, number and enumerated columns as
+    validation parsed them, under the contract column's name; an attendance status as its mark
+    (present/absent/excused), a task's workstream as its matching key (``workstream_key``), a
+    survey response's member (``member_id``, matched by validation) and each answered item's
+    answer (parsed.survey_answers: sheet_row, item, answer). An absent tab gives empty tables."""
+    import pandas as pd
+
+    records = result.records
+    columns = columns_of(name, settings)
+    typed = {c.name: _TYPES[c.kind] for c in columns if c.kind in _TYPES}
+    out: dict[str, tuple] = {}
+    frame = pd.DataFrame({"sheet_row": []}) if records is None else records[["sheet_row"]].copy()
+    if name == "attendance":
+        # grid form: one record per marked cell, named by its column; long form: null
+        frame["sheet_column"] = records["sheet_column"] if records is not None and "sheet_column" in records else None
+    for col, kind in typed.items():
+        values = None if records is None or f"{col}__value" not in records else records[f"{col}__value"]
+        if col == "status" and name == "attendance" and values is not None:
+            values = _per_distinct(records["status"], parsing.attendance_mark)
+        frame[col] = values
+    if name == "tasks":
+        frame["workstream_key"] = None if records is None else _per_distinct(records["workstream"], enum_value)
+    if name == "survey":
+        frame["member_id"] = None if records is None else records.get("respondent__member_id")
+    types = {c: t for c, t in typed.items()}
+    out[name] = (frame, types)
+    if name == "survey":
+        # one double column per item, named by its code, in the tab's column order: staging
+        # unpivots them (no item is named in SQL)
+        answers = frame[["sheet_row"]].copy()
+        for item in (c.name for c in columns if c.kind == "likert"):
+            answers[item] = (records[f"{item}__value"].astype(float) if records is not None and f"{item}__value" in records
+                             else None)
+        out["survey_answers"] = (answers, {c: "double" for c in answers.columns if c != "sheet_row"})
+    return out
+
+
+def _per_distinct(values, fn):
+    """fn of each value, computed once per distinct value."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = [fn(u) for u in uniques]
+    out = pd.Series([mapped[c] if c >= 0 else fn(None) for c in codes], index=values.index, dtype=object)
+    return out
 
 
 def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Quarter) -> None:

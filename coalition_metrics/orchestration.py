@@ -4,6 +4,8 @@ CLI (Prefect is imported only here, in serving.py and in flows/)."""
 from __future__ import annotations
 
 import logging
+import os
+from contextlib import contextmanager
 
 from .errors import CoalitionError
 
@@ -110,3 +112,89 @@ def add_log_filter(log_filter: logging.Filter) -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, type(log_filter)) for f in handler.filters):
                 handler.addFilter(log_filter)
+
+
+def task_runner_for(settings):
+    """The Prefect task runner of a portfolio's per-coalition tasks ([orchestration] task_runner).
+
+    "dask": prefect-dask's DaskTaskRunner, on a local cluster of dask_workers processes (one thread
+    each: validation holds the GIL, so processes, not threads, give parallelism), or on the running
+    dask.distributed scheduler at dask_address. "sequential": Prefect's ThreadPoolTaskRunner with
+    one thread, so the tasks run one after another in the flow's process."""
+    o = settings.data["orchestration"]
+    if o["task_runner"] == "sequential":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=1)
+    from prefect_dask import DaskTaskRunner
+
+    address = o["dask_address"].strip()
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": o["dask_workers"], "processes": True,
+                                          "threads_per_worker": 1, "dashboard_address": None})
+
+
+def run_portfolio_flow(config: str, **kwargs):
+    """Run `portfolio-run` in-process; its PortfolioResult. The flow starts the portfolio's task
+    runner itself (flows/portfolio_run.prepare_all), so a deployment run does the same."""
+    from flows.portfolio_run import portfolio_run
+
+    from .pipeline import hard_time_limit
+    from .portfolio.config import load_portfolio
+
+    settings = load_portfolio(config).settings
+    quiet_prefect_console()
+    with shared_prefect_api(settings):
+        flow = portfolio_run.with_options(timeout_seconds=hard_time_limit(settings))
+        state = flow(config=_absolute(config), return_state=True, **kwargs)
+        return state.result()
+
+
+class _SharedApi:
+    url: str | None = None
+
+
+@contextmanager
+def shared_prefect_api(settings):
+    """Every Dask worker must report to, and take Sheets read slots from, the flow's own Prefect API.
+
+    With PREFECT_API_URL set that is the configured server. Without it Prefect runs in ephemeral
+    mode, and each worker process would start an ephemeral server of its own (task runs lost, the
+    read budget not shared): so the flow's temporary local server is started here first and its
+    URL set in this process's settings (prefect-dask sends them with every task) and exported. A remote scheduler's
+    workers cannot reach it: that needs a Prefect server they can reach (ConfigError)."""
+    from prefect.settings import PREFECT_API_URL
+
+    o = settings.data["orchestration"]
+    if PREFECT_API_URL.value() or o["task_runner"] != "dask":
+        yield
+        return
+    if o["dask_address"].strip():
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"[orchestration] dask_address = {o['dask_address']!r} runs the coalitions on another machine's "
+            f"workers, which need a Prefect server they can reach: start one (`make server` there, or "
+            f"any Prefect server) and set PREFECT_API_URL to its API (http://host:4200/api) here and on the "
+            f"workers. See docs/scaling.md.")
+    if _SharedApi.url is None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()  # the same singleton Prefect's own ephemeral mode uses
+        server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
+        _SharedApi.url = server.api_url
+    from prefect.settings import temporary_settings
+
+    previous = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = _SharedApi.url  # for worker processes started from here
+    try:
+        # and in this process's settings: prefect-dask sends them with each task, over the env
+        with temporary_settings({PREFECT_API_URL: _SharedApi.url}):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous

@@ -26,20 +26,38 @@ from .validate import ValidationResult
 def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
     """Render the report (HTML, PDF), the funder page (HTML, PDF) and the funder files into a new run
     folder; never overwrite a published one. ``[output] pdf = false`` leaves the PDFs out."""
+    s = plan.settings
+    with run_lock(plan), open_db(plan) as db:
+        with coalition_view(db, s.coalition_id) as con:
+            figures = read_figures(con, snap, validation, plan)
+        keep_published_metrics(db, plan.run_id, s.coalition_id)
+    return write_run_folder(snap, validation, plan, *figures)
+
+
+def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> tuple[list[dict], dict]:
+    """The funder records and the report's context, read on one coalition's view of a built
+    database (coalition_db.coalition_view): a single run's own database or a portfolio's."""
     from . import funder, render
+
+    s = plan.settings
+    records = funder.funder_records(con, s)
+    context = render.report_context(
+        con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
+        run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
+        completeness=render.completeness(validation), source=source_description(s),
+    )
+    return records, context
+
+
+def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict],
+                     context: dict) -> RunResult:
+    """Render the report, the funder page, the funder files, the data-quality page, the manifest and
+    config.json from what read_figures read, and publish them as the run's new folder."""
+    from . import render
     from .quality import quality_context, quarantine_csv, render_quality_page
 
     s = plan.settings
     quarantined = [q.as_dict() for q in validation.quarantined]
-    with run_lock(plan), open_db(plan) as db:
-        with coalition_view(db, s.coalition_id) as con:
-            records = funder.funder_records(con, s)
-            context = render.report_context(
-                con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
-                run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
-                completeness=render.completeness(validation), source=source_description(s),
-            )
-        keep_published_metrics(db, plan.run_id, s.coalition_id)
     funder_html = funder_page_html(records, validation, plan)
     html = render.render_report(context)
     quality = render_quality_page(quality_context(
@@ -69,8 +87,10 @@ def config_json(settings: Settings) -> str:
     """config.json: the run's resolved settings (Settings.public_dict, whose hash is the manifest's
     config_hash), so that `coalition verify` can recompute the run from its folder alone. Nothing
     secret: the credentials file's path is replaced by true/false (as in the hash), and no
-    credential's content is ever read into the settings."""
-    return json.dumps(settings.public_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    credential's content is ever read into the settings. Keys keep the settings' order: the order of
+    [survey_items] and [survey_scales] is the instrument's, which orders the published figures (a
+    sorted file replayed an instrument alphabetically, so `verify` found the funder files reordered)."""
+    return json.dumps(settings.public_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 def funder_files(records: list[dict], validation: ValidationResult, plan: RunPlan) -> dict[str, str]:

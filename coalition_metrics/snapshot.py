@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from .errors import SnapshotError, storage_error
-from .sources import RawTab
+from .sources import RawTab, no_gc
 
 
 @dataclass(frozen=True)
@@ -52,25 +52,58 @@ def _tab_document(tab: RawTab) -> dict:
     }
 
 
+def _tab_blob(tab: RawTab) -> bytes:
+    """_canonical(_tab_document(tab)), byte for byte, written from the tab's columns: each column's
+    cells are JSON-encoded in one pass (the encoder json.dumps uses), then joined row by row, so
+    no list per row is built."""
+    from json.encoder import encode_basestring
+
+    def dumps(value) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    encoded = [list(map(encode_basestring, col)) for col in tab.columns]
+    if tab.lengths is None:
+        cells = map(",".join, zip(*encoded)) if encoded else ("" for _ in tab.sheet_rows)
+    else:
+        cells = (",".join(row[:k]) for row, k in zip(zip(*encoded), tab.lengths))
+    rows = ",".join([f"[{n},[{c}]]" for n, c in zip(tab.sheet_rows, cells)])
+    text = (f'{{"header":{dumps(tab.header)},"present":{dumps(tab.present)},"rows":[{rows}],'
+            f'"tab":{dumps(tab.name)},"title":{dumps(tab.title)}}}')
+    return text.encode("utf-8")
+
+
 def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path, read_on: date | None = None) -> Snapshot:
     """Write the tabs, read on ``read_on`` (default today), to a content-hashed snapshot (or reuse
     the identical one already there)."""
     read_on = read_on or date.today()
-    blobs = {name: _canonical(_tab_document(tab)) for name, tab in sorted(tabs.items())}
+    blobs = {name: _tab_blob(tab) for name, tab in sorted(tabs.items())}
     tab_hashes = {name: hashlib.sha256(blob).hexdigest() for name, blob in blobs.items()}
     index = _canonical({"format": 2, "read_on": read_on.isoformat(), "tabs": tab_hashes})
     snapshot_id = hashlib.sha256(index).hexdigest()
     target = Path(snapshots_dir) / snapshot_id
     if target.is_dir():
-        try:
-            return load_snapshot(snapshot_id, snapshots_dir)  # verifies the hashes
-        except SnapshotError:
-            _set_aside(target)  # damaged: these cells are at hand, so the snapshot is taken again
+        if _intact(target, blobs, index):  # the same cells, already snapshotted: reuse the folder
+            return Snapshot(snapshot_id, target, tab_hashes, dict(tabs), read_on)
+        _set_aside(target)  # damaged: these cells are at hand, so the snapshot is taken again
     try:
         _write(target, blobs, index)
     except OSError as exc:
         raise storage_error(exc, f"Writing the snapshot to {snapshots_dir}") from None
     return Snapshot(snapshot_id, target, tab_hashes, dict(tabs), read_on)
+
+
+def _intact(target: Path, blobs: dict[str, bytes], index: bytes) -> bool:
+    """Whether the snapshot folder holds exactly these files (compared by hash, as load_snapshot
+    checks them, without parsing them again)."""
+    try:
+        if hashlib.sha256((target / "snapshot.json").read_bytes()).digest() != hashlib.sha256(index).digest():
+            return False
+        return all(hashlib.sha256((target / f"{name}.json").read_bytes()).digest() == hashlib.sha256(blob).digest()
+                   for name, blob in blobs.items())
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise storage_error(exc, f"Reading the snapshot {target}") from None
 
 
 def _write(target: Path, blobs: dict[str, bytes], index: bytes) -> None:
@@ -131,10 +164,10 @@ def load_snapshot(snapshot_id: str, snapshots_dir: Path, *, check_hashes: bool =
             blob = (folder / f"{name}.json").read_bytes()
             if check_hashes and hashlib.sha256(blob).hexdigest() != expected:
                 raise _Damaged(f"{name}.json was altered since it was taken")
-            doc = json.loads(blob)
-            tabs[name] = RawTab(
-                doc["tab"], doc["title"], doc["header"], [(n, cells) for n, cells in doc["rows"]], doc["present"]
-            )
+            with no_gc():
+                doc = json.loads(blob)
+                tabs[name] = RawTab(doc["tab"], doc["title"], doc["header"], doc["rows"], doc["present"])
+            del doc
     except FileNotFoundError as exc:
         raise _damaged(folder, f"{Path(exc.filename or '').name or 'a file'} is missing") from None
     except _Damaged as exc:

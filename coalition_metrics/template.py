@@ -243,7 +243,8 @@ def update_sheet(key: str, settings) -> list[SheetChange]:
     from .sources.sheets import GoogleSheetSource, READWRITE_SCOPES
 
     s = settings.data["source"]
-    src = GoogleSheetSource(key, settings.credentials_file, retry_delays=s["retry_delays"], timeout=s["timeout_seconds"])
+    src = GoogleSheetSource(key, settings.credentials_file, retry_delays=s["retry_delays"], timeout=s["timeout_seconds"],
+                            reads_per_minute=s["sheets_reads_per_minute"])
     gc, email = src.client(scopes=READWRITE_SCOPES)
     http = gc.http_client
     specs = template_spec(settings)

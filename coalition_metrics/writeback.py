@@ -126,7 +126,8 @@ def write_table(key: str, settings, rows: list[list[Any]]) -> str:
 
     s = settings.data["source"]
     tab = settings.data["write_back"]["tab"]
-    src = GoogleSheetSource(key, settings.credentials_file, retry_delays=s["retry_delays"], timeout=s["timeout_seconds"])
+    src = GoogleSheetSource(key, settings.credentials_file, retry_delays=s["retry_delays"], timeout=s["timeout_seconds"],
+                            reads_per_minute=s["sheets_reads_per_minute"])
     gc, email = src.client(scopes=READWRITE_SCOPES)
     http = gc.http_client
     try:

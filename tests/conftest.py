@@ -111,3 +111,27 @@ def no_network_beyond_loopback():
     socket.socket.connect = guarded
     yield
     socket.socket.connect = real_connect
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory):
+    """A real Prefect server on loopback (as `make server` starts it), shared by the session's
+    tests that run flows on Dask workers: its API URL. Worker processes inherit PREFECT_API_URL
+    from os.environ, so set it there (monkeypatch.setenv) before a cluster starts."""
+    from coalition_metrics.prefect_server import LocalServer
+
+    server = LocalServer(tmp_path_factory.mktemp("prefect-server") / "home").start()
+    try:
+        yield server.api_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def on_prefect_api(prefect_api, monkeypatch):
+    """This process and any process it starts (Dask workers) talk to the shared real server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+    with temporary_settings({PREFECT_API_URL: prefect_api}):
+        yield prefect_api

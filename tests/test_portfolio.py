@@ -308,17 +308,12 @@ def test_blocking_validation_and_no_coalition_published(tmp_path, example_copy, 
     assert rows["broken"]["failed_stage"] == "validate" and int(rows["broken"]["blocking_issues"]) >= 1
 
 
-def test_cli_refuses_source_and_says_when_the_prefect_flow_is_absent(tmp_path, capsys):
+def test_cli_refuses_source_for_a_portfolio(tmp_path, capsys):
     from coalition_metrics.cli import main
 
     (tmp_path / "p.toml").write_text(ENTRY.format(id="north"))
     assert main(["run", "--config", str(tmp_path / "p.toml"), "--source", "x", "--no-prefect"]) == 2
     assert "--source cannot be used with the portfolio" in capsys.readouterr().err
-    try:
-        import flows.portfolio_run  # noqa: F401
-    except ModuleNotFoundError:
-        assert main(["run", "--config", str(tmp_path / "p.toml")]) == 2
-        assert "no Prefect flow for portfolios" in capsys.readouterr().err
 
 
 def test_quarters_cover_the_same_months_or_the_coalition_fails_at_plan(tmp_path):

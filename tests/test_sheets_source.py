@@ -109,8 +109,10 @@ def api_calls(rsps) -> list:
 
 
 def sheet_settings(settings, credentials_file, **source):
+    """The read budget is tested in test_sheets_rate_limit.py; here it never makes a test wait."""
     return settings.with_overrides(source={"location": SHEET_URL, "credentials_file": str(credentials_file),
-                                           "retry_delays": [0.0, 0.0, 0.0], **source})
+                                           "retry_delays": [0.0, 0.0, 0.0], "sheets_reads_per_minute": 60_000,
+                                           **source})
 
 
 def test_one_extraction_makes_one_values_request_for_all_tabs(settings, credentials_file):

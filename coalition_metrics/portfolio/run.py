@@ -129,6 +129,40 @@ def prepare_coalition(settings: Settings, plan: RunPlan) -> Prepared:
     return Prepared(settings.coalition_id, plan, snap, validation)
 
 
+VALIDATE_BATCH = 250  # coalitions validated in one Great Expectations pass (memory stays bounded)
+
+
+def prepare_many(planned: list[tuple[Settings, RunPlan]]) -> tuple[list[Prepared], list[Failed]]:
+    """prepare_coalition for many coalitions in one process: extract and snapshot each, then validate
+    them in batches with one Great Expectations pass per batch (validate.validate_many: the suites
+    cost per expectation, not per row, so 1,000 coalitions do not pay 1,000 times). Each
+    coalition's result is exactly what prepare_coalition gives it; a failure is that coalition's."""
+    from ..pipeline import extract, snapshot
+    from ..validate import validate_many
+
+    prepared, failed, taken = [], [], []
+    for settings, plan in planned:
+        stage, snap = "extract", None
+        try:
+            record_run(plan, "running")
+            tabs = extract(settings)
+            stage = "snapshot"
+            snap = snapshot(tabs, plan)
+            record_run(plan, "running", snap.snapshot_id)
+            taken.append((settings, plan, snap))
+        except Exception as exc:
+            failed.append(failure(settings, _stage_error(exc, stage, plan, snap), plan, stage))
+    for start in range(0, len(taken), VALIDATE_BATCH):
+        batch = taken[start:start + VALIDATE_BATCH]
+        outcomes = validate_many([(settings, snap.tabs, snap.read_on) for settings, _, snap in batch])
+        for (settings, plan, snap), outcome in zip(batch, outcomes):
+            if isinstance(outcome, BaseException):
+                failed.append(failure(settings, _stage_error(outcome, "validate", plan, snap), plan, "validate"))
+            else:
+                prepared.append(Prepared(settings.coalition_id, plan, snap, outcome))
+    return prepared, failed
+
+
 def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Snapshot | None) -> CoalitionError:
     """The error as a CoalitionError carrying its stage, recorded as the run's failure."""
     if isinstance(exc, OSError):
@@ -168,33 +202,80 @@ def one_paragraph(message: str) -> str:
 
 # ---- building and publishing ------------------------------------------------------------------
 def build_and_publish(prepared: list[Prepared], out: Path) -> tuple[list[Published], list[Failed]]:
-    """Build each prepared coalition's figures and publish its run folder; the one place the
-    portfolio's database is built and read.
+    """Build every prepared coalition's figures in ONE database pass (coalition_db.build_portfolio_database
+    into <out>/portfolio.duckdb: every table keyed by coalition_id), then publish each coalition's run
+    folder from its view of that database (coalition_view), as its single run would publish it. The
+    figures a run publishes are also kept in the coalition's own <out>/<id>/coalition.duckdb
+    (run_metrics, beside its runs table), so `coalition explain` and `verify` work per coalition."""
+    from ..coalition_db import build_portfolio_database, coalition_view
+    from ..pipeline import first_quarter
+    from ..publish import read_figures, write_run_folder
 
-    Today each coalition is built by pipeline.build_database into its own <out>/<id>/coalition.duckdb
-    and published by publish.render_and_publish from it, as its single run does. The one-pass
-    build (coalition_db.build_portfolio_database into <out>/portfolio.duckdb, read per coalition
-    through coalition_view) replaces the body of this function only."""
-    from ..pipeline import build_database
-    from ..publish import render_and_publish
+    published, failed, ready = [], [], []
+    for p in prepared:  # a quarter before a coalition's data is that coalition's failure, at load
+        try:
+            first = first_quarter(p.validation, p.plan.settings)
+            if p.plan.quarter < first:
+                raise CoalitionError(f"Quarter {p.plan.quarter} is before the coalition's data starts ({first}). "
+                                     f"Pick a quarter from {first} on.")
+            ready.append(p)
+        except Exception as exc:
+            failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
+                                  p.validation))
+    if not ready:
+        return published, failed
+    db_path = Path(out) / PORTFOLIO_DB
+    try:
+        build_portfolio_database([(p.plan.settings, p.plan, p.snap, p.validation) for p in ready], db_path)
+    except Exception as exc:  # the one pass failed: no coalition has figures
+        for p in ready:
+            failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
+                                  p.validation))
+        return published, failed
+    with coalition_view(db_path, ready[0].coalition_id) as view_con:
+        view = view_con
+        for p in ready:
+            try:
+                _switch(view, p.coalition_id)
+                records, context = read_figures(view, p.snap, p.validation, p.plan)
+                keep_run_metrics(view, p.plan)
+                result = write_run_folder(p.snap, p.validation, p.plan, records, context)
+                record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder)
+            except Exception as exc:  # one coalition's failure is reported; the others publish
+                failed.append(failure(p.plan.settings, _stage_error(exc, "publish", p.plan, p.snap), p.plan,
+                                      "publish", p.validation))
+                continue
+            s = p.plan.settings
+            published.append(Published(p.coalition_id, s.coalition_name, result, p.plan))
+    return published, failed
+
+
+PORTFOLIO_DB = "portfolio.duckdb"
+
+
+def _switch(con, coalition_id: str) -> None:
+    """coalition_view's coalition on an open view connection (CoalitionView.switch, by its variable)."""
+    from ..coalition_db import VARIABLE
+
+    con.execute(f"set variable {VARIABLE} = ?", [coalition_id])
+
+
+def keep_run_metrics(view, plan: RunPlan) -> None:
+    """The coalition's published figures (marts.published_metrics on its view, column types as they
+    are) kept under the run id in its own <out>/<id>/coalition.duckdb, as a single run keeps them
+    (runs.keep_published_metrics): that file is attached to the view's connection for the insert."""
     from ..runlock import run_lock
 
-    published, failed = [], []
-    for p in prepared:
-        stage = "load"
+    with run_lock(plan):
+        view.execute("attach ? as own_db", [str(plan.db_path)])
         try:
-            with run_lock(p.plan):  # build and publish from the same database state
-                build_database(p.snap, p.validation, p.plan)
-                stage = "publish"
-                result = render_and_publish(p.snap, p.validation, p.plan)
-            record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder)
-        except Exception as exc:  # one coalition's failure is reported; the others publish
-            failed.append(failure(p.plan.settings, _stage_error(exc, stage, p.plan, p.snap), p.plan, stage,
-                                  p.validation))
-            continue
-        s = p.plan.settings
-        published.append(Published(p.coalition_id, s.coalition_name, result, p.plan))
-    return published, failed
+            view.execute("""create table if not exists own_db.main.run_metrics as
+                            select ''::varchar as run_id, * from marts.published_metrics limit 0""")
+            view.execute("delete from own_db.main.run_metrics where run_id = ?", [plan.run_id])
+            view.execute("""insert into own_db.main.run_metrics by name
+                            select ? as run_id, * from marts.published_metrics""", [plan.run_id])
+        finally:
+            view.execute("detach own_db")
 
 
 def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio: Portfolio,
@@ -232,13 +313,14 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
     today = today or date.today()
     q = portfolio_quarter(portfolio, quarter, today)
     out = output_folder_ready(out or portfolio.settings.output_folder)
-    prepared, failed = [], []
+    planned, failed = [], []
     for settings in portfolio.coalitions:
         plan = None
         try:
-            plan = plan_coalition(settings, q, today, out)
-            prepared.append(prepare_coalition(settings, plan))
+            planned.append((settings, plan_coalition(settings, q, today, out)))
         except Exception as exc:  # one coalition's failure is reported; the others go on
             failed.append(failure(settings, exc, plan))
+    prepared, failed_prepare = prepare_many(planned)
+    failed += failed_prepare
     return publish_portfolio(prepared, failed, portfolio, q, out, today=today, write_back=write_back,
                              started_at=started_at)

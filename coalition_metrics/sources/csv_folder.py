@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..errors import SourceError
-from . import RawTab, column_letter, match_title, split_rows
+from . import RawTab, column_letter, match_title, no_gc, split_columns
 
 
 class CsvFolderSource:
@@ -34,9 +34,9 @@ class CsvFolderSource:
                     f"The tab file {path} could not be read: {exc.strerror or exc}. Make it a readable "
                     f"file (check its permissions), or remove it if the tab is optional, and run again."
                 ) from None
-            values = read_csv_text(text, path, title)
-            header, rows = split_rows(values)
-            tabs[name] = RawTab(name, title, header, rows)
+            with no_gc():
+                header, columns, sheet_rows, lengths = split_columns(read_csv_text(text, path, title))
+            tabs[name] = RawTab(name, title, header, columns=columns, sheet_rows=sheet_rows, lengths=lengths)
         return tabs
 
     def _find(self, title: str) -> Path | None:
@@ -54,22 +54,20 @@ def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
     """The rows of a CSV file. A quote that is never closed would swallow every line after it into
     one cell (rows silently gone), and a quote closed many lines later swallows the rows between:
     both stop the run with the tab, row, line and column of the quote."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    values: list[list[str]] = []
-    starts: list[int] = []  # the file line each record starts on
-    line = 1
-    for record in reader:
-        values.append(record)
-        starts.append(line)
-        line = reader.line_num + 1
+    values = list(csv.reader(io.StringIO(text, newline="")))
     header = values[0] if values else []
     width = len(header)
-    # Only the last record can end inside an open quote; ask the strict reader once.
-    ends_open = bool(values) and any("\n" in c or "\r" in c for c in values[-1]) and _quote_unclosed(text)
-    for i, record in enumerate(values):
-        for j, cell in enumerate(record):
-            if "\n" not in cell and "\r" not in cell:
-                continue
+    # A cell can hold a line break only inside quotes; look for one only then, and column-wise.
+    broken = []
+    if '"' in text and values:
+        broken = [(i, j) for j in range(max(map(len, values)))
+                  for i in _rows_with_breaks([r[j] if j < len(r) else "" for r in values])]
+    if broken:
+        starts = _record_starts(text)
+        # Only the last record can end inside an open quote; ask the strict reader once.
+        ends_open = any("\n" in c or "\r" in c for c in values[-1]) and _quote_unclosed(text)
+        for i, j in sorted(broken):
+            cell = values[i][j]
             lines = cell.splitlines()
             looks_like_rows = sum(1 for x in lines[1:] if width > 1 and x.count(",") >= width - 1) if i else 0
             unclosed = ends_open and i == len(values) - 1
@@ -88,11 +86,30 @@ def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
                 f"{'looks like a row' if looks_like_rows == 1 else 'look like rows'} of this tab; a quote is probably missing or misplaced, and those rows would be lost in one "
                 f"cell. Fix the quotes in that row and save the file again."
             )
-    _check_widths(values, starts, path, title)
+    if len(set(map(len, values))) > 1:
+        _check_widths(values, None, path, title, text)
     return values
 
 
-def _check_widths(values: list[list[str]], starts: list[int], path: Path, title: str) -> None:
+def _rows_with_breaks(cells: list[str]) -> list[int]:
+    """Positions of the cells holding a line break (one scan of the column's text first)."""
+    joined = "\x00".join(cells)
+    if "\n" not in joined and "\r" not in joined:
+        return []
+    return [i for i, c in enumerate(cells) if "\n" in c or "\r" in c]
+
+
+def _record_starts(text: str) -> list[int]:
+    """The file line each record starts on (for messages only: read again when one is needed)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts, line = [], 1
+    for _ in reader:
+        starts.append(line)
+        line = reader.line_num + 1
+    return starts
+
+
+def _check_widths(values: list[list[str]], starts: list[int] | None, path: Path, title: str, text: str = "") -> None:
     """A row with a value past the last header: a comma inside a value that is not quoted ('1,210',
     'Smith, Jones') splits it and shifts every cell after it one column right, so the row would be
     read with wrong values (1 for 1,210) and its last cell dropped. Empty cells past the header (a
@@ -103,6 +120,7 @@ def _check_widths(values: list[list[str]], starts: list[int], path: Path, title:
     if not wide or not width:
         return
     i, j = wide[0]
+    starts = starts or _record_starts(text)
     cell = values[i][j].strip()
     more = f" ({len(wide) - 1} more rows like it: sheet rows {', '.join(str(r + 1) for r, _ in wide[1:6])}" \
            f"{', ...' if len(wide) > 6 else ''})" if len(wide) > 1 else ""

@@ -22,8 +22,11 @@ READWRITE_SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]  # `coalitio
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 
-def _retrying_client_class(delays: list[float], timeout: float):
-    """A gspread HTTPClient that retries 408/429/5xx and connection errors, then gives up."""
+def _retrying_client_class(delays: list[float], timeout: float, before_read=None):
+    """A gspread HTTPClient that retries 408/429/5xx and connection errors, then gives up.
+
+    ``before_read()`` is called before every read request (GET), retries included: each one
+    counts against the service account's read quota (ratelimit.SheetsReadLimiter)."""
     import google.auth.exceptions
     import requests
     from gspread.exceptions import APIError
@@ -37,7 +40,10 @@ def _retrying_client_class(delays: list[float], timeout: float):
             self.timeout = timeout
 
         def request(self, *args, **kwargs):
+            method = str(args[0] if args else kwargs.get("method", "")).upper()
             for attempt in range(len(self.retry_delays) + 1):
+                if before_read is not None and method == "GET":
+                    before_read()
                 try:
                     return super().request(*args, **kwargs)
                 except APIError as err:
@@ -99,12 +105,14 @@ class GoogleSheetSource:
         value_render: str = "unformatted",
         retry_delays: list[float] | None = None,
         timeout: float = 60.0,
+        reads_per_minute: int | None = None,
     ):
         self.key = key
         self.credentials_file = credentials_file
         self.value_render = value_render
         self.retry_delays = [1.0, 2.0, 4.0, 8.0, 16.0] if retry_delays is None else list(retry_delays)
         self.timeout = timeout
+        self.reads_per_minute = reads_per_minute  # None: no read budget (writes, the template)
         self.description = f"Google Sheet {key}"
 
     # -- credentials ---------------------------------------------------------------------
@@ -161,7 +169,12 @@ class GoogleSheetSource:
                 f"The private key in {self.credentials_file} could not be read. Download a new "
                 f"JSON key for {info['client_email']}."
             ) from None
-        http_client = _retrying_client_class(self.retry_delays, self.timeout)
+        before_read = None
+        if self.reads_per_minute is not None:
+            from ..ratelimit import SheetsReadLimiter
+
+            before_read = SheetsReadLimiter(info["client_email"], self.reads_per_minute).before_read
+        http_client = _retrying_client_class(self.retry_delays, self.timeout, before_read)
         return gspread.Client(auth=creds, http_client=http_client), info["client_email"]
 
     # -- extraction ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ def is_uncalculated_formula(text: str) -> bool:
 
 def prepare_tab(raw: RawTab, settings):
     """Match headers, count blank rows, build the frame with derived columns (no GX yet)."""
+    import numpy as np
     import pandas as pd
 
     name, title = raw.name, raw.title
@@ -49,7 +50,7 @@ def prepare_tab(raw: RawTab, settings):
                 f"Fix the setting to the tab's title in the sheet (or remove it if there is no {name} tab)."
             )
         return result, None, problems
-    result.rows_read = len(raw.rows)
+    result.rows_read = len(raw.sheet_rows)
     if not any(h.strip() for h in raw.header):
         problems.append(
             f"Tab '{title}' is empty: it has no header row. Put the column names in row 1 "
@@ -135,23 +136,40 @@ def prepare_tab(raw: RawTab, settings):
             ]
         return result, None, _unique(problems)
 
-    records = []
-    for sheet_row, cells in non_blank_rows(raw, result):
-        rec: dict[str, Any] = {"sheet_row": sheet_row, "row__formula_error": None, "row__formula_uncalculated": None}
-        for col in columns:
-            idx = result.column_map.get(col.name)
-            text = cells[idx].strip() if idx is not None and idx < len(cells) else ""
-            rec[col.name] = text or None
-            if text.casefold() in FORMULA_ERRORS:
-                rec["row__formula_error"] = rec["row__formula_error"] or f"{col.name}\t{text}"
-            elif col.kind != "text" and is_uncalculated_formula(text):
-                rec["row__formula_uncalculated"] = rec["row__formula_uncalculated"] or f"{col.name}\t{text}"
-            _derive(rec, col, text, settings)
-        records.append(rec)
-    if name in REQUIRED_TABS and not records:
+    keep = checked_positions(raw, result)
+    if name in REQUIRED_TABS and not len(keep):
         problems.append(no_rows_problem(title))
         return result, None, problems
-    frame = pd.DataFrame.from_records(records, columns=_frame_columns(columns))
+    data: dict[str, Any] = {"sheet_row": np.asarray(raw.sheet_rows, dtype=np.int64)[keep],
+                            "row__formula_error": None, "row__formula_uncalculated": None}
+    error = np.full(len(keep), None, dtype=object)
+    uncalculated = np.full(len(keep), None, dtype=object)
+    for col in columns:
+        # Each distinct cell text is read once (dates, numbers, answers, enumerations), then mapped back.
+        codes, uniques = pd.factorize(np.asarray(raw.column(result.column_map.get(col.name)), dtype=object)[keep])
+        texts = [u.strip() for u in uniques]
+        data[col.name] = _take([t or None for t in texts], codes)
+        err = [f"{col.name}\t{t}" if t.casefold() in FORMULA_ERRORS else None for t in texts]
+        unc = [f"{col.name}\t{t}" if col.kind != "text" and t.casefold() not in FORMULA_ERRORS
+               and is_uncalculated_formula(t) else None for t in texts]
+        if any(err):
+            error = np.where(pd.isna(error), _take(err, codes), error)
+        if any(unc):
+            uncalculated = np.where(pd.isna(uncalculated), _take(unc, codes), uncalculated)
+        if col.kind not in ("date", "timestamp", "number", "likert", "enum"):
+            continue
+        derived = [_derived(col, t, settings) for t in texts]
+        if col.kind in ("date", "timestamp", "number", "likert", "enum"):
+            data[f"{col.name}__value"] = _take([d[0] for d in derived], codes)
+        if col.kind in ("date", "timestamp", "number", "likert"):
+            data[f"{col.name}__invalid"] = _take([d[1] for d in derived], codes)
+    data["row__formula_error"], data["row__formula_uncalculated"] = error, uncalculated
+    frame = pd.DataFrame({c: data[c] for c in _frame_columns(columns)})
+    for c in frame.columns:
+        # as DataFrame.from_records typed them: numbers (and answers) as floats, NaN when blank
+        first = frame[c].dropna().head(1).tolist() if c.endswith("__value") and frame[c].dtype == object else []
+        if first and isinstance(first[0], float):
+            frame[c] = pd.to_numeric(frame[c])
     _add_when_columns(frame, columns)
     _mark_repeats(frame, name)
     return result, frame, problems
@@ -206,7 +224,9 @@ def no_rows_problem(title: str) -> str:
 def _header_further_down(raw: RawTab, columns: list[Column], expected: dict[str, str]) -> int | None:
     """The sheet row (2..6) that holds all required headers when row 1 does not, else None."""
     required = {parsing.norm_key(expected[c.name]) for c in columns if c.required}
-    for sheet_row, cells in raw.rows[:5]:
+    for sheet_row, cells in RawTab(raw.name, raw.title, columns=[c[:5] for c in raw.columns],
+                                   sheet_rows=raw.sheet_rows[:5],
+                                   lengths=raw.lengths[:5] if raw.lengths else None).rows:
         if required <= {parsing.norm_key(c) for c in cells}:
             return sheet_row
     return None
@@ -229,6 +249,39 @@ def _frame_columns(columns: list[Column]) -> list[str]:
         if col.kind in ("date", "timestamp", "number", "likert"):
             out.append(f"{col.name}__invalid")
     return out
+
+
+def _take(values: list, codes):
+    """values[code] for each code (pandas.factorize codes), as an object array."""
+    import numpy as np
+
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    return table[codes] if len(values) else np.full(len(codes), None, dtype=object)
+
+
+def checked_positions(raw: RawTab, result: TabResult):
+    """Positions of the rows to check; wholly blank rows are skipped and counted
+    (docs/data-contract.md). Decided per distinct cell text, column by column."""
+    import numpy as np
+    import pandas as pd
+
+    blank = np.ones(len(raw.sheet_rows), dtype=bool)
+    for col in raw.columns:
+        codes, uniques = pd.factorize(np.asarray(col, dtype=object))
+        if len(uniques):
+            blank &= np.array([not str(u).strip() for u in uniques], dtype=bool)[codes]
+    rows = np.asarray(raw.sheet_rows, dtype=np.int64)
+    result.blank_rows.extend(rows[blank].tolist())
+    result.checked_rows.extend(rows[~blank].tolist())
+    return np.flatnonzero(~blank)
+
+
+def _derived(col: Column, text: str, settings) -> tuple[Any, Any]:
+    """(value, invalid text) of one distinct trimmed cell text of a column."""
+    rec: dict[str, Any] = {}
+    _derive(rec, col, text, settings)
+    return rec.get(f"{col.name}__value"), rec.get(f"{col.name}__invalid")
 
 
 def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
@@ -258,24 +311,27 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
 
 
 def _mark_repeats(frame, tab: str) -> None:
-    key = UNIQUE_KEYS.get(tab)
+    """``row__repeat``: for a record whose unique key (all of it filled in) an earlier record has,
+    "repeats row <the first one's sheet row>"."""
+    import numpy as np
+
+    key = list(UNIQUE_KEYS.get(tab) or ())
     frame["row__repeat"] = None
     if not key or frame.empty:
         return
-    first: dict[tuple, int] = {}
-    repeats = []
-    for row in frame[["sheet_row", *key]].itertuples(index=False):
-        k = tuple(row[1:])
-        if any(v is None for v in k):
-            repeats.append(None)
-            continue
-        if k in first and tab == "goal_measurements":
-            repeats.append(f"{k[0]} is measured again on {k[1]} (repeats row {first[k]})")
-        elif k in first:
-            repeats.append(f"repeats row {first[k]}")
-        else:
-            first[k] = row[0]
-            repeats.append(None)
+    filled = frame[key].notna().all(axis=1).to_numpy()
+    sub = frame.loc[filled, ["sheet_row", *key]]
+    again = sub.duplicated(key, keep="first").to_numpy()
+    if not again.any():
+        return
+    first = sub.groupby(key, sort=False)["sheet_row"].transform("first").to_numpy()
+    repeats = np.full(len(frame), None, dtype=object)
+    at = np.flatnonzero(filled)[again]
+    keys = sub.loc[again, key].itertuples(index=False)
+    if tab == "goal_measurements":
+        repeats[at] = [f"{k[0]} is measured again on {k[1]} (repeats row {r})" for k, r in zip(keys, first[again])]
+    else:
+        repeats[at] = [f"repeats row {r}" for r in first[again]]
     frame["row__repeat"] = repeats
 
 

@@ -20,14 +20,18 @@ def quarantine_cells(tab: str, frame, failures, form: str, settings, results=Non
     grid = form == "grid"
     # Suites list the formula-error check first, so it wins over 'not a date' for the same cell.
     set_aside = _set_aside_ids(results or {})
-    for rec, _order, column, detail_column, expectation, reason, fix, ref, severity in sorted(failures, key=lambda f: (f[0], f[1])):
-        row = frame.iloc[rec]
+    failures = sorted(failures, key=lambda f: (f[0], f[1]))
+    # the failing records' cells, taken once (not one frame row at a time)
+    at = sorted({f[0] for f in failures})
+    cells_of = dict(zip(at, frame.take(at).itertuples(index=False, name=None))) if at else {}
+    for rec, _order, column, detail_column, expectation, reason, fix, ref, severity in failures:
+        row = cells_of[rec]
 
         def cell(col):
-            v = row.iloc[col_index[col]] if col in col_index else None
+            v = row[col_index[col]] if col in col_index else None
             return "" if v is None or v != v else str(v)
 
-        sheet_row, scope = int(row.iloc[col_index["sheet_row"]]), "row"
+        sheet_row, scope = int(row[col_index["sheet_row"]]), "row"
         detail = cell(detail_column)
         if column == "$cell":  # row__formula_error holds "column<TAB>text"
             column, _, detail = detail.partition("\t")
@@ -90,10 +94,10 @@ def _set_aside_ids(results: dict[str, TabResult]) -> dict[tuple[str, str], int]:
         r = results.get(name)
         if r is None or r.records is None or r.accepted is None:
             continue
-        accepted = set(r.accepted[col])
-        for sheet_row, value in zip(r.records["sheet_row"], r.records[col]):
-            if value is not None and value not in accepted:
-                out.setdefault((f"{name}.{col}", value), int(sheet_row))
+        values = r.records[col]
+        aside = values.notna() & ~values.isin(r.accepted[col])
+        for sheet_row, value in zip(r.records["sheet_row"][aside], values[aside]):
+            out.setdefault((f"{name}.{col}", value), int(sheet_row))
     return out
 
 

@@ -67,14 +67,31 @@ def outside_membership(member_id: str | None, day: str | None, windows: dict, wh
 
 def mark_attendance_membership(frame, results: dict[str, TabResult]) -> None:
     """``row__outside_membership``: an attendance record for a meeting held while the member was not
-    a member (before joined_on or after left_on). The metrics would drop it without a word."""
+    a member (before joined_on or after left_on). The metrics would drop it without a word.
+
+    Compared column-wise (ISO dates compare as text); the sentence is written for the few records
+    outside only."""
+    import numpy as np
+    import pandas as pd
+
     meetings = results["meetings"].accepted
-    meeting_day = dict(zip(meetings["meeting_id"], meetings["date__value"])) if meetings is not None else {}
-    windows = membership_windows(results)
-    frame["row__outside_membership"] = [
-        outside_membership(mid, _iso(meeting_day.get(meeting)), windows, f"meeting {meeting}")
-        for mid, meeting in zip(frame["member_id"], frame["meeting_id"])
-    ]
+    members = results["members"].accepted
+    out = np.full(len(frame), None, dtype=object)
+    if meetings is not None and members is not None and len(frame):
+        day = frame["meeting_id"].map(pd.Series(meetings["date__value"].to_numpy(), index=meetings["meeting_id"])
+                                      .loc[lambda s: ~s.index.duplicated()])
+        windows = members.drop_duplicates("member_id").set_index("member_id")
+        joined = frame["member_id"].map(windows["joined_on__value"])
+        left = frame["member_id"].map(windows["left_on__value"])
+        known = frame["member_id"].isin(windows.index) & day.notna()
+        before = known & joined.notna() & (day.fillna("") < joined.fillna(""))
+        after = known & left.notna() & (day.fillna("") > left.fillna("~"))
+        flagged = np.flatnonzero((before | after).to_numpy())
+        windows_of = membership_windows(results)
+        for i in flagged:
+            mid, meeting = frame["member_id"].iat[i], frame["meeting_id"].iat[i]
+            out[i] = outside_membership(mid, _iso(day.iat[i]), windows_of, f"meeting {meeting}")
+    frame["row__outside_membership"] = out
 
 
 def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
@@ -96,14 +113,22 @@ def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
     fs = settings.fiscal_year_start_month
     counted = [(row, mid, ts) for row, mid, ts, out in zip(frame["sheet_row"], ids, frame["timestamp__value"], outside)
                if mid is not None and isinstance(ts, str) and out is None]
+    waves: dict[str, str] = {}  # the wave of each day, computed once per day
+
+    def wave(ts: str) -> str:
+        day = ts[:10]
+        if day not in waves:
+            waves[day] = Quarter.of(dates.parse_date(ts), fs).label
+        return waves[day]
+
     latest: dict[tuple, tuple] = {}
     for sheet_row, mid, ts in counted:
-        key = (mid, Quarter.of(dates.parse_date(ts), fs).label)
+        key = (mid, wave(ts))
         if key not in latest or (ts, sheet_row) > latest[key]:
             latest[key] = (ts, sheet_row)
     superseded = {}
     for sheet_row, mid, ts in counted:
-        keep_row = latest[(mid, Quarter.of(dates.parse_date(ts), fs).label)][1]
+        keep_row = latest[(mid, wave(ts))][1]
         if keep_row != sheet_row:
             superseded[sheet_row] = f"superseded by row {keep_row}"
     frame["row__superseded"] = [superseded.get(r) for r in frame["sheet_row"]]

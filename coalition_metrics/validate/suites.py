@@ -3,9 +3,11 @@ frame in an ephemeral (in-memory, offline) context."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from datetime import date, datetime, time
+from typing import Any
 
 from ..config import PROJECT_ROOT
 from ..contract import ENUMS
@@ -14,9 +16,16 @@ from .results import TabResult
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 
-def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | None = None) -> dict:
+def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | None = None, frame=None) -> dict:
     """The suite file for a tab with its ``$ref`` and ``$date`` values filled in, and ``{today}``
-    in a reason written as the day checked against (the day the source was read)."""
+    in a reason written as the day checked against (the day the source was read).
+
+    With ``frame``, an id check against another tab (``value_set`` ``{"$ref": "members.member_id"}``)
+    is not handed that tab's id list (Great Expectations copies it into the expectation, and checks
+    every value against it): the frame gets a column ``<column>__in__<tab>__<key>``, True when the
+    id is among that tab's accepted ids, False when not, null when blank (computed once, by a hash
+    join), and the expectation checks that column is in ``[True]``. Its failures still name and
+    show the id (``meta.detail_column``)."""
     doc = json.loads((EXPECTATIONS_DIR / f"{tab}.json").read_text(encoding="utf-8"))
     doc["expectations"] = expand_item_templates(doc["expectations"], settings.instrument.item_codes)
     today = today or date.today()
@@ -55,12 +64,37 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
             meta["reason"] = meta["reason"].replace("{today}", today.isoformat())
         return meta
 
+    def by_flag(e: dict) -> dict:
+        ref = e["meta"].get("ref")
+        column = e["kwargs"].get("column")
+        if frame is None or ref is None or e["type"] != "expect_column_values_to_be_in_set" or column not in frame:
+            return {**e, "kwargs": resolve(e["kwargs"])}
+        scope, _, key = ref.partition(".")
+        flag = f"{column}__in__{scope}__{key}"
+        if flag not in frame:
+            frame[flag] = known_flags(frame[column], results[scope].accepted, key)
+        return {**e, "kwargs": {**{k: v for k, v in e["kwargs"].items() if k != "value_set"}, "column": flag,
+                                "value_set": [True]},
+                "meta": {**e["meta"], "detail_column": column, "checked_column": column}}
+
     doc["expectations"] = [
-        {**e, "kwargs": resolve(e["kwargs"]), "meta": meta_of(e)}
+        by_flag({**e, "meta": meta_of(e)})
         for e in doc["expectations"]
         if e.get("meta", {}).get("when") != "respondent" or "respondent" in results[tab].column_map
     ]
     return doc
+
+
+def known_flags(values, accepted, key: str):
+    """For each value: True when it is among ``accepted[key]`` (the other tab's accepted rows), False
+    when not, None when blank."""
+    import pandas as pd
+
+    values = pd.Series(values)
+    ids = pd.Series([], dtype=object) if accepted is None else accepted[key].dropna()
+    flags = values.isin(ids).astype(object)
+    flags[values.isna()] = None
+    return flags.to_numpy()
 
 
 def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:
@@ -95,58 +129,213 @@ def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def gx_context():
+    """The ephemeral (in-memory, offline) context, built once per process: a portfolio validating
+    many coalitions pays its set-up once."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    context.data_sources.add_pandas("coalition")
+    source = context.data_sources.add_pandas("coalition")
+    # One asset and batch definition, reused for every frame (adding assets makes GX write its
+    # configuration each time).
+    source.add_dataframe_asset("stacked").add_batch_definition_whole_dataframe("all rows")
     return context
 
 
-def run_suite(context, tab: str, frame, suite_doc: dict) -> list[tuple]:
-    """Run the suite; return one tuple per failing record and expectation:
-    (record position, expectation position, column, checked column, expectation type, reason, fix)."""
+def _batch(context, frame):
+    asset = context.data_sources.get("coalition").get_asset("stacked")
+    return asset.get_batch_definition("all rows").get_batch(batch_parameters={"dataframe": frame})
+
+
+def run_suite(context, tab: str, frame, suite_doc: dict) -> tuple[list[tuple], list[dict]]:
+    """Run one tab's suite; see run_suites."""
+    return run_suites(context, [(tab, frame, suite_doc)])[0]
+
+
+_COLUMN_KEYS = ("column", "column_A", "column_B")
+
+
+def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], list[dict]]]:
+    """Run the suites of several frames (tabs, or the same tab of several coalitions) in one Great
+    Expectations pass; for each job return (failures, checks):
+    failures: one tuple per failing record and expectation (record position, expectation position,
+    column, checked column, expectation type, reason, fix, ref, severity);
+    checks: each declared expectation with the number of records failing it.
+
+    Great Expectations costs about 27 ms per expectation whatever the rows (it builds a metric graph
+    per expectation), so the declared expectations are not run one by one: those of one type and
+    the same arguments but their column (every "is null" rule, every date range 1990-2100, every
+    item on a 1-5 scale) are run as ONE expectation on a long frame that stacks their columns, one
+    row per (record, declared expectation). Each is a row-wise rule, so a stacked row fails exactly
+    when its record fails that declared expectation; the failing stacked rows map back to them."""
+    import numpy as np
+    import pandas as pd
+
+    out: list[tuple[list, list]] = [([], []) for _ in jobs]
+    declared: list[tuple[int, int, dict, str, str]] = []  # (job, order, expectation, checked, detail)
+    groups: dict[tuple, list[int]] = {}
+    for j, (tab, frame, suite_doc) in enumerate(jobs):
+        if frame is None or frame.empty:
+            continue
+        for order, e in enumerate(suite_doc["expectations"]):
+            kwargs = e["kwargs"]
+            if not _columns_present(kwargs, frame):
+                continue
+            keys = tuple(k for k in _COLUMN_KEYS if k in kwargs)
+            params = {k: v for k, v in kwargs.items() if k not in _COLUMN_KEYS}
+            checked = kwargs.get("column") or kwargs.get("column_A")
+            detail = (e.get("meta") or {}).get("detail_column") or checked
+            if _taggable(e["type"], params):
+                params = {"value_set": _TAGGED}  # every such set, merged (see _tagged)
+            groups.setdefault((e["type"], keys, _frozen(params)), []).append(len(declared))
+            declared.append((j, order, e, checked, detail))
+    failed_at: dict[int, list[int]] = {}
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    if frame.empty:
-        return [], []
-    frame["record"] = range(len(frame))
-    expectations = []
-    for order, e in enumerate(suite_doc["expectations"]):
-        if _columns_present(e["kwargs"], frame):
-            meta = {**e.get("meta", {}), "order": order}
-            expectations.append(ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=meta).to_domain_obj())
-    suite = ExpectationSuite(name=suite_doc["name"], expectations=expectations)
-    source = context.data_sources.get("coalition")
-    asset = source.add_dataframe_asset(f"{tab}-{len(source.assets)}")
-    batch = asset.add_batch_definition_whole_dataframe("all rows").get_batch(batch_parameters={"dataframe": frame})
-    answer = batch.validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["record"]}
-    )
-    failures, checks = [], []
-    for r in sorted(answer.results, key=lambda r: r.expectation_config.meta["order"]):
-        cfg = r.expectation_config
-        if r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(f"expectation {cfg.type} on {tab} failed to run: {r.exception_info}")
-        meta = cfg.meta or {}
-        checked = cfg.kwargs.get("column") or cfg.kwargs.get("column_A")
+    stacks = []  # per group: (type, kwargs with the stacked columns, columns, owner, record)
+    for (kind, keys, _params), members in groups.items():
+        first = declared[members[0]][2]
+        tagged = _frozen({"value_set": _TAGGED}) == _params
+        value_set: list = []
+        parts: dict[str, list] = {f"v{i}": [] for i in range(len(keys))}
+        owner, record = [], []
+        for d in members:
+            j, _order, e, _c, _d = declared[d]
+            frame = jobs[j][1]
+            for i, k in enumerate(keys):
+                column = frame[e["kwargs"][k]]
+                if tagged:
+                    parts[f"v{i}"].append(_tagged(column, d))
+                else:
+                    parts[f"v{i}"].append(_comparable(column) if kind.endswith("_between") else column.to_numpy())
+            if tagged:
+                value_set += [_tag(d, v) for v in e["kwargs"]["value_set"]]
+            owner.append(np.full(len(frame), d, dtype=np.int64))
+            record.append(np.arange(len(frame), dtype=np.int64))
+        columns = {name: pd.Series(np.concatenate(arrays) if len(arrays) > 1 else arrays[0])
+                   for name, arrays in parts.items()}
+        kwargs = {**first["kwargs"], "value_set": value_set} if tagged else first["kwargs"]
+        stacks.append((kind, kwargs, keys, columns, np.concatenate(owner), np.concatenate(record)))
+    # Small stacks run in ONE call (GX's cost per call is about that of several expectations): each
+    # its own columns of one frame, padded to the longest with values that pass (null; a non-null
+    # placeholder for "not null"). Large ones run one call each (no padding).
+    longest = max((len(st[4]) for st in stacks), default=0)
+    together = [n for n, st in enumerate(stacks) if longest * len(stacks) <= _ONE_CALL_CELLS]
+    batches = [together] if together else []
+    batches += [[n] for n in range(len(stacks)) if n not in together]
+    for batch in batches:
+        length = max(len(stacks[n][4]) for n in batch)
+        data, expectations = {}, []
+        for n in batch:
+            kind, kwargs, keys, columns, _owner, _record = stacks[n]
+            for i, k in enumerate(keys):
+                series = columns[f"v{i}"]
+                pad = _passing(series) if kind == "expect_column_values_to_not_be_null" else None
+                data[f"g{n}_v{i}"] = series.reindex(range(length), fill_value=pad) if pad is not None else \
+                    series.reindex(range(length))
+            named = {**kwargs, **{k: f"g{n}_v{i}" for i, k in enumerate(keys)}}
+            expectations.append(ExpectationConfiguration(type=kind, kwargs=named, meta={"stack": n}).to_domain_obj())
+        stacked = pd.DataFrame(data)
+        stacked["stacked"] = np.arange(length, dtype=np.int64)
+        suite = ExpectationSuite(name=f"stacks-{batch[0]}", expectations=expectations)
+        answer = _batch(context, stacked).validate(
+            suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["stacked"]})
+        for r in answer.results:
+            n = r.expectation_config.meta["stack"]
+            kind, _kwargs, _keys, _columns, owner_of, record_of = stacks[n]
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                tabs = sorted({jobs[declared[d][0]][0] for d in set(owner_of.tolist())})
+                raise RuntimeError(f"expectation {kind} on {', '.join(tabs)} failed to run: {r.exception_info}")
+            for item in r.result.get("unexpected_index_list") or []:
+                i = int(item["stacked"])
+                failed_at.setdefault(int(owner_of[i]), []).append(int(record_of[i]))
+    for d, (j, order, e, checked, detail) in enumerate(declared):
+        meta = e.get("meta") or {}
         column = meta.get("column") or checked
-        unexpected = r.result.get("unexpected_index_list") or []
-        checks.append({"expectation": cfg.type, "checked_column": checked, "column": column,
-                       "rule": meta.get("reason", cfg.type).replace("{value}", "…").replace("{detail}", "…"),
-                       "failed": len(unexpected), "success": bool(r.success)})
-        for item in unexpected:
-            failures.append((int(item["record"]), meta["order"], column, checked, cfg.type,
-                             meta.get("reason", cfg.type), meta.get("fix", ""), meta.get("ref"),
-                             meta.get("severity", "fix")))
-    del frame["record"]
-    return failures, checks
+        records = failed_at.get(d, [])
+        failures, checks = out[j]
+        checks.append({"expectation": e["type"], "checked_column": meta.get("checked_column", checked),
+                       "column": column,
+                       "rule": meta.get("reason", e["type"]).replace("{value}", "…").replace("{detail}", "…"),
+                       "failed": len(records), "success": not records, "order": order})
+        for rec in records:
+            failures.append((rec, order, column, detail, e["type"], meta.get("reason", e["type"]),
+                             meta.get("fix", ""), meta.get("ref"), meta.get("severity", "fix")))
+    for failures, checks in out:
+        checks.sort(key=lambda c: c.pop("order"))
+    return out
+
+
+# Stacks whose padded frame (longest stack x number of stacks) is at most this many cells run in one call.
+_ONE_CALL_CELLS = 4_000_000
+
+
+_TAGGED = "$tagged"
+
+
+def _taggable(kind: str, params: dict) -> bool:
+    """An "in set" rule whose set holds only text and true/false values: the sets of several such
+    rules (enumerations, id flags) are checked by one expectation, each value tagged with its rule."""
+    return (kind == "expect_column_values_to_be_in_set" and set(params) == {"value_set"}
+            and isinstance(params["value_set"], list) and all(type(v) in (str, bool) for v in params["value_set"]))
+
+
+def _tag(rule: int, value) -> str:
+    return f"{rule}\x1f{type(value).__name__}\x1f{value}"
+
+
+def _tagged(column, rule: int):
+    """The column's values tagged with the rule (nulls stay null): ``v in set`` exactly when
+    ``_tag(rule, v) in {_tag(rule, x) for x in set}`` (text and true/false alike: 'True' is not True)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [_tag(rule, u) for u in uniques]
+    table[-1] = None
+    return table[codes]
+
+
+def _passing(series):
+    """A non-null value of the series' type, to pad a "not null" stack with."""
+    import pandas as pd
+
+    if series.dtype.kind in "fiu":
+        return 0
+    if series.dtype.kind == "M":
+        return pd.Timestamp("2000-01-01")
+    if series.dtype.kind == "b":
+        return False
+    return ""
+
+
+def _comparable(column):
+    """The column's values as GX compares them fastest: datetimes in nanoseconds (GX checks a range
+    value by value in Python for any other unit). A date outside the nanosecond range (before 1678
+    or after 2261) is clipped to 1678-01-01 or 2262-01-01, which is on the same side of any bound a suite declares."""
+    import pandas as pd
+
+    if column.dtype.kind == "M" and str(column.dtype) != "datetime64[ns]":
+        lo, hi = pd.Timestamp("1678-01-01").as_unit(column.dt.unit), pd.Timestamp("2262-01-01").as_unit(column.dt.unit)
+        column = column.clip(lower=lo, upper=hi).astype("datetime64[ns]")
+    return column.to_numpy()
+
+
+def _frozen(value):
+    """A hashable, type-exact form of an expectation's arguments (1 and 1.0 and True stay apart)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(_frozen(v) for v in value))
+    return (type(value).__name__, value)
 
 
 def _columns_present(kwargs: dict, frame) -> bool:
-    cols = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+    cols = [kwargs[k] for k in _COLUMN_KEYS if k in kwargs]
     return all(c in frame.columns for c in cols)

@@ -1,18 +1,24 @@
--- grain: one row per goal measurement (accepted rows of the goal_measurements tab)
+-- grain: one row per goal measurement (accepted rows of the goal_measurements tab); typed values
+-- from parsed.goal_measurements
 with
 
 source as (
-    select * from raw.goal_measurements
-    where not is_blank
-      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'goal_measurements')
+    select raw.*, parsed.measured_on as measured_on__value, parsed."value" as value__value
+    from raw.goal_measurements as raw
+    join parsed.goal_measurements as parsed using (coalition_id, sheet_row)
+    where not raw.is_blank
+      and not exists (
+          select 1 from quarantine.rows as q
+          where q.coalition_id = raw.coalition_id and q.tab = 'goal_measurements' and q.sheet_row = raw.sheet_row
+      )
 ),
 
 renamed as (
     select
         coalition_id,
         trim(goal_id) as goal_id,
-        cm_date(measured_on) as measured_on,
-        cm_number(value) as value,
+        measured_on__value as measured_on,
+        value__value as "value",
         nullif(trim(note), '') as note,
         sheet_row
     from source

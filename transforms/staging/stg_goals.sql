@@ -1,10 +1,17 @@
--- grain: one row per goal (accepted rows of the goals tab)
+-- grain: one row per goal (accepted rows of the goals tab); typed values from parsed.goals
 with
 
 source as (
-    select * from raw.goals
-    where not is_blank
-      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'goals')
+    select raw.*, parsed.direction as direction__value, parsed.baseline as baseline__value,
+           parsed.baseline_on as baseline_on__value, parsed.target as target__value,
+           parsed.target_on as target_on__value
+    from raw.goals as raw
+    join parsed.goals as parsed using (coalition_id, sheet_row)
+    where not raw.is_blank
+      and not exists (
+          select 1 from quarantine.rows as q
+          where q.coalition_id = raw.coalition_id and q.tab = 'goals' and q.sheet_row = raw.sheet_row
+      )
 ),
 
 renamed as (
@@ -13,11 +20,11 @@ renamed as (
         trim(goal_id) as goal_id,
         trim(statement) as statement,
         nullif(trim(unit), '') as unit,
-        cm_enum(direction) as direction,
-        cm_number(baseline) as baseline,
-        cm_date(baseline_on) as baseline_on,
-        cm_number(target) as target,
-        cm_date(target_on) as target_on,
+        direction__value as direction,
+        baseline__value as baseline,
+        baseline_on__value as baseline_on,
+        target__value as target,
+        target_on__value as target_on,
         sheet_row
     from source
 )

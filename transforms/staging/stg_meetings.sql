@@ -1,22 +1,27 @@
--- grain: one row per meeting (accepted rows of the meetings tab)
+-- grain: one row per meeting (accepted rows of the meetings tab); typed values from parsed.meetings
 with
 
 source as (
-    select * from raw.meetings
-    where not is_blank
-      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'meetings')
+    select raw.*, parsed."date" as meeting_on, parsed.kind as kind__value
+    from raw.meetings as raw
+    join parsed.meetings as parsed using (coalition_id, sheet_row)
+    where not raw.is_blank
+      and not exists (
+          select 1 from quarantine.rows as q
+          where q.coalition_id = raw.coalition_id and q.tab = 'meetings' and q.sheet_row = raw.sheet_row
+      )
 ),
 
 renamed as (
     select
         coalition_id,
         trim(meeting_id) as meeting_id,
-        cm_date(date) as meeting_on,
-        fiscal_quarter(cm_date(date), params.fiscal_year_start_month) as quarter,
-        cm_enum(kind) as kind,
+        meeting_on,
+        fiscal_quarter(meeting_on, params.fiscal_year_start_month) as quarter,
+        kind__value as kind,
         nullif(trim(committee), '') as committee,
         nullif(trim(facilitator_id), '') as facilitator_id,
-        (coalition_id, cm_enum(kind)) in (select (coalition_id, kind) from ref.counted_kinds) as is_counted_kind,
+        (coalition_id, kind__value) in (select (coalition_id, kind) from ref.counted_kinds) as is_counted_kind,
         sheet_row
     from source
     join ref.params as params using (coalition_id)

@@ -1,10 +1,17 @@
--- grain: one row per member (accepted rows of the members tab)
+-- grain: one row per member (accepted rows of the members tab); typed values from parsed.members
+-- (parsed once, by validation, with the coalition's own date format)
 with
 
 source as (
-    select * from raw.members
-    where not is_blank
-      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'members')
+    select raw.*, parsed.size_tier as size_tier__value, parsed.role as role__value,
+           parsed.joined_on as joined_on__value, parsed.left_on as left_on__value
+    from raw.members as raw
+    join parsed.members as parsed using (coalition_id, sheet_row)
+    where not raw.is_blank
+      and not exists (
+          select 1 from quarantine.rows as q
+          where q.coalition_id = raw.coalition_id and q.tab = 'members' and q.sheet_row = raw.sheet_row
+      )
 ),
 
 renamed as (
@@ -15,11 +22,11 @@ renamed as (
         ----------  text
         trim(organization) as organization,
         nullif(trim(sector), '') as sector,
-        cm_enum(size_tier) as size_tier,
-        coalesce(cm_enum(role), 'member') as role,
+        size_tier__value as size_tier,
+        coalesce(role__value, 'member') as role,
         ----------  dates
-        cm_date(joined_on) as joined_on,
-        cm_date(left_on) as left_on,
+        joined_on__value as joined_on,
+        left_on__value as left_on,
         ----------  lineage
         sheet_row
     from source

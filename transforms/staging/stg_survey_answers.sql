@@ -1,22 +1,15 @@
 -- grain: one row per (response, item) answered; a blank answer is item non-response, not a row.
--- The items are the configured instrument's (ref.survey_items): raw.survey holds one text column per
--- item, unpivoted here, so no item is named in SQL. answer = the answer on the item's raw scale, as
--- typed (a number or one of its labels, read by cm_answer as validation reads it); score = the
--- answer after reverse scoring (scale_min + scale_max - answer for a reverse-scored item), which
--- every figure uses.
+-- The items are the configured instrument's (ref.survey_items); parsed.survey_answers holds each
+-- item's answer (a column per item, unpivoted here) on its raw scale, as validation read it (a number or one of the item's
+-- labels: SurveyItem.parse), so no item is named in SQL. score = the answer after reverse scoring
+-- (scale_min + scale_max - answer for a reverse-scored item), which every figure uses.
 with
 
-source as (
-    select * from raw.survey
-    where not is_blank
-      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'survey')
-),
-
 cells as (
-    -- every text column of the tab; the join below keeps the instrument's items
-    unpivot (select * exclude (snapshot_id, is_blank) from source)
+    -- parsed.survey_answers has one column per item of the tab (null: blank or not an answer)
+    unpivot parsed.survey_answers
     on columns(* exclude (coalition_id, sheet_row))
-    into name item value cell
+    into name item value answer
 ),
 
 answered as (
@@ -24,7 +17,7 @@ answered as (
         cells.coalition_id,
         cells.sheet_row as response_id,
         cells.item,
-        cm_answer(cells.coalition_id, cells.item, cells.cell) as answer,
+        cells.answer,
         items.scale_min,
         items.scale_max,
         items.reverse

@@ -1,14 +1,20 @@
--- grain: one row per task (accepted rows of the tasks tab)
+-- grain: one row per task (accepted rows of the tasks tab); typed values from parsed.tasks
 -- tied_goal_id: the goal the task serves: its own goal_id when filled in (it wins), else the goal
--- its workstream is mapped to in [workstreams] (ref.workstreams, matched by cm_enum as enumerations
--- are: trimmed, case-folded, spaces, hyphens and underscores alike); null when neither ties it to a goal (no goal_id, a workstream mapped
--- to "", not in [workstreams], or blank).
+-- its workstream is mapped to in [workstreams] (ref.workstreams, matched by the workstream's key as
+-- enumerations are: trimmed, case-folded, spaces, hyphens and underscores alike; parsed.tasks.workstream_key);
+-- null when neither ties it to a goal (no goal_id, a workstream mapped to "", not in [workstreams], or blank).
 with
 
 source as (
-    select * from raw.tasks
-    where not is_blank
-      and (coalition_id, sheet_row) not in (select (coalition_id, sheet_row) from quarantine.rows where tab = 'tasks')
+    select raw.*, parsed.workstream_key, parsed.created_on as created_on__value,
+           parsed.due_on as due_on__value, parsed.completed_on as completed_on__value
+    from raw.tasks as raw
+    join parsed.tasks as parsed using (coalition_id, sheet_row)
+    where not raw.is_blank
+      and not exists (
+          select 1 from quarantine.rows as q
+          where q.coalition_id = raw.coalition_id and q.tab = 'tasks' and q.sheet_row = raw.sheet_row
+      )
 ),
 
 renamed as (
@@ -22,13 +28,13 @@ renamed as (
         ----------  text
         trim(title) as title,
         nullif(trim(workstream), '') as workstream,
-        cm_enum(workstream) as workstream_key,
+        workstream_key,
         nullif(trim(status), '') as status,
         ----------  dates
-        cm_date(created_on) as created_on,
-        cm_date(due_on) as due_on,
-        cm_date(completed_on) as completed_on,
-        fiscal_quarter(cm_date(due_on), params.fiscal_year_start_month) as due_quarter,
+        created_on__value as created_on,
+        due_on__value as due_on,
+        completed_on__value as completed_on,
+        fiscal_quarter(due_on__value, params.fiscal_year_start_month) as due_quarter,
         sheet_row
     from source
     join ref.params as params using (coalition_id)

@@ -1,0 +1,118 @@
+"""The `portfolio-run` flow: each coalition's extract -> snapshot -> validate is one Prefect task
+(coalition_metrics.portfolio.run.prepare_coalition) on the portfolio's task runner ([orchestration]
+task_runner: a Dask cluster through prefect-dask, local or at dask_address, or sequential); a
+coalition whose task fails is reported (Failed: its stage and message) and the others go on; then
+publish_portfolio builds the one database and publishes every prepared coalition and the summary
+in the flow's own process (the DuckDB file is written by this process only).
+
+What crosses to a Dask worker and back is pickled: Settings and RunPlan go out, Prepared (plan,
+snapshot, validation frames) or the coalition's error comes back. A worker on another machine
+writes the snapshot under the plan's out folder, so that folder must be shared (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+
+@task(name="prepare-coalition", timeout_seconds=1800, cache_policy=NO_CACHE)
+def prepare(settings, plan):
+    """extract -> snapshot -> validate of one coalition (in a Dask worker with the dask runner)."""
+    from coalition_metrics.portfolio.run import prepare_coalition
+
+    return prepare_coalition(settings, plan)
+
+
+def prepare_all(entries: list[tuple[Any, Any]], prepare_task, on_failure: Callable, runner=None) -> tuple[list, list]:
+    """One task per (settings, plan), then collected in order: a result is prepared, an error
+    becomes ``on_failure(settings, exc, plan)`` (it never fails the flow).
+
+    ``runner`` (orchestration.task_runner_for) is started here, inside the flow run, so a deployed
+    flow and `coalition run` use the portfolio's own [orchestration] runner; None submits to the
+    flow's task runner."""
+    if runner is None:
+        return _collect(entries, [prepare_task.with_options(task_run_name=_run_name(s)).submit(s, plan)
+                                  for s, plan in entries], on_failure)
+    with runner:
+        futures = [runner.submit(prepare_task.with_options(task_run_name=_run_name(s)),
+                                 parameters={"settings": s, "plan": plan}) for s, plan in entries]
+        return _collect(entries, futures, on_failure)
+
+
+def _run_name(settings) -> str:
+    return f"prepare-{settings.coalition_id}"
+
+
+def _collect(entries, futures, on_failure) -> tuple[list, list]:
+    prepared, failed = [], []
+    for (settings, plan), future in zip(entries, futures):
+        future.wait()
+        try:
+            prepared.append(future.result())
+        except Exception as exc:  # one coalition's failure is reported; the others publish
+            failed.append(on_failure(settings, exc, plan))
+    return prepared, failed
+
+
+def ensure_sheets_limits(coalitions) -> list[str]:
+    """Create or update, before any task reads, the global concurrency limit of every service
+    account whose Google Sheet the portfolio reads; the limits' names."""
+    from coalition_metrics.ratelimit import Budget, ensure_prefect_limit, limit_name
+    from coalition_metrics.sources import looks_like_google_sheet
+
+    names = {}
+    for settings in coalitions:
+        if not looks_like_google_sheet(settings.source_location):
+            continue
+        email = _service_account(settings.credentials_file)
+        names[limit_name(email)] = settings.data["source"]["sheets_reads_per_minute"]
+    for name, per_minute in sorted(names.items()):
+        ensure_prefect_limit(name, Budget(per_minute))
+    return sorted(names)
+
+
+def _service_account(credentials_file: str) -> str | None:
+    """The key's client_email; None when it cannot be read (its extract will say why)."""
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(credentials_file).read_text(encoding="utf-8-sig")).get("client_email")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+@flow(name="portfolio-run", log_prints=True, timeout_seconds=3600)
+def portfolio_run(config: str, quarter: str | None = None, out: str | None = None, write_back: bool = True):
+    """Every coalition of the portfolio file `config`: prepare each on the task runner, then publish.
+
+    quarter: e.g. 2026-Q3; default the portfolio's last completed quarter.
+    """
+    from coalition_metrics.plan import output_folder_ready
+    from coalition_metrics.portfolio.config import load_portfolio
+    from coalition_metrics.portfolio.run import failure, plan_coalition, portfolio_quarter, publish_portfolio
+
+    started_at = datetime.now(timezone.utc)
+    today = date.today()
+    portfolio = load_portfolio(config)
+    q = portfolio_quarter(portfolio, quarter, today)
+    out_dir = output_folder_ready(out or portfolio.settings.output_folder)
+    ensure_sheets_limits(portfolio.coalitions)
+    entries, failed = [], []
+    for settings in portfolio.coalitions:
+        try:
+            entries.append((settings, plan_coalition(settings, q, today, out_dir)))
+        except Exception as exc:
+            failed.append(failure(settings, exc, None))
+    from coalition_metrics.orchestration import task_runner_for
+
+    prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings))
+    result = publish_portfolio(prepared, failed + failed_prepare, portfolio, q, out_dir, today=today,
+                               write_back=write_back, started_at=started_at)
+    print(f"portfolio {result.quarter}: {len(result.published)} published, {len(result.failed)} failed; "
+          f"summary {result.folder}")
+    return result

@@ -1,0 +1,69 @@
+"""Lean, linear validation (issue 13): column-wise tabs and snapshots, one GX pass per stage for
+many coalitions, typed columns loaded for staging, coalition_id in every table."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import duckdb
+import pytest
+
+from coalition_metrics.config import PROJECT_ROOT, ConfigError, load_settings
+from coalition_metrics.pipeline import extract
+from coalition_metrics.snapshot import _canonical, _tab_blob, _tab_document
+from coalition_metrics.sources import RawTab
+from coalition_metrics.validate import validate_many, validate_snapshot
+
+
+@pytest.mark.parametrize("tab", [
+    RawTab("t", "T", ["a", "b"], [(2, ["x", "y"]), (3, ["x", "y", "z"]), (5, ["\"q\"", "é✓\n"])]),
+    RawTab("t", "Tab's \"title\"", ["a"], [(2, []), (3, ["\u2028\x00"])]),
+    RawTab("t", "T", [], []),
+    RawTab("t", "T", present=False),
+])
+def test_snapshot_file_written_column_wise_is_the_canonical_json(tab):
+    """The snapshot's bytes (so its hash and id) are those of the canonical JSON document, ragged rows too."""
+    assert _tab_blob(tab) == _canonical(_tab_document(tab))
+    assert RawTab(tab.name, tab.title, tab.header, tab.rows, tab.present).rows == tab.rows
+
+
+def test_many_coalitions_validate_as_each_alone():
+    settings = load_settings(None, environ={})
+    other = settings.with_overrides(coalition={"id": "other"})
+    tabs = extract(settings)
+    today = date(2026, 10, 5)
+    alone = validate_snapshot(tabs, settings, today)
+    together = validate_many([(settings, tabs, today), (other, tabs, today)])
+    assert len(alone.quarantined) == 9
+    for result in together:
+        assert [q.as_dict() for q in result.quarantined] == [q.as_dict() for q in alone.quarantined]
+        assert result.counts() == alone.counts()
+        assert [t.checks for t in result.tabs.values()] == [t.checks for t in alone.tabs.values()]
+
+
+def test_staging_parses_nothing_with_settings():
+    """Date format, instrument and enumerations differ per coalition: staging reads parsed columns."""
+    for path in sorted((PROJECT_ROOT / "transforms" / "staging").glob("*.sql")):
+        sql = path.read_text()
+        assert not re.search(r"\bcm_(date|timestamp|answer|number|likert|enum|attendance_mark|key)\(", sql), path.name
+
+
+def test_coalition_id_is_the_first_column_of_every_raw_parsed_quarantine_and_staging_table(example_run):
+    db = example_run.folder.parent.parent / "coalition.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'parsed', 'quarantine', 'staging')").fetchall()
+        assert len(tables) >= 8 + 9 + 1 + 9
+        for schema, table in tables:
+            first = con.execute("select column_name from information_schema.columns where table_schema = ? and "
+                                "table_name = ? order by ordinal_position limit 1", [schema, table]).fetchone()[0]
+            assert first == "coalition_id", f"{schema}.{table}"
+            ids = con.execute(f'select distinct coalition_id from {schema}."{table}"').fetchall()
+            assert ids in ([], [("coalition",)]), f"{schema}.{table}"
+
+
+def test_coalition_id_is_checked():
+    with pytest.raises(ConfigError, match=r"\[coalition\] id"):
+        load_settings(None, environ={}).with_overrides(coalition={"id": "Not OK"})

@@ -1,0 +1,159 @@
+"""The Google Sheets read budget ([source] sheets_reads_per_minute): shared by two Dask worker
+processes through a Prefect global concurrency limit on a real Prefect server, each worker faking
+only the HTTP layer (responses) and reading through the real sources/sheets.py code; and kept by a
+local token bucket outside Prefect. A vanished limit fails the read instead of passing unthrottled."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import httpx
+import pytest
+import responses
+from prefect import flow, task
+
+from conftest import SERVICE_EMAIL
+from coalition_metrics.ratelimit import Budget, TokenBucket, limit_name
+
+# 360 reads a minute: a bucket of 6 reads, refilled at 6 a second (fast enough for a test).
+READS_PER_MINUTE = 360
+EXTRACTIONS_PER_WORKER = 6  # each one is two reads (the tab list, then one values:batchGet)
+
+
+def timed_sheets_reads(settings, extractions: int) -> tuple[int, list[float]]:
+    """In a worker: fake Google's HTTP layer with responses, extract the sheet ``extractions`` times
+    through the real GoogleSheetSource, and return this process's pid and every Sheets read's time."""
+    from test_sheets_source import (ALLOWED_LOCATIONS, BATCH_URL, META_URL, NO_BOUNDARY, TOKEN_URL, FakeGoogle,
+                                    batch_answer, metadata)
+
+    from coalition_metrics.pipeline import extract
+
+    stamps: list[float] = []
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, ALLOWED_LOCATIONS, json=NO_BOUNDARY)
+        rsps.add(responses.POST, TOKEN_URL, json={"access_token": "ya29.fake", "expires_in": 3599,
+                                                  "token_type": "Bearer"})
+        for url, answer in ((META_URL, metadata()), (BATCH_URL, batch_answer())):
+            rsps.add_callback(responses.GET, url, callback=_stamping(stamps, answer), content_type="application/json")
+        for _ in range(extractions):
+            tabs = extract(settings)
+            assert len(tabs["attendance"].rows) > 100
+    return os.getpid(), stamps
+
+
+def _stamping(stamps: list[float], answer):
+    import json
+
+    def callback(request):
+        stamps.append(time.time())
+        return 200, {}, json.dumps(answer)
+    return callback
+
+
+@task(name="read-sheet")
+def read_sheet(settings, extractions: int):
+    return timed_sheets_reads(settings, extractions)
+
+
+def max_in_window(stamps: list[float], budget: Budget, slack: int = 1) -> list[tuple[int, float]]:
+    """Every (reads, span) window holding more reads than the bucket allows (burst + rate x span)."""
+    over = []
+    for i in range(len(stamps)):
+        for j in range(i, len(stamps)):
+            reads, span = j - i + 1, stamps[j] - stamps[i]
+            if reads > budget.burst + budget.per_second * span + slack:
+                over.append((reads, round(span, 3)))
+    return over
+
+
+@pytest.fixture
+def sheet(settings, credentials_file):
+    from test_sheets_source import sheet_settings
+
+    return sheet_settings(settings, credentials_file, sheets_reads_per_minute=READS_PER_MINUTE)
+
+
+def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api):
+    from coalition_metrics.orchestration import task_runner_for
+    from flows.portfolio_run import ensure_sheets_limits
+
+    runner = task_runner_for(sheet.with_overrides(orchestration={"task_runner": "dask", "dask_workers": 2}))
+
+    @flow(name="sheets-rate-limit-test", task_runner=runner)
+    def two_workers():
+        names = ensure_sheets_limits([sheet])
+        futures = [read_sheet.submit(sheet, EXTRACTIONS_PER_WORKER) for _ in range(2)]
+        return names, [f.result() for f in futures]
+
+    names, results = two_workers()
+    assert names == [limit_name(SERVICE_EMAIL)]
+    pids = {pid for pid, _ in results}
+    assert len(pids) == 2 and os.getpid() not in pids  # two worker processes, not this one
+    stamps = sorted(t for _, ts in results for t in ts)
+    assert len(stamps) == 2 * 2 * EXTRACTIONS_PER_WORKER
+    # Both workers read at the same time, yet together they kept one budget.
+    first_a, first_b = (min(ts) for _, ts in results)
+    last_a, last_b = (max(ts) for _, ts in results)
+    assert max(first_a, first_b) < min(last_a, last_b), "the two workers' reads did not overlap"
+    budget = Budget(READS_PER_MINUTE)
+    assert max_in_window(stamps, budget) == []
+    least = (len(stamps) - budget.burst) / budget.per_second  # 24 reads: 6 at once, then 6 a second
+    assert stamps[-1] - stamps[0] >= 0.9 * least, (stamps[-1] - stamps[0], least)
+
+    with httpx.Client(base_url=on_prefect_api, timeout=30) as api:
+        limit = api.get(f"/v2/concurrency_limits/{names[0]}").json()
+    assert (limit["limit"], limit["slot_decay_per_second"], limit["active"]) == (6, 6.0, True)
+
+
+def test_a_vanished_limit_fails_the_read_instead_of_passing_unthrottled(sheet, on_prefect_api, caplog):
+    from prefect.client.orchestration import get_client
+
+    from coalition_metrics.errors import TransientSourceError
+    from coalition_metrics.ratelimit import SheetsReadLimiter
+
+    email = "vanishing@riverside-metrics.iam.gserviceaccount.com"
+
+    @flow(name="sheets-limit-vanishes")
+    def vanish():
+        limiter = SheetsReadLimiter(email, 120)
+        assert limiter.shared
+        limiter.before_read()  # creates the limit, takes a slot
+        with get_client(sync_client=True) as client:
+            client.delete_global_concurrency_limit_by_name(limit_name(email))
+        try:
+            limiter.before_read()
+        except TransientSourceError as exc:
+            return str(exc)
+        return "read passed"
+
+    message = vanish()
+    assert limit_name(email) in message and "Nothing was read unthrottled" in message
+
+
+def test_outside_prefect_a_local_token_bucket_keeps_the_same_budget(sheet, caplog):
+    """--no-prefect: the process keeps the budget itself, and says so."""
+    caplog.set_level(logging.INFO, logger="coalition_metrics.ratelimit")
+    started = time.monotonic()
+    _, stamps = timed_sheets_reads(sheet, 8)  # 16 reads: 6 at once, then 6 a second
+    assert len(stamps) == 16
+    assert max_in_window(stamps, Budget(READS_PER_MINUTE)) == []
+    assert time.monotonic() - started >= 0.9 * (16 - 6) / 6
+    assert "kept by this process (no Prefect run" in caplog.text
+
+
+def test_token_bucket_arithmetic():
+    now = [0.0]
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(Budget(60), clock=lambda: now[0], sleep=sleep)
+    assert Budget(60).burst == 2 and Budget(3600).burst == 60 and Budget(1).burst == 2
+    assert [bucket.take() for _ in range(2)] == [0.0, 0.0]  # one extraction's two reads at once
+    assert bucket.take() == pytest.approx(1.0)  # then one a second
+    now[0] += 10.0  # a pause refills at most the burst
+    assert [bucket.take() for _ in range(2)] == [0.0, 0.0] and bucket.take() == pytest.approx(1.0)
