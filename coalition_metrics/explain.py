@@ -367,7 +367,7 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress
     from .replay import replay_run
 
     run = exp.run
-    why = (f"the run was built without explain's row listings ([output] lineage = false)" if built_by == NO_LINEAGE
+    why = ("the run was built without explain's row listings ([output] lineage = false)" if built_by == NO_LINEAGE
            else f"the database's raw, staging and lineage tables were last built by run {built_by}, not by run "
            f"{run['run_id']}" if built_by else
            f"this folder's database holds no build of run {run['run_id']}: a portfolio run builds every "
