@@ -141,7 +141,7 @@ def build_portfolio_database(entries, db_path) -> list[str]:
     from .load import (concat_tables, connect, global_reference_frames, largest_survey_n, load_t_critical,
                        reference_frames, snapshot_frames, write_tables)
     from .pipeline import BUILD_DDL, first_quarter
-    from .transform import run_models
+    from .transform import FIGURE_LAYERS, run_models
 
     ids = [settings.coalition_id for settings, _, _, _ in entries]
     if not ids:
@@ -165,7 +165,8 @@ def build_portfolio_database(entries, db_path) -> list[str]:
     try:
         write_tables(con, tables)
         load_t_critical(con, largest_survey_n(con))
-        built = run_models(con, [settings for settings, _, _, _ in entries])
+        # figures only: explain lists a portfolio coalition's rows by replaying its run
+        built = run_models(con, [settings for settings, _, _, _ in entries], FIGURE_LAYERS)
         con.execute(BUILD_DDL)
         con.executemany("insert into ref.build values (?, ?, ?, ?, ?, ?)", builds)
         return built

@@ -151,6 +151,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Print report.pdf and funder.pdf (WeasyPrint, 5-6 s a run) beside their HTML pages; false
         # publishes the HTML pages only, e.g. for a coordinator's quick refresh of the figures.
         "pdf": True,
+        # Build explain's row listings (transforms/lineage) with every run: `coalition explain` then
+        # answers at once. Their size grows with rows x quarters (a sheet row is listed for every
+        # quarter), so for a very large coalition false saves most of the transform time; explain
+        # then replays the run from its snapshot when asked. A portfolio never builds them.
+        "lineage": True,
     },
     "write_back": {
         # A run or refresh whose source is a Google Sheet writes its funder table to a tab of that
@@ -270,6 +275,11 @@ class Settings:
     def print_pdfs(self) -> bool:
         """[output] pdf: print report.pdf and funder.pdf beside the HTML pages."""
         return self.data["output"]["pdf"]
+
+    @property
+    def build_lineage(self) -> bool:
+        """[output] lineage: build transforms/lineage with the run (else explain replays the run)."""
+        return self.data["output"]["lineage"]
 
     def with_overrides(self, **section_keys: dict[str, Any]) -> "Settings":
         """A copy with some values replaced, e.g. ``with_overrides(source={"location": x})``."""

@@ -201,6 +201,8 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
         exp = _published_figures(con, m, metric_id, run, quarter, member, out_dir)
         if exp.figure is not None:
             built_by = _built_by(con)
+            if built_by == run["run_id"] and not _has_lineage(con):
+                built_by = NO_LINEAGE  # built by this run with [output] lineage = false: replay it
             if built_by == run["run_id"]:
                 exp.lineage = "live"
                 exp.coordinator_only = _kept_from_funders(con, m, exp.published_id)
@@ -323,6 +325,18 @@ def _coalition_of(con) -> str:
     return ids[0] if len(ids) == 1 else DEFAULTS["coalition"]["id"]
 
 
+NO_LINEAGE = "(built without lineage)"
+
+
+def _has_lineage(con) -> bool:
+    """Whether the database holds the lineage tables (not with [output] lineage = false)."""
+    try:
+        con.execute("select 1 from lineage.metric_lineage limit 0").fetchall()
+        return True
+    except Exception:
+        return False
+
+
 def _built_by(con) -> str | None:
     """The run whose build the raw, staging, marts and lineage tables hold (ref.build)."""
     try:
@@ -353,7 +367,8 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress
     from .replay import replay_run
 
     run = exp.run
-    why = (f"the database's raw, staging and lineage tables were last built by run {built_by}, not by run "
+    why = ("the run was built without explain's row listings ([output] lineage = false)" if built_by == NO_LINEAGE
+           else f"the database's raw, staging and lineage tables were last built by run {built_by}, not by run "
            f"{run['run_id']}" if built_by else
            f"this folder's database holds no build of run {run['run_id']}: a portfolio run builds every "
            f"coalition in the portfolio's own database, and an earlier version of the tool kept no build record")

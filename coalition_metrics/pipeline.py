@@ -66,10 +66,12 @@ def first_quarter(validation: ValidationResult, settings: Settings) -> Quarter:
     return Quarter.of(date.fromisoformat(first), settings.fiscal_year_start_month)
 
 
-def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> list[str]:
-    """Load raw, quarantine and reference tables, then build staging and marts."""
+def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
+                   lineage: bool | None = None) -> list[str]:
+    """Load raw, quarantine and reference tables, then build staging and marts, and the lineage
+    tables when ``lineage`` (default: [output] lineage; a replay for explain always builds them)."""
     from .load import load_reference_tables, load_snapshot_tables
-    from .transform import run_models
+    from .transform import FIGURE_LAYERS, LAYERS, run_models
 
     first = first_quarter(validation, plan.settings)
     if plan.quarter < first:
@@ -80,7 +82,8 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
     with run_lock(plan), open_db(plan) as con:
         load_snapshot_tables(con, snap, validation, plan.settings)
         load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
-        built = run_models(con, plan.settings)
+        with_lineage = plan.settings.build_lineage if lineage is None else lineage
+        built = run_models(con, plan.settings, LAYERS if with_lineage else FIGURE_LAYERS)
         record_build(con, plan, snap)
         return built
 

@@ -191,7 +191,7 @@ def build_replay(run: RunInfo, settings: Settings, config_source: str, snap: Sna
     try:
         plan = RunPlan(settings, run.run_id, quarter, run.as_of, folder, run.flow)
         validation = validate(snap, settings)
-        build_database(snap, validation, plan)
+        build_database(snap, validation, plan, lineage=True)
         return Replay(run, settings, config_source, snap, validation, plan, folder).open()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,6 +20,7 @@ from .config import PROJECT_ROOT
 
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
 LAYERS = ("staging", "marts", "lineage")
+FIGURE_LAYERS = ("staging", "marts")  # what publishing needs; lineage is explain's
 
 
 def register_functions(con, settings) -> None:
@@ -79,10 +80,10 @@ def register_functions(con, settings) -> None:
         con.create_function(name, fn, args, ret, null_handling="special", side_effects=False)
 
 
-def model_files() -> list[tuple[str, Path]]:
-    """(table name, file) for every model, in an order where each comes after what it reads."""
+def model_files(layers: tuple[str, ...] = LAYERS) -> list[tuple[str, Path]]:
+    """(table name, file) for every model of ``layers``, in an order where each comes after what it reads."""
     files = {}
-    for layer in LAYERS:
+    for layer in layers:
         for path in sorted((TRANSFORMS_DIR / layer).glob("*.sql")):
             files[f"{layer}.{path.stem}"] = path
     deps = {
@@ -108,13 +109,17 @@ def model_files() -> list[tuple[str, Path]]:
     return ordered
 
 
-def run_models(con, settings) -> list[str]:
-    """Build every staging and mart table; return their names in build order."""
+def run_models(con, settings, layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """Build every staging and mart table (and lineage table, when ``layers`` has it); return their
+    names in build order. Without the lineage layer, lineage tables of an earlier build are dropped,
+    so no table describes another build than ref.build's."""
     register_functions(con, settings)
+    if "lineage" not in layers:
+        con.execute("drop schema if exists lineage cascade")
     con.execute("create schema if not exists lineage")
     con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
     built = []
-    for name, path in model_files():
+    for name, path in model_files(layers):
         sql = path.read_text().strip().rstrip(";")
         try:
             con.execute(f"create or replace table {name} as\n{sql}")

@@ -32,12 +32,15 @@ def test_a_wave_larger_than_1000_responses_gets_its_interval(example_run_copy):
     s = load_settings(None, environ={})
     con = duckdb.connect(str(example_run_copy.folder.parent.parent / "coalition.duckdb"))
     try:
+        # each copy gets its own sheet row (a sheet row number is unique in a tab)
         con.execute("""insert into raw.survey
-                       select 100000 + i, snapshot_id, is_blank, '09/0' || (1 + i % 9) || '/2026 10:00:00',
+                       select coalition_id, 100000 + 100 * i + k, snapshot_id, is_blank,
+                              '09/0' || (1 + i % 9) || '/2026 10:00:00',
                               respondent, satisfaction, trust, voice_heard, shared_vision, communication,
                               value_received
-                       from (select * from raw.survey where not is_blank and respondent is not null
-                             and satisfaction <> '' limit 40) as seed, range(30) as r(i)""")
+                       from (select *, row_number() over (order by sheet_row) as k from raw.survey
+                             where not is_blank and respondent is not null and satisfaction <> ''
+                             order by sheet_row limit 40) as seed, range(30) as r(i)""")
         first = Quarter.parse(con.execute("select min(quarter) from ref.quarters").fetchall()[0][0])
         load_reference_tables(con, s, Quarter.parse("2026-Q3"), date(2026, 9, 30), first)
         run_models(con, s)

@@ -16,7 +16,14 @@ figures as (
     union all
     select 'attendance_rate', kinds.kind, rows.*
     from rows
-    join ref.counted_kinds as kinds on kinds.coalition_id = rows.coalition_id and (rows.kind = kinds.kind or rows.kind is null)
+    join ref.counted_kinds as kinds on kinds.coalition_id = rows.coalition_id and kinds.kind = rows.kind
+    union all
+    -- a row whose meeting is unknown is listed under every counted kind (an equi-join above, not an
+    -- `or` in the join condition, which would compare every row with every kind)
+    select 'attendance_rate', kinds.kind, rows.*
+    from rows
+    join ref.counted_kinds as kinds on kinds.coalition_id = rows.coalition_id
+    where rows.kind is null
     union all
     select 'member_attendance_rate', roster.member_id, rows.*
     from rows

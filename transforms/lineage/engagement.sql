@@ -122,27 +122,60 @@ at_as_of as (
       and (roster_rows.left_on is null or roster_rows.left_on >= roster_rows.as_of)
 ),
 
-recent as (
+ordered as (
+    -- each member's expected attendances (excused skipped), numbered oldest first
     select
-        at_as_of.coalition_id,
-        at_as_of.quarter,
-        expected.member_id,
-        coalesce(expected.attendance_sheet_row, expected.meeting_sheet_row) as sheet_row,
-        case when expected.is_missing_row then 'meetings' else 'attendance' end as tab,
-        expected.attendance_sheet_column as sheet_column,
-        expected.status,
-        expected.is_missing_row,
-        row_number() over (
-            partition by at_as_of.coalition_id, at_as_of.quarter, at_as_of.member_id
-            order by expected.meeting_on desc, expected.meeting_id desc
-        ) as recency
+        coalition_id,
+        member_id,
+        meeting_on,
+        coalesce(attendance_sheet_row, meeting_sheet_row) as sheet_row,
+        case when is_missing_row then 'meetings' else 'attendance' end as tab,
+        attendance_sheet_column as sheet_column,
+        status,
+        is_missing_row,
+        row_number() over (partition by coalition_id, member_id order by meeting_on, meeting_id) as idx
+    from marts.expected_attendance
+    where status <> 'excused'
+),
+
+latest_on as (
+    -- the number of a member's expected attendances up to each meeting date
+    select coalition_id, member_id, meeting_on, max(idx) as seen
+    from ordered
+    group by coalition_id, member_id, meeting_on
+),
+
+seen as (
+    -- how many expected attendances each member on the roster at as_of had up to as_of
+    select at_as_of.coalition_id, at_as_of.quarter, at_as_of.member_id, coalesce(latest_on.seen, 0) as seen
     from at_as_of
     join quarters using (coalition_id, quarter)
-    join marts.expected_attendance as expected
-      on expected.coalition_id = at_as_of.coalition_id
-     and expected.member_id = at_as_of.member_id
-     and expected.meeting_on <= quarters.as_of
-     and expected.status <> 'excused'
+    asof left join latest_on
+      on latest_on.coalition_id = at_as_of.coalition_id and latest_on.member_id = at_as_of.member_id
+     and latest_on.meeting_on <= quarters.as_of
+),
+
+recent as (
+    -- the last alert_absences of them, newest first (recency 1): keyed by their number, not a
+    -- range join over every quarter
+    select
+        wanted.coalition_id,
+        wanted.quarter,
+        ordered.member_id,
+        ordered.sheet_row,
+        ordered.tab,
+        ordered.sheet_column,
+        ordered.status,
+        ordered.is_missing_row,
+        wanted.seen - ordered.idx + 1 as recency
+    from (
+        select seen.*, unnest(range(greatest(seen.seen - params.alert_absences, 0) + 1, seen.seen + 1)) as idx
+        from seen
+        join ref.params as params on params.coalition_id = seen.coalition_id
+    ) as wanted
+    join ordered
+      on ordered.coalition_id = wanted.coalition_id and ordered.member_id = wanted.member_id
+     and ordered.idx = wanted.idx
 ),
 
 alerts as (

@@ -115,27 +115,29 @@ figures as (
     cross join (values ('leadership_concentration'), ('ownership_hhi'), ('single_champion_risk')) as metrics(metric_id)
 ),
 
+per_source as (
+    -- the leadership figures are per source: their rows are [tasks] and the plain figure's
+    select figures.*, null::varchar as dimension from figures
+    union all
+    select figures.*, 'tasks' from figures
+    where figures.metric_id in ('leadership_concentration', 'ownership_hhi', 'single_champion_risk')
+),
+
 final as (
     select
-        figures.coalition_id,
-        figures.metric_id,
-        dimensions.dimension,
-        figures.quarter,
-        figures.tab,
-        figures.sheet_row,
+        coalition_id,
+        metric_id,
+        dimension,
+        quarter,
+        tab,
+        sheet_row,
         null::varchar as sheet_column,
-        figures.member_id,
-        case when figures.reason is null then figures.role end as role,
-        figures.reason is null as included,
-        figures.reason,
-        figures.cell
-    from figures
-    -- the leadership figures are per source: these rows are [tasks] and the plain figure's
-    cross join lateral (
-        select null::varchar as dimension
-        union all
-        select 'tasks' where figures.metric_id in ('leadership_concentration', 'ownership_hhi', 'single_champion_risk')
-    ) as dimensions
+        member_id,
+        case when reason is null then role end as role,
+        reason is null as included,
+        reason,
+        cell
+    from per_source
 )
 
 select * from final
