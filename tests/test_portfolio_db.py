@@ -65,7 +65,7 @@ def built(tmp_path_factory):
     build_portfolio_database(entries, tmp / "portfolio.duckdb")
     for entry in entries:
         _, plan, snap, validation = entry
-        build_database(snap, validation, plan)  # the coalition alone, as a single run builds it
+        build_database(snap, validation, plan, lineage=False)  # alone, as a single run builds its figures
     return tmp, entries
 
 
@@ -79,7 +79,7 @@ def test_every_table_of_each_coalition_equals_its_single_build(built):
             portfolio.switch(cid)  # the views stay, the variable changes
             with coalition_view(plan.db_path, cid) as single:
                 names = tables(single)
-                assert len(names) >= 42 and "marts.published_metrics" in names
+                assert len(names) >= 30 and "marts.published_metrics" in names
                 assert tables(view) == names
                 for name in names:
                     got, want = contents(view, name), contents(single, name)
@@ -121,7 +121,7 @@ def test_the_coalitions_differ_where_their_settings_do(built):
                                 from duckdb_tables() t join duckdb_columns() c using (schema_name, table_name)
                                 where c.column_index = 1 and t.schema_name in
                                       ('raw', 'quarantine', 'staging', 'marts', 'lineage')""").fetchall()
-        assert len(firsts) >= 50 and all(col == "coalition_id" for _, col in firsts), firsts
+        assert len(firsts) >= 35 and all(col == "coalition_id" for _, col in firsts), firsts
     finally:
         con.close()
 

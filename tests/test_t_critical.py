@@ -41,6 +41,20 @@ def test_a_wave_larger_than_1000_responses_gets_its_interval(example_run_copy):
                        from (select *, row_number() over (order by sheet_row) as k from raw.survey
                              where not is_blank and respondent is not null and satisfaction <> ''
                              order by sheet_row limit 40) as seed, range(30) as r(i)""")
+        # and as validation parsed them (staging reads parsed.survey and parsed.survey_answers)
+        con.execute("""create temp table copies as
+                       select seed.sheet_row as src, 100000 + 100 * i + k as sheet_row, i
+                       from (select sheet_row, row_number() over (order by sheet_row) as k from raw.survey
+                             where not is_blank and respondent is not null and satisfaction <> ''
+                               and sheet_row < 100000
+                             order by sheet_row limit 40) as seed, range(30) as r(i)""")
+        con.execute("""insert into parsed.survey
+                       select p.coalition_id, c.sheet_row,
+                              make_timestamp(2026, 9, 1 + c.i % 9, 10, 0, 0), p.member_id
+                       from copies as c join parsed.survey as p on p.sheet_row = c.src""")
+        con.execute("""insert into parsed.survey_answers
+                       select p.* replace (c.sheet_row as sheet_row)
+                       from copies as c join parsed.survey_answers as p on p.sheet_row = c.src""")
         first = Quarter.parse(con.execute("select min(quarter) from ref.quarters").fetchall()[0][0])
         load_reference_tables(con, s, Quarter.parse("2026-Q3"), date(2026, 9, 30), first)
         run_models(con, s)
