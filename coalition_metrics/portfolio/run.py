@@ -113,7 +113,20 @@ def prepare_coalition(settings: Settings, plan: RunPlan) -> Prepared:
     """extract -> snapshot -> validate for one coalition (pipeline.py's stage functions), recorded
     in the coalition's runs table. Raises the stage's CoalitionError with ``.stage`` set (a run
     recorded as failed); an OSError becomes a StorageError."""
-    from ..pipeline import extract, snapshot, validate
+    from ..pipeline import validate
+
+    snap = take_snapshot_of(settings, plan)
+    try:
+        validation = validate(snap, settings)
+    except (CoalitionError, OSError) as exc:
+        raise _stage_error(exc, "validate", plan, snap) from None
+    return Prepared(settings.coalition_id, plan, snap, validation)
+
+
+def take_snapshot_of(settings: Settings, plan: RunPlan) -> Snapshot:
+    """extract -> snapshot for one coalition, recorded as running in its runs table (with the
+    snapshot, so a run that dies later can resume from it). Raises the stage's error with ``.stage``."""
+    from ..pipeline import extract, snapshot
 
     stage, snap = "extract", None
     try:
@@ -122,11 +135,9 @@ def prepare_coalition(settings: Settings, plan: RunPlan) -> Prepared:
         stage = "snapshot"
         snap = snapshot(tabs, plan)
         record_run(plan, "running", snap.snapshot_id)
-        stage = "validate"
-        validation = validate(snap, settings)
     except (CoalitionError, OSError) as exc:
         raise _stage_error(exc, stage, plan, snap) from None
-    return Prepared(settings.coalition_id, plan, snap, validation)
+    return snap
 
 
 VALIDATE_BATCH = 250  # coalitions validated in one Great Expectations pass (memory stays bounded)
@@ -137,21 +148,14 @@ def prepare_many(planned: list[tuple[Settings, RunPlan]]) -> tuple[list[Prepared
     them in batches with one Great Expectations pass per batch (validate.validate_many: the suites
     cost per expectation, not per row, so 1,000 coalitions do not pay 1,000 times). Each
     coalition's result is exactly what prepare_coalition gives it; a failure is that coalition's."""
-    from ..pipeline import extract, snapshot
     from ..validate import validate_many
 
     prepared, failed, taken = [], [], []
     for settings, plan in planned:
-        stage, snap = "extract", None
         try:
-            record_run(plan, "running")
-            tabs = extract(settings)
-            stage = "snapshot"
-            snap = snapshot(tabs, plan)
-            record_run(plan, "running", snap.snapshot_id)
-            taken.append((settings, plan, snap))
-        except Exception as exc:
-            failed.append(failure(settings, _stage_error(exc, stage, plan, snap), plan, stage))
+            taken.append((settings, plan, take_snapshot_of(settings, plan)))
+        except Exception as exc:  # one coalition's failure is reported; the others go on
+            failed.append(failure(settings, exc, plan))
     for start in range(0, len(taken), VALIDATE_BATCH):
         batch = taken[start:start + VALIDATE_BATCH]
         outcomes = validate_many([(settings, snap.tabs, snap.read_on) for settings, _, snap in batch])
