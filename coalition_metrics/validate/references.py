@@ -84,8 +84,11 @@ def mark_attendance_membership(frame, results: dict[str, TabResult]) -> None:
         joined = frame["member_id"].map(windows["joined_on__value"])
         left = frame["member_id"].map(windows["left_on__value"])
         known = frame["member_id"].isin(windows.index) & day.notna()
-        before = known & joined.notna() & (day.fillna("") < joined.fillna(""))
-        after = known & left.notna() & (day.fillna("") > left.fillna("~"))
+        # ISO dates compare as text; a column with no date at all maps to float NaN, so make every
+        # side object-typed before filling (pandas 4 refuses a text fill on a float column)
+        day_s, joined_s, left_s = (col.astype(object) for col in (day, joined, left))
+        before = known & joined.notna() & (day_s.fillna("") < joined_s.fillna(""))
+        after = known & left.notna() & (day_s.fillna("") > left_s.fillna("~"))
         flagged = np.flatnonzero((before | after).to_numpy())
         windows_of = membership_windows(results)
         for i in flagged:
