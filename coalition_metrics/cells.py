@@ -15,3 +15,17 @@ def safe_csv_cell(value) -> str:
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
+
+
+def csv_text(header, rows) -> str:
+    """A CSV file as text: the header as given, then each row's cells through safe_csv_cell
+    (funder_metrics.csv, quarantine.csv, the portfolio's summary.csv and distribution.csv)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([safe_csv_cell(c) for c in row])
+    return buf.getvalue()

@@ -5,12 +5,10 @@ tab written back (writeback.py) shows the same table."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
-from .cells import safe_csv_cell
+from .cells import csv_text
 from .render import published_rows
 
 FUNDER_COLUMNS = ("metric_id", "label", "quarter", "value", "unit", "n", "suppressed")
@@ -114,9 +112,4 @@ def funder_json(records: list[dict[str, Any]], coalition: str, quarter: str, com
 
 
 def funder_csv(records: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(FUNDER_COLUMNS)
-    for r in records:
-        w.writerow([safe_csv_cell(r[c]) for c in FUNDER_COLUMNS])
-    return buf.getvalue()
+    return csv_text(FUNDER_COLUMNS, ([r[c] for c in FUNDER_COLUMNS] for r in records))

@@ -3,8 +3,6 @@ table that `coalition validate` prints. Built from a ValidationResult; funder ou
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from typing import Any
 
@@ -52,15 +50,9 @@ def render_quality_page(context: dict[str, Any]) -> str:
 
 def quarantine_csv(validation: ValidationResult) -> str:
     """Every quarantined cell, formulas neutralized, for working through in a spreadsheet."""
-    from .cells import safe_csv_cell
+    from .cells import csv_text
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(QUARANTINE_COLUMNS)
-    for q in validation.quarantined:
-        d = q.as_dict()
-        w.writerow([safe_csv_cell(d[c]) for c in QUARANTINE_COLUMNS])
-    return buf.getvalue()
+    return csv_text(QUARANTINE_COLUMNS, ([q.as_dict()[c] for c in QUARANTINE_COLUMNS] for q in validation.quarantined))
 
 
 def rows_to_fix(validation: ValidationResult) -> int:

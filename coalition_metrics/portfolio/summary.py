@@ -9,15 +9,13 @@ suppressed and a figure without data stays empty: neither is ever a 0.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..cells import safe_csv_cell
+from ..cells import csv_text
 from ..quarters import Quarter
 from ..registry import Metric, load_registry, suppressed_label
 
@@ -111,9 +109,7 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
     for m in metrics:
         head += [m.id, f"{m.id}_n", f"{m.id}_status"]
     head += [ALERTS_ID, "rows_set_aside", "rows_set_aside_to_fix", "blocking_issues", "failed_stage", "message", "report"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(head)
+    lines = []
     for r in rows:
         cells = [r["coalition_id"], r["coalition"], r["status"], r["quarter"], r["run_id"]]
         for m in metrics:
@@ -121,18 +117,13 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
             cells += [f["value"], f["n"], f["state"]]
         cells += [r["alerts"]["value"], r["rows_set_aside"], r["rows_set_aside_to_fix"], r["blocking_issues"],
                   r["stage"], r["message"], r["report"]]
-        w.writerow([safe_csv_cell(c) for c in cells])
-    return buf.getvalue()
+        lines.append(cells)
+    return csv_text(head, lines)
 
 
 def distribution_csv(dist: list[dict[str, Any]]) -> str:
     head = ["metric_id", "name", "unit", "n_coalitions", "suppressed", "no_data", "min", "q1", "median", "q3", "max"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(head)
-    for d in dist:
-        w.writerow([safe_csv_cell(d[k]) for k in head])
-    return buf.getvalue()
+    return csv_text(head, ([d[k] for k in head] for d in dist))
 
 
 def render_summary_html(context: dict[str, Any]) -> str:
