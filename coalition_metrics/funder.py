@@ -5,11 +5,11 @@ tab written back (writeback.py) shows the same table."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .cells import csv_text
 from .render import published_rows
+from .jsontext import dumps_indented
 
 FUNDER_COLUMNS = ("metric_id", "label", "quarter", "value", "unit", "n", "suppressed")
 
@@ -108,7 +108,7 @@ def funder_json(records: list[dict[str, Any]], coalition: str, quarter: str, com
     """Deterministic JSON: no run id, no timestamp; same snapshot, config and code -> same bytes."""
     doc = {"coalition": coalition, "quarter": quarter, "completeness": complete,
            "columns": list(FUNDER_COLUMNS), "metrics": [{c: r[c] for c in FUNDER_COLUMNS} for r in records]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(doc) + "\n"
 
 
 def funder_csv(records: list[dict[str, Any]]) -> str:

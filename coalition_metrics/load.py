@@ -48,13 +48,19 @@ def connect(db_path: Path):
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
+    ensure_tables(con)
+    return con
+
+
+def ensure_tables(con) -> None:
+    """The schemas and the runs table (with the columns later versions added) in the connection's
+    current database."""
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     con.execute(RUNS_DDL)
     con.execute("alter table runs add column if not exists pid integer")  # databases from before pid
     for column, kind in (("write_back", "varchar"), ("write_back_at", "timestamp"), ("write_back_message", "varchar")):
         con.execute(f"alter table runs add column if not exists {column} {kind}")  # from before write-back
-    return con
 
 
 # Per-coalition tables carry coalition_id as their first column (a portfolio's one database holds

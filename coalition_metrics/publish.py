@@ -3,7 +3,6 @@ folder into place atomically (a published run folder is never overwritten)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from .runlock import open_db, run_lock
 from .runs import keep_published_metrics
 from .snapshot import Snapshot
 from .validate import ValidationResult
+from .jsontext import dumps_indented
 
 
 def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
@@ -72,8 +72,8 @@ def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan
         **funder_files(records, validation, plan),
         "validation/index.html": quality,
         "validation/quarantine.csv": quarantine_csv(validation),
-        "validation/quarantine.json": json.dumps(quarantined, indent=2, ensure_ascii=False) + "\n",
-        "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+        "validation/quarantine.json": dumps_indented(quarantined) + "\n",
+        "manifest.json": dumps_indented(manifest) + "\n",
         CONFIG_FILE: config_json(s),
     }
     folder = publish_folder(plan, files)
@@ -90,7 +90,7 @@ def config_json(settings: Settings) -> str:
     credential's content is ever read into the settings. Keys keep the settings' order: the order of
     [survey_items] and [survey_scales] is the instrument's, which orders the published figures (a
     sorted file replayed an instrument alphabetically, so `verify` found the funder files reordered)."""
-    return json.dumps(settings.public_dict(), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(settings.public_dict()) + "\n"
 
 
 def funder_files(records: list[dict], validation: ValidationResult, plan: RunPlan) -> dict[str, str]:
@@ -230,11 +230,10 @@ def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) 
         "funder.html": funder_html,
         **render_pdfs({"funder.pdf": funder_html}, s),
         **funder_files(records, validation, plan),
-        "validation/quarantine.json": json.dumps([q.as_dict() for q in validation.quarantined], indent=2,
-                                                 ensure_ascii=False) + "\n",
+        "validation/quarantine.json": dumps_indented([q.as_dict() for q in validation.quarantined]) + "\n",
     }
     manifest = run_manifest(snap, validation, plan, records)
-    files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    files["manifest.json"] = dumps_indented(manifest) + "\n"
     files[CONFIG_FILE] = config_json(s)
     folder = publish_folder(plan, files)
     return RunResult(plan.run_id, plan.quarter.label, folder, folder / "funder_metrics.csv", manifest)

@@ -5,6 +5,7 @@ Templates get a plain dict; they contain no SQL, and formatting comes from each 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .config import PROJECT_ROOT
@@ -209,7 +210,10 @@ def scale_table(con, quarter: str, settings) -> list[dict[str, Any]]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def template_env():
+    """The one Jinja environment of the process: templates compile once, not once per page (a
+    portfolio renders three pages per coalition; compiling them each time was a quarter of its run)."""
     import jinja2
 
     return jinja2.Environment(

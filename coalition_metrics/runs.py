@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import nullcontext
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,11 @@ from .runlock import database_error, open_db, run_lock
 
 
 def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folder: Path | None = None,
-               message: str = "") -> None:
-    """Insert or update the run's row in the runs table."""
-    with run_lock(plan), open_db(plan) as con:
+               message: str = "", con=None) -> None:
+    """Insert or update the run's row in the runs table: through ``con`` when given (a connection
+    whose default catalog is the run's database, runlock.attached_db's), else a connection opened
+    for it."""
+    with run_lock(plan), (nullcontext(con) if con is not None else open_db(plan)) as con:
         con.execute("delete from runs where run_id = ?", [plan.run_id])
         con.execute(
             """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,

@@ -10,6 +10,7 @@ others publish. flows/portfolio_run.py wraps prepare_coalition and publish_portf
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..config import Settings
 from ..errors import BlockingValidationError, CoalitionError, storage_error
 from ..plan import RunPlan, RunResult, output_folder_ready, plan_run
 from ..quarters import Quarter, last_completed, same_months
+from ..runlock import attached_db, run_lock
 from ..runs import record_run
 from ..snapshot import Snapshot
 from ..validate import ValidationResult
@@ -123,21 +125,36 @@ def prepare_coalition(settings: Settings, plan: RunPlan) -> Prepared:
     return Prepared(settings.coalition_id, plan, snap, validation)
 
 
-def take_snapshot_of(settings: Settings, plan: RunPlan) -> Snapshot:
+def take_snapshot_of(settings: Settings, plan: RunPlan, hub=None) -> Snapshot:
     """extract -> snapshot for one coalition, recorded as running in its runs table (with the
-    snapshot, so a run that dies later can resume from it). Raises the stage's error with ``.stage``."""
+    snapshot, so a run that dies later can resume from it). Raises the stage's error with ``.stage``.
+    ``hub``: an open DuckDB connection to attach the coalition's database to for those writes
+    (runlock.attached_db; prepare_many's), instead of opening it for each."""
     from ..pipeline import extract, snapshot
 
-    stage, snap = "extract", None
+    stage, snap, recorded = "extract", None, False
     try:
-        record_run(plan, "running")
-        tabs = extract(settings)
-        stage = "snapshot"
-        snap = snapshot(tabs, plan)
-        record_run(plan, "running", snap.snapshot_id)
+        with runs_connection(hub, plan) as con:
+            try:
+                record_run(plan, "running", con=con)
+                tabs = extract(settings)
+                stage = "snapshot"
+                snap = snapshot(tabs, plan)
+                record_run(plan, "running", snap.snapshot_id, con=con)
+            except (CoalitionError, OSError) as exc:
+                recorded = True
+                raise _stage_error(exc, stage, plan, snap, con) from None
     except (CoalitionError, OSError) as exc:
-        raise _stage_error(exc, stage, plan, snap) from None
+        if recorded:
+            raise
+        raise _stage_error(exc, stage, plan, snap) from None  # the database itself failed
     return snap
+
+
+def runs_connection(hub, plan: RunPlan):
+    """The run's database attached to ``hub`` (runlock.attached_db), or None (record_run opens it)
+    without a hub."""
+    return attached_db(hub, plan) if hub is not None else nullcontext(None)
 
 
 VALIDATE_BATCH = 250  # coalitions validated in one Great Expectations pass (memory stays bounded)
@@ -150,12 +167,18 @@ def prepare_many(planned: list[tuple[Settings, RunPlan]]) -> tuple[list[Prepared
     coalition's result is exactly what prepare_coalition gives it; a failure is that coalition's."""
     from ..validate import validate_many
 
+    import duckdb
+
     prepared, failed, taken = [], [], []
-    for settings, plan in planned:
-        try:
-            taken.append((settings, plan, take_snapshot_of(settings, plan)))
-        except Exception as exc:  # one coalition's failure is reported; the others go on
-            failed.append(failure(settings, exc, plan))
+    hub = duckdb.connect()  # each coalition's database is attached to it in turn (runlock.attached_db)
+    try:
+        for settings, plan in planned:
+            try:
+                taken.append((settings, plan, take_snapshot_of(settings, plan, hub)))
+            except Exception as exc:  # one coalition's failure is reported; the others go on
+                failed.append(failure(settings, exc, plan))
+    finally:
+        hub.close()
     for start in range(0, len(taken), VALIDATE_BATCH):
         batch = taken[start:start + VALIDATE_BATCH]
         outcomes = validate_many([(settings, snap.tabs, snap.read_on) for settings, _, snap in batch])
@@ -167,7 +190,8 @@ def prepare_many(planned: list[tuple[Settings, RunPlan]]) -> tuple[list[Prepared
     return prepared, failed
 
 
-def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Snapshot | None) -> CoalitionError:
+def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Snapshot | None,
+                 con=None) -> CoalitionError:
     """The error as a CoalitionError carrying its stage, recorded as the run's failure."""
     if isinstance(exc, OSError):
         exc = storage_error(exc, f"The {stage} stage")
@@ -178,7 +202,7 @@ def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Sna
         exc.stage = stage
     if plan is not None:
         try:
-            record_run(plan, "failed", snap.snapshot_id if snap else None, message=str(exc))
+            record_run(plan, "failed", snap.snapshot_id if snap else None, message=str(exc), con=con)
         except Exception:  # e.g. a full disk: the stage's own error is the one to report
             pass
     return exc
@@ -242,9 +266,10 @@ def build_and_publish(prepared: list[Prepared], out: Path) -> tuple[list[Publish
             try:
                 _switch(view, p.coalition_id)
                 records, context = read_figures(view, p.snap, p.validation, p.plan)
-                keep_run_metrics(view, p.plan)
-                result = write_run_folder(p.snap, p.validation, p.plan, records, context)
-                record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder)
+                with run_lock(p.plan), attached_db(view, p.plan) as own:
+                    keep_run_metrics(view, p.plan)
+                    result = write_run_folder(p.snap, p.validation, p.plan, records, context)
+                    record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder, con=own)
             except Exception as exc:  # one coalition's failure is reported; the others publish
                 failed.append(failure(p.plan.settings, _stage_error(exc, "publish", p.plan, p.snap), p.plan,
                                       "publish", p.validation))
@@ -267,19 +292,14 @@ def _switch(con, coalition_id: str) -> None:
 def keep_run_metrics(view, plan: RunPlan) -> None:
     """The coalition's published figures (marts.published_metrics on its view, column types as they
     are) kept under the run id in its own <out>/<id>/coalition.duckdb, as a single run keeps them
-    (runs.keep_published_metrics): that file is attached to the view's connection for the insert."""
-    from ..runlock import run_lock
-
-    with run_lock(plan):
-        view.execute("attach ? as own_db", [str(plan.db_path)])
-        try:
-            view.execute("""create table if not exists own_db.main.run_metrics as
-                            select ''::varchar as run_id, * from marts.published_metrics limit 0""")
-            view.execute("delete from own_db.main.run_metrics where run_id = ?", [plan.run_id])
-            view.execute("""insert into own_db.main.run_metrics by name
-                            select ? as run_id, * from marts.published_metrics""", [plan.run_id])
-        finally:
-            view.execute("detach own_db")
+    (runs.keep_published_metrics). That file is attached to the view's connection as
+    runlock.attached_db.ALIAS (the caller's ``with attached_db(view, plan)``)."""
+    own = attached_db.ALIAS
+    view.execute(f"""create table if not exists {own}.main.run_metrics as
+                     select ''::varchar as run_id, * from marts.published_metrics limit 0""")
+    view.execute(f"delete from {own}.main.run_metrics where run_id = ?", [plan.run_id])
+    view.execute(f"""insert into {own}.main.run_metrics by name
+                     select ? as run_id, * from marts.published_metrics""", [plan.run_id])
 
 
 def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio: Portfolio,

@@ -18,6 +18,7 @@ from typing import Any
 from ..cells import csv_text
 from ..quarters import Quarter
 from ..registry import Metric, load_registry, suppressed_label
+from ..jsontext import dumps_indented
 
 ALERTS_ID = "disengagement_alerts"
 VALUE, SUPPRESSED, NO_DATA = "value", "suppressed", "no data"
@@ -170,7 +171,7 @@ def write_summary(portfolio, quarter: Quarter, published, failed, out: Path, *, 
         "summary.html": html,
         "summary.csv": summary_csv(rows),
         "distribution.csv": distribution_csv(dist),
-        "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+        "manifest.json": dumps_indented(manifest) + "\n",
     }
     folder = publish_folder(plan, files)
     return PortfolioResult(run_id, quarter.label, published, failed, folder, manifest)
