@@ -176,6 +176,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # A portfolio's per-coalition extract -> snapshot -> validate tasks: "dask" (a Dask cluster,
         # through prefect-dask) or "sequential" (one after another in the flow's process).
         "task_runner": "dask",
+        # A portfolio run without Prefect (--no-prefect): its coalitions are prepared and published
+        # in this many worker processes; 0 = one per CPU core for a portfolio of 20 or more
+        # coalitions (a worker costs about 3 s to start), 1 = all in the run's own process.
+        "portfolio_processes": 0,
         # "" = a local Dask cluster of dask_workers processes; "tcp://host:8786" = a running
         # dask.distributed scheduler (its workers need this project's lock installed).
         "dask_address": "",
@@ -583,6 +587,9 @@ def _check_orchestration(data: dict[str, Any], where: str) -> None:
     if not 1 <= o["dask_workers"] <= 256:
         raise ConfigError(f"{where}: [orchestration] dask_workers must be 1 to 256 worker processes, not "
                           f"{o['dask_workers']}.")
+    if not 0 <= o["portfolio_processes"] <= 256:
+        raise ConfigError(f"{where}: [orchestration] portfolio_processes must be 0 (one per CPU core) or 1 to 256 "
+                          f"worker processes, not {o['portfolio_processes']}.")
     reads = data["source"]["sheets_reads_per_minute"]
     if not 1 <= reads <= 100_000:
         raise ConfigError(f"{where}: [source] sheets_reads_per_minute must be 1 or more (Google's default "

@@ -383,3 +383,61 @@ def test_a_stage_error_keeps_its_stage_and_problems_through_pickling(tmp_path):
                           "- meetings: no header row")
     assert (f2.coalition_id, f2.name, f2.stage, f2.message) == (
         "wilder", "Riverside Collaboration (Wilder inventory example)", "extract", "Source x does not exist.")
+
+
+# ---- worker processes (portfolio/parallel.py) ----------------------------------------------------
+def test_worker_processes_publish_what_the_run_s_own_process_does(portfolio_run, tmp_path):
+    """[orchestration] portfolio_processes = 2: the example's coalitions prepared and published in two
+    spawned workers (riverside and riverside-fy in one, wilder in the other: contiguous chunks) give the
+    same funder files, quarantine and runs rows as the in-process run."""
+    from coalition_metrics.portfolio.run import run_portfolio
+    from coalition_metrics.runs import list_runs
+
+    serial, serial_out, today = portfolio_run
+    env = {**NO_PDF_ENV, "COALITION_ORCHESTRATION_PORTFOLIO_PROCESSES": "2"}
+    portfolio = load_portfolio(EXAMPLE, environ=env)
+    assert portfolio.settings.data["orchestration"]["portfolio_processes"] == 2
+    result = run_portfolio(portfolio, quarter=QUARTER, out=tmp_path, today=today)
+    assert result.exit_code == 0
+    assert [p.coalition_id for p in result.published] == [p.coalition_id for p in serial.published]
+    for p, s in zip(result.published, serial.published):
+        for name in ("funder_metrics.csv", "funder_metrics.json", "validation/quarantine.json"):
+            assert (p.result.folder / name).read_bytes() == (s.result.folder / name).read_bytes(), (p.coalition_id, name)
+        runs = list_runs(tmp_path / p.coalition_id, p.plan.settings)
+        assert [(r["run_id"], r["status"]) for r in runs] == [(p.result.run_id, "succeeded")]
+    assert (result.folder / "summary.csv").read_text().count("\n") == 4
+
+
+def test_process_count_rule():
+    from coalition_metrics.portfolio.parallel import MIN_PER_PROCESS, chunks, process_count
+
+    assert process_count(1, 1000) == 1 and process_count(3, 2) == 2 and process_count(4, 1000) == 4
+    assert process_count(0, MIN_PER_PROCESS - 1) == 1  # too few to pay for a worker's start
+    assert 1 <= process_count(0, 10_000) <= 256
+    assert chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert chunks([1], 4) == [[1]] and chunks(list(range(4)), 2) == [[0, 1], [2, 3]]
+
+
+def _die(part):
+    import os
+
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_its_own_coalitions_only(tmp_path):
+    """A worker process that dies (here: exits mid-chunk) reports each coalition of its chunk as
+    failed at the stage, with a message saying what to do, and records that run as failed."""
+    from coalition_metrics.portfolio.parallel import in_processes, process_pool
+    from coalition_metrics.portfolio.run import Failed, plan_coalition
+    from coalition_metrics.quarters import Quarter
+    from coalition_metrics.runs import list_runs
+
+    portfolio = load_portfolio(EXAMPLE, environ=NO_PDF_ENV)
+    planned = [(s, plan_coalition(s, Quarter.parse(QUARTER), date.today(), tmp_path)) for s in portfolio.coalitions]
+    with process_pool(2) as pool:
+        outcomes = in_processes(pool, _die, planned, "prepare")
+    assert [type(o) for o in outcomes] == [Failed] * 3
+    assert [o.coalition_id for o in outcomes] == ["riverside", "riverside-fy", "wilder"]
+    assert all(o.stage == "prepare" and "portfolio_processes = 1" in o.message for o in outcomes)
+    runs = list_runs(tmp_path / "wilder", portfolio.coalitions[2])
+    assert [(r["run_id"], r["status"]) for r in runs] == [(outcomes[2].run_id, "failed")]

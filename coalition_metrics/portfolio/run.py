@@ -190,6 +190,12 @@ def prepare_many(planned: list[tuple[Settings, RunPlan]]) -> tuple[list[Prepared
     return prepared, failed
 
 
+def prepare_chunk(planned: list[tuple[Settings, RunPlan]]) -> list[Prepared | Failed]:
+    """prepare_many for a chunk of the portfolio (what a process of parallel.py's pool runs)."""
+    prepared, failed = prepare_many(planned)
+    return [*prepared, *failed]
+
+
 def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Snapshot | None,
                  con=None) -> CoalitionError:
     """The error as a CoalitionError carrying its stage, recorded as the run's failure."""
@@ -229,15 +235,14 @@ def one_paragraph(message: str) -> str:
 
 
 # ---- building and publishing ------------------------------------------------------------------
-def build_and_publish(prepared: list[Prepared], out: Path) -> tuple[list[Published], list[Failed]]:
+def build_and_publish(prepared: list[Prepared], out: Path, pool=None) -> tuple[list[Published], list[Failed]]:
     """Build every prepared coalition's figures in ONE database pass (coalition_db.build_portfolio_database
     into <out>/portfolio.duckdb: every table keyed by coalition_id), then publish each coalition's run
     folder from its view of that database (coalition_view), as its single run would publish it. The
     figures a run publishes are also kept in the coalition's own <out>/<id>/coalition.duckdb
     (run_metrics, beside its runs table), so `coalition explain` and `verify` work per coalition."""
-    from ..coalition_db import build_portfolio_database, coalition_view
+    from ..coalition_db import build_portfolio_database
     from ..pipeline import first_quarter
-    from ..publish import read_figures, write_run_folder
 
     published, failed, ready = [], [], []
     for p in prepared:  # a quarter before a coalition's data is that coalition's failure, at load
@@ -260,23 +265,42 @@ def build_and_publish(prepared: list[Prepared], out: Path) -> tuple[list[Publish
             failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
                                   p.validation))
         return published, failed
-    with coalition_view(db_path, ready[0].coalition_id) as view_con:
-        view = view_con
-        for p in ready:
-            try:
-                _switch(view, p.coalition_id)
-                records, context = read_figures(view, p.snap, p.validation, p.plan)
-                with run_lock(p.plan), attached_db(view, p.plan) as own:
-                    keep_run_metrics(view, p.plan)
-                    result = write_run_folder(p.snap, p.validation, p.plan, records, context)
-                    record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder, con=own)
-            except Exception as exc:  # one coalition's failure is reported; the others publish
-                failed.append(failure(p.plan.settings, _stage_error(exc, "publish", p.plan, p.snap), p.plan,
-                                      "publish", p.validation))
-                continue
-            s = p.plan.settings
-            published.append(Published(p.coalition_id, s.coalition_name, result, p.plan))
+    if pool is None:
+        outcomes = publish_chunk(db_path, ready)
+    else:
+        from .parallel import in_processes
+
+        outcomes = in_processes(pool, publish_chunk, ready, "publish", lead=(db_path,))
+    for outcome in outcomes:
+        (published if isinstance(outcome, Published) else failed).append(outcome)
     return published, failed
+
+
+def publish_chunk(db_path: Path, chunk: list[Prepared]) -> list[Published | Failed]:
+    """Publish each of ``chunk``'s coalitions from its view of the built database (one read-only
+    connection for the chunk; a process of parallel.py's pool runs one chunk)."""
+    from ..coalition_db import coalition_view
+
+    with coalition_view(db_path, chunk[0].coalition_id) as view:
+        return [publish_one(view, p) for p in chunk]
+
+
+def publish_one(view, p: Prepared) -> Published | Failed:
+    """One coalition's run folder from its view (read_figures -> write_run_folder), its figures kept
+    and its run recorded in its own database; a failure is that coalition's."""
+    from ..publish import read_figures, write_run_folder
+
+    try:
+        _switch(view, p.coalition_id)
+        records, context = read_figures(view, p.snap, p.validation, p.plan)
+        with run_lock(p.plan), attached_db(view, p.plan) as own:
+            keep_run_metrics(view, p.plan)
+            result = write_run_folder(p.snap, p.validation, p.plan, records, context)
+            record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder, con=own)
+    except Exception as exc:  # one coalition's failure is reported; the others publish
+        return failure(p.plan.settings, _stage_error(exc, "publish", p.plan, p.snap), p.plan, "publish",
+                       p.validation)
+    return Published(p.coalition_id, p.plan.settings.coalition_name, result, p.plan)
 
 
 PORTFOLIO_DB = "portfolio.duckdb"
@@ -305,10 +329,11 @@ def keep_run_metrics(view, plan: RunPlan) -> None:
 def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio: Portfolio,
                       quarter: str | Quarter | None, out: str | Path, *, today: date | None = None,
                       write_back: bool = True, run_id: str | None = None,
-                      started_at: datetime | None = None) -> PortfolioResult:
+                      started_at: datetime | None = None, pool=None) -> PortfolioResult:
     """Build and publish every prepared coalition (build_and_publish), write back each Google Sheet
     source's funder table, then write the portfolio summary. ``failed``: the coalitions that
-    stopped before (prepare_coalition's errors as ``failure`` reports them)."""
+    stopped before (prepare_coalition's errors as ``failure`` reports them). ``pool``: parallel.py's
+    worker processes to publish in (None: in this process)."""
     from ..writeback import after_publish
     from ..errors import WriteBackError
     from .summary import write_summary
@@ -316,7 +341,7 @@ def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio:
     today = today or date.today()
     q = portfolio_quarter(portfolio, quarter, today)
     out = output_folder_ready(out)
-    published, more_failed = build_and_publish(prepared, out)
+    published, more_failed = build_and_publish(prepared, out, pool)
     for pub in published:
         try:
             after_publish(pub.plan, pub.result, write_back)
@@ -331,8 +356,11 @@ def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio:
 
 def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, out: str | Path | None = None,
                   today: date | None = None, write_back: bool = True) -> PortfolioResult:
-    """The whole portfolio without Prefect: each coalition prepared in turn (a failure is reported
-    and the others go on), then publish_portfolio."""
+    """The whole portfolio without Prefect: its coalitions prepared (a failure is reported and the
+    others go on), then publish_portfolio; in [orchestration] portfolio_processes worker processes
+    (parallel.py) when the portfolio is large enough to gain from them."""
+    from .parallel import in_processes, process_count, process_pool
+
     started_at = datetime.now(timezone.utc)
     today = today or date.today()
     q = portfolio_quarter(portfolio, quarter, today)
@@ -344,7 +372,14 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
             planned.append((settings, plan_coalition(settings, q, today, out)))
         except Exception as exc:  # one coalition's failure is reported; the others go on
             failed.append(failure(settings, exc, plan))
-    prepared, failed_prepare = prepare_many(planned)
-    failed += failed_prepare
-    return publish_portfolio(prepared, failed, portfolio, q, out, today=today, write_back=write_back,
-                             started_at=started_at)
+    processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(planned))
+    with process_pool(processes) as pool:
+        if pool is None:
+            prepared, failed_prepare = prepare_many(planned)
+        else:
+            outcomes = in_processes(pool, prepare_chunk, planned, "prepare")
+            prepared = [o for o in outcomes if isinstance(o, Prepared)]
+            failed_prepare = [o for o in outcomes if not isinstance(o, Prepared)]
+        failed += failed_prepare
+        return publish_portfolio(prepared, failed, portfolio, q, out, today=today, write_back=write_back,
+                                 started_at=started_at, pool=pool)

@@ -1,0 +1,87 @@
+"""A portfolio run without Prefect on every core: its coalitions are prepared (extract -> snapshot
+-> validate) and published in a pool of worker processes, one contiguous chunk of coalitions per
+process; the one-pass database build stays in the run's own process (DuckDB uses every core itself).
+
+A worker is a fresh interpreter (the "spawn" start method: forking a process that already runs
+DuckDB's threads is not safe), so it costs about 3 s to start; small portfolios run in-process.
+Each coalition's outputs are exactly what it gets in-process: the workers call the same functions
+(run.prepare_chunk, run.publish_chunk). A worker that dies takes its chunk with it: each of those
+coalitions is reported failed at that stage, and the others go on.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Callable
+
+MIN_PER_PROCESS = 10  # with [orchestration] portfolio_processes = 0: no process for fewer coalitions
+
+
+def process_count(setting: int, coalitions: int) -> int:
+    """The worker processes a portfolio of ``coalitions`` uses: ``setting`` when it is 1 or more
+    (1 = everything in the run's own process), else one per CPU core, but no more than one per
+    MIN_PER_PROCESS coalitions (a worker's start costs about as much as a few coalitions)."""
+    if setting >= 1:
+        return max(1, min(setting, coalitions))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, coalitions // MIN_PER_PROCESS))
+
+
+class Pool:
+    def __init__(self, executor: ProcessPoolExecutor, processes: int):
+        self.executor, self.processes = executor, processes
+
+
+@contextmanager
+def process_pool(processes: int):
+    """A pool of ``processes`` spawned workers, or None (in-process) for fewer than 2."""
+    if processes < 2:
+        yield None
+        return
+    import multiprocessing
+
+    executor = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield Pool(executor, processes)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def chunks(items: list, parts: int) -> list[list]:
+    """``items`` in at most ``parts`` contiguous, non-empty chunks whose sizes differ by at most one."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+def in_processes(pool: Pool, fn: Callable[..., list], items: list, stage: str, lead: tuple = ()) -> list[Any]:
+    """``fn(*lead, chunk)`` for each chunk of ``items`` in the pool's processes; the results in
+    ``items``' order. A chunk whose worker failed as a whole (it died, or its result could not be
+    sent back) gives each of its coalitions a failure at ``stage``."""
+    from .run import failure
+
+    parts = chunks(items, pool.processes)
+    futures = [pool.executor.submit(fn, *lead, part) for part in parts]
+    results: list[Any] = []
+    for part, future in zip(parts, futures):
+        try:
+            results.extend(future.result())
+        except Exception as exc:
+            from ..errors import CoalitionError
+
+            for item in part:
+                settings, plan = (item.plan.settings, item.plan) if hasattr(item, "plan") else item
+                err = CoalitionError(
+                    f"The worker process that ran this coalition's {stage} stage stopped ({type(exc).__name__}: "
+                    f"{exc}); the {len(part)} coalitions it ran are reported failed and the others went on. Run "
+                    f"the portfolio again; if it happens again, run it with [orchestration] portfolio_processes = 1 "
+                    f"to see the coalition's own error.")
+                results.append(failure(settings, err, plan, stage))  # recorded failed in its runs table
+    return results
