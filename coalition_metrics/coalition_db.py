@@ -132,15 +132,18 @@ def coalition_view(db, coalition_id: str) -> CoalitionView:
     return CoalitionView(db, coalition_id)
 
 
-def build_portfolio_database(entries, db_path) -> list[str]:
+def build_portfolio_database(entries, db_path, parts: list[Path] | None = None) -> list[str]:
     """Build one database for several coalitions: ``entries`` is a list of (settings, plan, snapshot,
     validation), each settings with its own coalition_id. Every coalition's raw, quarantine and ref
     rows are concatenated per table (one insert per table), the models run once over all of them,
-    and ref.build gets one row per coalition. Returns the models built, in order."""
+    and ref.build gets one row per coalition. Returns the models built, in order.
+
+    ``parts``: database files that write_part already wrote those tables into for the entries (a
+    portfolio's worker processes each write their chunk's); their tables are concatenated in
+    DuckDB (UNION ALL BY NAME, in the parts' order) instead of frame by frame here."""
     from .errors import CoalitionError
-    from .load import (concat_tables, connect, global_reference_frames, largest_survey_n, load_t_critical,
-                       reference_frames, snapshot_frames, write_tables)
-    from .pipeline import BUILD_DDL, first_quarter
+    from .load import connect, global_reference_frames, largest_survey_n, load_t_critical, write_tables
+    from .pipeline import BUILD_DDL
     from .transform import FIGURE_LAYERS, run_models
 
     ids = [settings.coalition_id for settings, _, _, _ in entries]
@@ -150,19 +153,13 @@ def build_portfolio_database(entries, db_path) -> list[str]:
     if twice:
         raise CoalitionError(f"The portfolio names coalition id(s) {', '.join(twice)} more than once; "
                              f"each coalition needs its own id.")
-    per_coalition, builds = [], []
-    for settings, plan, snap, validation in entries:
-        first = first_quarter(validation, settings)
-        if plan.quarter < first:
-            raise CoalitionError(f"Coalition {settings.coalition_id}: quarter {plan.quarter} is before its data "
-                                 f"starts ({first}). Pick a quarter from {first} on.")
-        per_coalition.append({**snapshot_frames(snap, validation, settings),
-                              **reference_frames(settings, plan.quarter, plan.as_of, first)})
-        builds.append([settings.coalition_id, plan.run_id, plan.flow, plan.quarter.label, plan.as_of,
-                       snap.snapshot_id])
-    tables = {**concat_tables(per_coalition), **global_reference_frames()}
+    builds = [[settings.coalition_id, plan.run_id, plan.flow, plan.quarter.label, plan.as_of, snap.snapshot_id]
+              for settings, plan, snap, _ in entries]
+    tables = global_reference_frames() if parts else {**coalition_tables(entries), **global_reference_frames()}
     con = connect(Path(db_path))
     try:
+        if parts:
+            _tables_from_parts(con, parts, ids)
         write_tables(con, tables)
         load_t_critical(con, largest_survey_n(con))
         # figures only: explain lists a portfolio coalition's rows by replaying its run
@@ -172,6 +169,67 @@ def build_portfolio_database(entries, db_path) -> list[str]:
         return built
     finally:
         con.close()
+
+
+def coalition_tables(entries) -> dict[str, tuple]:
+    """The per-coalition tables (raw, parsed, quarantine, ref) of ``entries`` as one frame per table.
+    A coalition whose data starts after the run's quarter is an error naming it."""
+    from .errors import CoalitionError
+    from .load import concat_tables, reference_frames, snapshot_frames
+    from .pipeline import first_quarter
+
+    per_coalition = []
+    for settings, plan, snap, validation in entries:
+        first = first_quarter(validation, settings)
+        if plan.quarter < first:
+            raise CoalitionError(f"Coalition {settings.coalition_id}: quarter {plan.quarter} is before its data "
+                                 f"starts ({first}). Pick a quarter from {first} on.")
+        per_coalition.append({**snapshot_frames(snap, validation, settings),
+                              **reference_frames(settings, plan.quarter, plan.as_of, first)})
+    return concat_tables(per_coalition)
+
+
+def write_part(entries, part_path: Path) -> Path:
+    """``entries``' per-coalition tables (coalition_tables) written into their own database file, for
+    build_portfolio_database(parts=...): a worker process does this for its chunk of a portfolio."""
+    import duckdb
+
+    from .load import SCHEMAS, write_tables
+
+    part_path = Path(part_path)
+    part_path.unlink(missing_ok=True)
+    con = duckdb.connect(str(part_path))
+    try:
+        for schema in SCHEMAS:
+            con.execute(f"create schema if not exists {schema}")
+        write_tables(con, coalition_tables(entries))
+    finally:
+        con.close()
+    return part_path
+
+
+def _tables_from_parts(con, parts: list[Path], ids: list[str]) -> None:
+    """Each table of the parts as one table: the parts' rows in order, columns by name (a column a
+    part lacks, e.g. another instrument's survey item, is null there), only the coalitions in ``ids``."""
+    names: dict[tuple[str, str], list[str]] = {}
+    try:
+        for i, part in enumerate(parts):
+            alias = f"part{i}"
+            con.execute(f"attach {_literal(str(part))} as {alias} (read_only)")
+            for schema, table in con.execute(
+                    "select schema_name, table_name from duckdb_tables() where database_name = ? "
+                    "order by schema_name, table_name", [alias]).fetchall():
+                names.setdefault((schema, table), []).append(alias)
+        con.execute("create or replace temp table _portfolio_ids as select unnest(?::varchar[]) as coalition_id",
+                    [ids])
+        for (schema, table), aliases in names.items():
+            union = " union all by name ".join(
+                f'select * from {a}.{schema}."{table}" where coalition_id in (select coalition_id from _portfolio_ids)'
+                for a in aliases)
+            con.execute(f'create or replace table {schema}."{table}" as {union}')
+    finally:
+        for i in range(len(parts)):
+            con.execute(f"detach if exists part{i}")
 
 
 def _literal(text: str) -> str:

@@ -406,6 +406,7 @@ def test_worker_processes_publish_what_the_run_s_own_process_does(portfolio_run,
         runs = list_runs(tmp_path / p.coalition_id, p.plan.settings)
         assert [(r["run_id"], r["status"]) for r in runs] == [(p.result.run_id, "succeeded")]
     assert (result.folder / "summary.csv").read_text().count("\n") == 4
+    assert not list(tmp_path.glob(".portfolio-part-*"))  # the workers' part files are gone after the build
 
 
 def test_process_count_rule():

@@ -61,14 +61,15 @@ def chunks(items: list, parts: int) -> list[list]:
     return out
 
 
-def in_processes(pool: Pool, fn: Callable[..., list], items: list, stage: str, lead: tuple = ()) -> list[Any]:
-    """``fn(*lead, chunk)`` for each chunk of ``items`` in the pool's processes; the results in
+def in_processes(pool: Pool, fn: Callable[..., list], items: list, stage: str, lead: tuple = (),
+                 keyword: dict | None = None) -> list[Any]:
+    """``fn(*lead, chunk, **keyword)`` for each chunk of ``items`` in the pool's processes; the results in
     ``items``' order. A chunk whose worker failed as a whole (it died, or its result could not be
     sent back) gives each of its coalitions a failure at ``stage``."""
     from .run import failure
 
     parts = chunks(items, pool.processes)
-    futures = [pool.executor.submit(fn, *lead, part) for part in parts]
+    futures = [pool.executor.submit(fn, *lead, part, **(keyword or {})) for part in parts]
     results: list[Any] = []
     for part, future in zip(parts, futures):
         try:

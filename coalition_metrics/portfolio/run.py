@@ -190,10 +190,58 @@ def prepare_many(planned: list[tuple[Settings, RunPlan]]) -> tuple[list[Prepared
     return prepared, failed
 
 
-def prepare_chunk(planned: list[tuple[Settings, RunPlan]]) -> list[Prepared | Failed]:
-    """prepare_many for a chunk of the portfolio (what a process of parallel.py's pool runs)."""
+@dataclass
+class Part:
+    """A database file holding a chunk's per-coalition tables (coalition_db.write_part)."""
+    path: Path
+    coalition_ids: list[str]
+
+
+def prepare_chunk(planned: list[tuple[Settings, RunPlan]], part_dir: Path | None = None
+                  ) -> list[Prepared | Failed | Part]:
+    """prepare_many for a chunk of the portfolio (what a process of parallel.py's pool runs). With
+    ``part_dir``, the chunk's prepared coalitions also have their tables written into a part file
+    there (so the run's own process concatenates them in DuckDB instead of building every
+    coalition's frames itself); the part is the last item, if any coalition got that far."""
+    import os
+
+    from ..coalition_db import write_part
+
     prepared, failed = prepare_many(planned)
-    return [*prepared, *failed]
+    if part_dir is None or not prepared:
+        return [*prepared, *failed]
+    ready, prepared = load_ready(prepared, failed), []
+    if not ready:
+        return failed
+    path = Path(part_dir) / f".portfolio-part-{os.getpid()}-{ready[0].coalition_id}.duckdb"
+    try:
+        write_part([(p.plan.settings, p.plan, p.snap, p.validation) for p in ready], path)
+    except Exception as exc:  # the chunk's tables could not be written: its coalitions fail at load
+        path.unlink(missing_ok=True)
+        for p in ready:
+            failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
+                                  p.validation))
+        return failed
+    return [*ready, *failed, Part(path, [p.coalition_id for p in ready])]
+
+
+def load_ready(prepared: list[Prepared], failed: list[Failed]) -> list[Prepared]:
+    """The prepared coalitions whose data starts by their run's quarter; each other one is appended
+    to ``failed`` at the load stage (a quarter before a coalition's data is that coalition's failure)."""
+    from ..pipeline import first_quarter
+
+    ready = []
+    for p in prepared:
+        try:
+            first = first_quarter(p.validation, p.plan.settings)
+            if p.plan.quarter < first:
+                raise CoalitionError(f"Quarter {p.plan.quarter} is before the coalition's data starts ({first}). "
+                                     f"Pick a quarter from {first} on.")
+            ready.append(p)
+        except Exception as exc:
+            failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
+                                  p.validation))
+    return ready
 
 
 def _stage_error(exc: BaseException, stage: str, plan: RunPlan | None, snap: Snapshot | None,
@@ -235,35 +283,34 @@ def one_paragraph(message: str) -> str:
 
 
 # ---- building and publishing ------------------------------------------------------------------
-def build_and_publish(prepared: list[Prepared], out: Path, pool=None) -> tuple[list[Published], list[Failed]]:
+def build_and_publish(prepared: list[Prepared], out: Path, pool=None, parts: list[Part] | None = None
+                      ) -> tuple[list[Published], list[Failed]]:
     """Build every prepared coalition's figures in ONE database pass (coalition_db.build_portfolio_database
     into <out>/portfolio.duckdb: every table keyed by coalition_id), then publish each coalition's run
     folder from its view of that database (coalition_view), as its single run would publish it. The
     figures a run publishes are also kept in the coalition's own <out>/<id>/coalition.duckdb
-    (run_metrics, beside its runs table), so `coalition explain` and `verify` work per coalition."""
+    (run_metrics, beside its runs table), so `coalition explain` and `verify` work per coalition.
+    ``parts``: the prepared coalitions' tables as prepare_chunk's workers wrote them (removed after
+    the build); ``pool``: the worker processes to publish in."""
     from ..coalition_db import build_portfolio_database
-    from ..pipeline import first_quarter
 
-    published, failed, ready = [], [], []
-    for p in prepared:  # a quarter before a coalition's data is that coalition's failure, at load
-        try:
-            first = first_quarter(p.validation, p.plan.settings)
-            if p.plan.quarter < first:
-                raise CoalitionError(f"Quarter {p.plan.quarter} is before the coalition's data starts ({first}). "
-                                     f"Pick a quarter from {first} on.")
-            ready.append(p)
-        except Exception as exc:
-            failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
-                                  p.validation))
-    if not ready:
-        return published, failed
+    published, failed = [], []
+    ready = load_ready(prepared, failed)
     db_path = Path(out) / PORTFOLIO_DB
     try:
-        build_portfolio_database([(p.plan.settings, p.plan, p.snap, p.validation) for p in ready], db_path)
+        if ready:
+            paths = [part.path for part in parts] if parts else None
+            build_portfolio_database([(p.plan.settings, p.plan, p.snap, p.validation) for p in ready], db_path,
+                                     paths)
     except Exception as exc:  # the one pass failed: no coalition has figures
         for p in ready:
             failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
                                   p.validation))
+        return published, failed
+    finally:
+        for part in parts or ():
+            part.path.unlink(missing_ok=True)
+    if not ready:
         return published, failed
     if pool is None:
         outcomes = publish_chunk(db_path, ready)
@@ -329,11 +376,13 @@ def keep_run_metrics(view, plan: RunPlan) -> None:
 def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio: Portfolio,
                       quarter: str | Quarter | None, out: str | Path, *, today: date | None = None,
                       write_back: bool = True, run_id: str | None = None,
-                      started_at: datetime | None = None, pool=None) -> PortfolioResult:
+                      started_at: datetime | None = None, pool=None,
+                      parts: list[Part] | None = None) -> PortfolioResult:
     """Build and publish every prepared coalition (build_and_publish), write back each Google Sheet
     source's funder table, then write the portfolio summary. ``failed``: the coalitions that
     stopped before (prepare_coalition's errors as ``failure`` reports them). ``pool``: parallel.py's
-    worker processes to publish in (None: in this process)."""
+    worker processes to publish in (None: in this process); ``parts``: the prepared coalitions' tables
+    as its workers wrote them (prepare_chunk)."""
     from ..writeback import after_publish
     from ..errors import WriteBackError
     from .summary import write_summary
@@ -341,7 +390,7 @@ def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio:
     today = today or date.today()
     q = portfolio_quarter(portfolio, quarter, today)
     out = output_folder_ready(out)
-    published, more_failed = build_and_publish(prepared, out, pool)
+    published, more_failed = build_and_publish(prepared, out, pool, parts)
     for pub in published:
         try:
             after_publish(pub.plan, pub.result, write_back)
@@ -374,12 +423,14 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
             failed.append(failure(settings, exc, plan))
     processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(planned))
     with process_pool(processes) as pool:
+        parts = None
         if pool is None:
             prepared, failed_prepare = prepare_many(planned)
         else:
-            outcomes = in_processes(pool, prepare_chunk, planned, "prepare")
+            outcomes = in_processes(pool, prepare_chunk, planned, "prepare", keyword={"part_dir": out})
             prepared = [o for o in outcomes if isinstance(o, Prepared)]
-            failed_prepare = [o for o in outcomes if not isinstance(o, Prepared)]
+            failed_prepare = [o for o in outcomes if isinstance(o, Failed)]
+            parts = [o for o in outcomes if isinstance(o, Part)]
         failed += failed_prepare
         return publish_portfolio(prepared, failed, portfolio, q, out, today=today, write_back=write_back,
-                                 started_at=started_at, pool=pool)
+                                 started_at=started_at, pool=pool, parts=parts)
