@@ -49,7 +49,9 @@ SINGLE = {"1x": 1, "10x": 10, "100x": 100, "1000x": 1000}
 PORTFOLIO = {"small": 10, "medium": 200, "large": 1000}
 ALL = ["1x", "10x", "100x", "1000x", "small", "medium", "large"]
 DEFAULT = "small,medium,100x"
-STAGES = ["extract", "snapshot", "validate", "load", "transform", "render", "other"]
+# "prepare": a portfolio's extract -> snapshot -> validate -> tables in its worker processes (wall
+# time; the workers' own stages are not split); its publishing in the workers counts as "render"
+STAGES = ["prepare", "extract", "snapshot", "validate", "load", "transform", "render", "other"]
 MARK = "BENCH-RESULT "
 
 
@@ -91,8 +93,12 @@ def example_config() -> Path:
 # ---------------------------------------------------------------------------------------------
 # child side
 def _usage() -> dict:
+    """The process's peak memory and CPU, and its worker processes' (a portfolio's): the largest
+    worker's peak, and their CPU."""
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return {"peak_gib": r.ru_maxrss / 1024 ** 2, "cpu_s": r.ru_utime + r.ru_stime}
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"peak_gib": r.ru_maxrss / 1024 ** 2, "cpu_s": r.ru_utime + r.ru_stime,
+            "worker_peak_gib": c.ru_maxrss / 1024 ** 2, "worker_cpu_s": c.ru_utime + c.ru_stime}
 
 
 def _wrap_stages(times: dict) -> None:
@@ -131,6 +137,21 @@ def _wrap_stages(times: dict) -> None:
     wrap(publish, "render_and_publish", "render")
     for name in ("read_figures", "write_run_folder"):  # a portfolio publishes each coalition with these
         wrap(publish, name, "render")
+    from coalition_metrics import coalition_db
+    from coalition_metrics.portfolio import parallel
+
+    wrap(coalition_db, "_tables_from_parts", "load")  # the workers' part databases into the portfolio's
+    in_processes = parallel.in_processes
+
+    def in_workers(pool, fn, *a, **k):  # a portfolio's worker processes: their wall time, by phase
+        stage = {"prepare_chunk": "prepare", "publish_chunk": "render"}.get(fn.__name__, "other")
+        t = time.perf_counter()
+        try:
+            return in_processes(pool, fn, *a, **k)
+        finally:
+            times[stage] = times.get(stage, 0.0) + time.perf_counter() - t
+            times["processes"] = pool.processes
+    parallel.in_processes = in_workers
 
 
 def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
@@ -260,7 +281,7 @@ class ChildFailed(RuntimeError):
 
 
 def stage_split(res: dict) -> dict:
-    st = {k: res["stages"].get(k, 0.0) for k in STAGES if k != "other"}
+    st = {k: res["stages"].get(k, 0.0) for k in STAGES if k != "other" and (k != "prepare" or k in res["stages"])}
     st["other"] = max(0.0, res["total_s"] - sum(st.values()))
     return st
 
@@ -301,9 +322,13 @@ def fmt_e2e(r: dict) -> str:
         return f"{r['size']:>6}  waits for {r['waiting']}"
     e = r["e2e"]
     st = stage_split(e)
-    return (f"{r['size']:>6}  total {e['total_s']:7.2f} s  peak {e['peak_gib']:5.2f} GiB  "
+    workers = e["stages"].get("processes")
+    peak = (f"peak {e['peak_gib']:5.2f} GiB + {workers} workers of at most {e['worker_peak_gib']:.2f} GiB"
+            if workers else f"peak {e['peak_gib']:5.2f} GiB")
+    cpu = f"cpu {e['cpu_s']:.1f} s" + (f" + workers {e['worker_cpu_s']:.1f} s" if workers else "")
+    return (f"{r['size']:>6}  total {e['total_s']:7.2f} s  {peak}  "
             + "  ".join(f"{k} {v:.2f}" for k, v in st.items())
-            + f"  (+ imports {e['import_s']:.1f} s; cpu {e['cpu_s']:.1f} s)")
+            + f"  (+ imports {e['import_s']:.1f} s; {cpu})")
 
 
 def prefect_overhead() -> str:

@@ -44,9 +44,29 @@ def process_pool(processes: int):
 
     executor = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
     try:
+        _start_workers(executor, processes)
         yield Pool(executor, processes)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_workers(executor: ProcessPoolExecutor, processes: int) -> None:
+    """Start every worker now, without the caller's script: a spawned worker runs the main module's
+    file again unless that module was imported by name (``python -m``), and a script that calls
+    run_portfolio without an ``if __name__ == "__main__":`` guard would then run the portfolio in
+    each worker (which Python stops with a RuntimeError). The workers only need coalition_metrics,
+    so the main module's file is hidden while they start."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    hidden = main is not None and getattr(main, "__spec__", None) is None and "__file__" in vars(main)
+    path = vars(main).pop("__file__") if hidden else None
+    try:
+        for future in [executor.submit(os.getpid) for _ in range(processes)]:
+            future.result()
+    finally:
+        if hidden:
+            main.__file__ = path
 
 
 def chunks(items: list, parts: int) -> list[list]:
@@ -75,14 +95,18 @@ def in_processes(pool: Pool, fn: Callable[..., list], items: list, stage: str, l
         try:
             results.extend(future.result())
         except Exception as exc:
+            from concurrent.futures.process import BrokenProcessPool
+
             from ..errors import CoalitionError
 
+            what = (f"the worker process that ran its {stage} stage stopped" if isinstance(exc, BrokenProcessPool)
+                    else f"the worker process that ran its {stage} stage failed on an unexpected error")
+            chunk = "it alone" if len(part) == 1 else f"the {len(part)} coalitions of its chunk"
             for item in part:
                 settings, plan = (item.plan.settings, item.plan) if hasattr(item, "plan") else item
                 err = CoalitionError(
-                    f"The worker process that ran this coalition's {stage} stage stopped ({type(exc).__name__}: "
-                    f"{exc}); the {len(part)} coalitions it ran are reported failed and the others went on. Run "
-                    f"the portfolio again; if it happens again, run it with [orchestration] portfolio_processes = 1 "
-                    f"to see the coalition's own error.")
+                    f"This coalition did not publish: {what} ({type(exc).__name__}: {exc}). That failed {chunk}; "
+                    f"the others went on. Run the portfolio again; if it happens again, run it with "
+                    f"[orchestration] portfolio_processes = 1 to see the coalition's own error.")
                 results.append(failure(settings, err, plan, stage))  # recorded failed in its runs table
     return results

@@ -11,7 +11,7 @@ others publish. flows/portfolio_run.py wraps prepare_coalition and publish_portf
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,15 @@ class Prepared:
     plan: RunPlan
     snap: Snapshot
     validation: ValidationResult
+    first: Quarter | None = None  # the coalition's first quarter with data, once load_ready found it
+
+    def slim(self) -> None:
+        """Drop what only the build needs (the snapshot's cells, the validated frames) once a part
+        database holds this coalition's tables: publishing reads the database, the quarantine and
+        the counts, so the run's process need not hold every coalition's rows."""
+        self.snap = replace(self.snap, tabs={})
+        for t in self.validation.tabs.values():
+            t.records = t.accepted = None
 
 
 @dataclass
@@ -222,6 +231,8 @@ def prepare_chunk(planned: list[tuple[Settings, RunPlan]], part_dir: Path | None
             failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
                                   p.validation))
         return failed
+    for p in ready:
+        p.slim()
     return [*ready, *failed, Part(path, [p.coalition_id for p in ready])]
 
 
@@ -233,7 +244,7 @@ def load_ready(prepared: list[Prepared], failed: list[Failed]) -> list[Prepared]
     ready = []
     for p in prepared:
         try:
-            first = first_quarter(p.validation, p.plan.settings)
+            first = p.first = p.first or first_quarter(p.validation, p.plan.settings)
             if p.plan.quarter < first:
                 raise CoalitionError(f"Quarter {p.plan.quarter} is before the coalition's data starts ({first}). "
                                      f"Pick a quarter from {first} on.")
