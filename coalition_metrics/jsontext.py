@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 
-_SCALAR = json.JSONEncoder(ensure_ascii=False).encode
-_PLAIN = (str, int, float, bool, type(None))
+from json.encoder import encode_basestring as _text  # the C function where CPython has it, as json.dumps uses
+
+_INF = float("inf")
 
 
 def dumps_indented(value) -> str:
@@ -30,34 +31,93 @@ class _NotPlain(Exception):
     pass
 
 
+def _scalar(value) -> str | None:
+    """A scalar as json.dumps writes it; None for a container (or anything else)."""
+    if isinstance(value, str):
+        return _text(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value == _INF:
+            return "Infinity"
+        if value == -_INF:
+            return "-Infinity"
+        return float.__repr__(value)
+    return None
+
+
+_PLAIN = (str, int, float, type(None))  # bool is an int
+
+
+_SEP = json.JSONEncoder(ensure_ascii=False, separators=("\x00", ": "))  # NUL is escaped in any string
+
+
+def _is_flat(value) -> bool:
+    """A non-empty dict (text keys) or list of scalars."""
+    if isinstance(value, dict):
+        return bool(value) and all(isinstance(k, str) for k in value) and all(
+            isinstance(v, _PLAIN) for v in value.values())
+    return isinstance(value, list) and bool(value) and all(isinstance(v, _PLAIN) for v in value)
+
+
+def _rows(value: list, pad: str) -> str:
+    """A non-empty list of flat dicts (funder_metrics.json's metrics, the quarantine's cells) by ONE
+    call of the C encoder: items are separated by NUL, which the encoder writes nowhere else (a
+    string's NUL is escaped), and a separator between two rows is the only one between "}" and
+    "{" (a row's values are scalars, none of which ends with "}"); each becomes json.dumps's line
+    break and indent."""
+    row, field = pad + "  ", pad + "    "
+    body = _SEP.encode(value)
+    body = body.replace("}\x00{", f"\n{row}}},\n{row}{{\n{field}").replace("\x00", f",\n{field}")
+    return f"[\n{row}{{\n{field}" + body[2:-2] + f"\n{row}}}\n{pad}]"
+
+
 def _emit(value, pad: str, parts: list[str]) -> None:
+    text = _scalar(value)
+    if text is not None:
+        parts.append(text)
+        return
+    if isinstance(value, list) and value and all(isinstance(v, dict) and _is_flat(v) for v in value):
+        parts.append(_rows(value, pad))
+        return
+    inner = pad + "  "
     if isinstance(value, dict):
         if not value:
             parts.append("{}")
             return
-        inner = pad + "  "
-        parts.append("{")
-        first = True
+        sep = "{\n" + inner
         for key, item in value.items():
             if not isinstance(key, str):
                 raise _NotPlain
-            parts.append(("\n" if first else ",\n") + inner + _SCALAR(key) + ": ")
-            first = False
-            _emit(item, inner, parts)
+            parts.append(sep + _text(key) + ": ")
+            sep = ",\n" + inner
+            text = _scalar(item)
+            if text is None:
+                _emit(item, inner, parts)
+            else:
+                parts.append(text)
         parts.append("\n" + pad + "}")
     elif isinstance(value, (list, tuple)):
         if not value:
             parts.append("[]")
             return
-        inner = pad + "  "
-        parts.append("[")
-        first = True
+        sep = "[\n" + inner
         for item in value:
-            parts.append(("\n" if first else ",\n") + inner)
-            first = False
-            _emit(item, inner, parts)
+            parts.append(sep)
+            sep = ",\n" + inner
+            text = _scalar(item)
+            if text is None:
+                _emit(item, inner, parts)
+            else:
+                parts.append(text)
         parts.append("\n" + pad + "]")
-    elif isinstance(value, _PLAIN):
-        parts.append(_SCALAR(value))
     else:
         raise _NotPlain

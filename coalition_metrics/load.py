@@ -52,9 +52,23 @@ def connect(db_path: Path):
     return con
 
 
+RUNS_COLUMNS = 14  # run_id ... write_back_message: a runs table with fewer is from an older version
+
+
 def ensure_tables(con) -> None:
     """The schemas and the runs table (with the columns later versions added) in the connection's
-    current database."""
+    current database. A database that has them all is only read (each DDL statement, even one that
+    changes nothing, is a commit: a few ms each, which a portfolio pays per coalition)."""
+    import duckdb
+
+    try:  # (the catalog functions duckdb_schemas()/duckdb_columns() take a few ms; these two under 1)
+        columns = len(con.execute("select * from main.runs limit 0").description)
+        rows = con.execute("select current_database(), catalog_name, schema_name from information_schema.schemata")
+        schemas = len({schema for current, catalog, schema in rows.fetchall() if catalog == current} & set(SCHEMAS))
+    except duckdb.CatalogException:  # no runs table yet
+        columns = schemas = 0
+    if schemas == len(SCHEMAS) and columns == RUNS_COLUMNS:
+        return
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     con.execute(RUNS_DDL)

@@ -24,14 +24,20 @@ def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folde
     whose default catalog is the run's database, runlock.attached_db's), else a connection opened
     for it."""
     with run_lock(plan), (nullcontext(con) if con is not None else open_db(plan)) as con:
-        con.execute("delete from runs where run_id = ?", [plan.run_id])
-        con.execute(
-            """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
-                                 output_folder, message, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, plan.started_at.replace(tzinfo=None),
-             None if status == "running" else datetime.now(timezone.utc).replace(tzinfo=None),
-             status, snapshot_id, str(folder) if folder else None, message[:2000], os.getpid()],
-        )
+        con.begin()  # one commit for both statements
+        try:
+            con.execute("delete from runs where run_id = ?", [plan.run_id])
+            con.execute(
+                """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
+                                     output_folder, message, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, plan.started_at.replace(tzinfo=None),
+                 None if status == "running" else datetime.now(timezone.utc).replace(tzinfo=None),
+                 status, snapshot_id, str(folder) if folder else None, message[:2000], os.getpid()],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
 
 
 def keep_published_metrics(con, run_id: str, coalition_id: str) -> None:

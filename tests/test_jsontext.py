@@ -55,3 +55,15 @@ def test_a_funder_file_shape():
     text = dumps_indented(doc)
     assert text == json.dumps(doc, indent=2, ensure_ascii=False)
     assert '\n    {\n      "metric_id": "attendance_rate",\n      "value": 0.8125,' in text
+
+
+def test_rows_of_flat_objects_with_separator_look_alikes():
+    """The one-call path for a list of flat objects: strings holding NUL, braces, commas, quotes and
+    line breaks, and values that end like a closing brace, keep json.dumps's text."""
+    rng = random.Random(7)
+    tricky = ["}\x00{", "a}", "{", "}", "\x00", ",\n", '"}', "x\\", "}, {", "", "€"]
+    for _ in range(2000):
+        rows = [{rng.choice(KEYS + tricky) + str(i): rng.choice(SCALARS + tricky) for i in range(rng.randint(1, 4))}
+                for _ in range(rng.randint(1, 5))]
+        for value in (rows, {"metrics": rows}, {"a": {"b": rows}}):
+            assert dumps_indented(value) == json.dumps(value, indent=2, ensure_ascii=False), value
