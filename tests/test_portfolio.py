@@ -442,3 +442,22 @@ def test_a_worker_that_dies_fails_its_own_coalitions_only(tmp_path):
     assert all(o.stage == "prepare" and "portfolio_processes = 1" in o.message for o in outcomes)
     runs = list_runs(tmp_path / "wilder", portfolio.coalitions[2])
     assert [(r["run_id"], r["status"]) for r in runs] == [(outcomes[2].run_id, "failed")]
+
+
+def test_a_portfolio_past_its_time_limit_publishes_nothing_more(tmp_path):
+    """[orchestration] flow_timeout_seconds bounds a portfolio run as it bounds a single run: checked
+    between stages; past it, every coalition not yet published fails at that stage with a message
+    naming the limit, recorded as a failed run, and the summary is still written (exit 2)."""
+    from coalition_metrics.portfolio.run import run_portfolio
+    from coalition_metrics.runs import list_runs
+
+    env = {**NO_PDF_ENV, "COALITION_ORCHESTRATION_FLOW_TIMEOUT_SECONDS": "0.01"}
+    portfolio = load_portfolio(EXAMPLE, environ=env)
+    result = run_portfolio(portfolio, quarter=QUARTER, out=tmp_path)
+    assert result.exit_code == 2 and not result.published
+    assert [(f.coalition_id, f.stage) for f in result.failed] == [
+        ("riverside", "load"), ("riverside-fy", "load"), ("wilder", "load")]
+    assert all("flow_timeout_seconds" in f.message and "limit is 0.01 s" in f.message for f in result.failed)
+    runs = list_runs(tmp_path / "wilder", portfolio.coalitions[2])
+    assert [r["status"] for r in runs] == ["failed"] and "flow_timeout_seconds" in runs[0]["message"]
+    assert (result.folder / "summary.csv").is_file() and not (tmp_path / "portfolio.duckdb").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import BlockingValidationError, CoalitionError, storage_error
+from ..errors import BlockingValidationError, CoalitionError, RunTimedOut, storage_error
 from ..plan import RunPlan, RunResult, output_folder_ready, plan_run
 from ..quarters import Quarter, last_completed, same_months
 from ..runlock import attached_db, run_lock
@@ -294,21 +294,24 @@ def one_paragraph(message: str) -> str:
 
 
 # ---- building and publishing ------------------------------------------------------------------
-def build_and_publish(prepared: list[Prepared], out: Path, pool=None, parts: list[Part] | None = None
-                      ) -> tuple[list[Published], list[Failed]]:
+def build_and_publish(prepared: list[Prepared], out: Path, pool=None, parts: list[Part] | None = None,
+                      clock=None) -> tuple[list[Published], list[Failed]]:
     """Build every prepared coalition's figures in ONE database pass (coalition_db.build_portfolio_database
     into <out>/portfolio.duckdb: every table keyed by coalition_id), then publish each coalition's run
     folder from its view of that database (coalition_view), as its single run would publish it. The
     figures a run publishes are also kept in the coalition's own <out>/<id>/coalition.duckdb
     (run_metrics, beside its runs table), so `coalition explain` and `verify` work per coalition.
     ``parts``: the prepared coalitions' tables as prepare_chunk's workers wrote them (removed after
-    the build); ``pool``: the worker processes to publish in."""
+    the build); ``pool``: the worker processes to publish in; ``clock``: portfolio_clock's check,
+    before the build and before publishing (a portfolio past its time limit publishes nothing more)."""
     from ..coalition_db import build_portfolio_database
 
     published, failed = [], []
     ready = load_ready(prepared, failed)
     db_path = Path(out) / PORTFOLIO_DB
     try:
+        if ready and clock is not None:
+            clock("load")
         if ready:
             paths = [part.path for part in parts] if parts else None
             build_portfolio_database([(p.plan.settings, p.plan, p.snap, p.validation) for p in ready], db_path,
@@ -322,6 +325,14 @@ def build_and_publish(prepared: list[Prepared], out: Path, pool=None, parts: lis
         for part in parts or ():
             part.path.unlink(missing_ok=True)
     if not ready:
+        return published, failed
+    try:
+        if clock is not None:
+            clock("publish")
+    except RunTimedOut as exc:
+        for p in ready:
+            failed.append(failure(p.plan.settings, _stage_error(exc, "publish", p.plan, p.snap), p.plan, "publish",
+                                  p.validation))
         return published, failed
     if pool is None:
         outcomes = publish_chunk(db_path, ready)
@@ -401,7 +412,8 @@ def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio:
     today = today or date.today()
     q = portfolio_quarter(portfolio, quarter, today)
     out = output_folder_ready(out)
-    published, more_failed = build_and_publish(prepared, out, pool, parts)
+    clock = portfolio_clock(portfolio, started_at) if started_at is not None else None
+    published, more_failed = build_and_publish(prepared, out, pool, parts, clock)
     for pub in published:
         try:
             after_publish(pub.plan, pub.result, write_back)
@@ -412,6 +424,25 @@ def publish_portfolio(prepared: list[Prepared], failed: list[Failed], portfolio:
     published.sort(key=lambda x: order.get(x.coalition_id, len(order)))
     return write_summary(portfolio, q, published, all_failed, out, run_id=run_id, started_at=started_at,
                          today=today)
+
+
+def portfolio_clock(portfolio: Portfolio, started_at: datetime):
+    """A check that raises RunTimedOut once the portfolio run, started at ``started_at``, has used up
+    its [orchestration] flow_timeout_seconds (the portfolio file's): called between stages, where
+    stopping is clean, as a single run checks its own (pipeline.RunRecord.stage)."""
+    from ..pipeline import run_time_limit
+
+    limit = run_time_limit(portfolio.settings)
+
+    def check(stage: str) -> None:
+        used = (datetime.now(timezone.utc) - started_at).total_seconds()
+        if used > limit:
+            raise RunTimedOut(
+                f"The portfolio run stopped before the {stage} stage after {used:.1f} s: its limit is {limit:g} s "
+                f"([orchestration] flow_timeout_seconds). This coalition was marked failed and nothing was published "
+                f"for it. Raise the limit for a portfolio of this size, or give it more worker processes "
+                f"([orchestration] portfolio_processes, or the Dask workers of the Prefect flow).")
+    return check
 
 
 def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, out: str | Path | None = None,
