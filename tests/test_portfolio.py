@@ -461,3 +461,25 @@ def test_a_portfolio_past_its_time_limit_publishes_nothing_more(tmp_path):
     runs = list_runs(tmp_path / "wilder", portfolio.coalitions[2])
     assert [r["status"] for r in runs] == ["failed"] and "flow_timeout_seconds" in runs[0]["message"]
     assert (result.folder / "summary.csv").is_file() and not (tmp_path / "portfolio.duckdb").exists()
+
+
+def test_parts_of_one_coalition_each_build_the_same_figures(portfolio_run, tmp_path, monkeypatch):
+    """A worker writes a part database every PART_SIZE coalitions and drops their rows: with one
+    coalition per part, the parts put together in DuckDB publish what the in-process build does."""
+    from coalition_metrics.portfolio import run as prun
+    from coalition_metrics.quarters import Quarter
+
+    serial, _, today = portfolio_run
+    monkeypatch.setattr(prun, "PART_SIZE", 1)
+    portfolio = load_portfolio(EXAMPLE, environ=NO_PDF_ENV)
+    planned = [(s, prun.plan_coalition(s, Quarter.parse(QUARTER), today, tmp_path)) for s in portfolio.coalitions]
+    outcomes = prun.prepare_chunk(planned, part_dir=tmp_path)
+    prepared = [o for o in outcomes if isinstance(o, prun.Prepared)]
+    parts = [o for o in outcomes if isinstance(o, prun.Part)]
+    assert [p.coalition_ids for p in parts] == [["riverside"], ["riverside-fy"], ["wilder"]]
+    assert all(p.snap.tabs == {} and p.validation.tabs["attendance"].accepted is None for p in prepared)
+    result = prun.publish_portfolio(prepared, [], portfolio, QUARTER, tmp_path, today=today, parts=parts)
+    assert result.exit_code == 0 and not any(p.path.exists() for p in parts)
+    for p, s in zip(result.published, serial.published):
+        for name in ("funder_metrics.csv", "funder_metrics.json", "validation/quarantine.json"):
+            assert (p.result.folder / name).read_bytes() == (s.result.folder / name).read_bytes(), (p.coalition_id, name)

@@ -206,34 +206,51 @@ class Part:
     coalition_ids: list[str]
 
 
+PART_SIZE = 100  # coalitions whose rows a worker holds at once before writing them to a part database
+
+
 def prepare_chunk(planned: list[tuple[Settings, RunPlan]], part_dir: Path | None = None
                   ) -> list[Prepared | Failed | Part]:
     """prepare_many for a chunk of the portfolio (what a process of parallel.py's pool runs). With
-    ``part_dir``, the chunk's prepared coalitions also have their tables written into a part file
-    there (so the run's own process concatenates them in DuckDB instead of building every
-    coalition's frames itself); the part is the last item, if any coalition got that far."""
+    ``part_dir``, every PART_SIZE prepared coalitions also have their tables written into a part
+    file there (so the run's own process concatenates them in DuckDB instead of building every
+    coalition's frames itself), and then drop their rows (Prepared.slim): a worker holds at most
+    PART_SIZE coalitions' rows, however large its chunk. The parts follow the outcomes."""
+    if part_dir is None:
+        prepared, failed = prepare_many(planned)
+        return [*prepared, *failed]
+    outcomes: list = []
+    parts: list[Part] = []
+    for start in range(0, len(planned), PART_SIZE):
+        prepared, failed = prepare_many(planned[start:start + PART_SIZE])
+        ready = load_ready(prepared, failed)
+        part = _write_part(ready, failed, Path(part_dir)) if ready else None
+        if part is not None:
+            for p in ready:
+                p.slim()
+            outcomes += ready
+            parts.append(part)
+        outcomes += failed
+    return [*outcomes, *parts]
+
+
+def _write_part(ready: list[Prepared], failed: list[Failed], part_dir: Path) -> Part | None:
+    """The coalitions' tables in a part database; None when it could not be written (each of them is
+    then appended to ``failed`` at the load stage)."""
     import os
 
     from ..coalition_db import write_part
 
-    prepared, failed = prepare_many(planned)
-    if part_dir is None or not prepared:
-        return [*prepared, *failed]
-    ready, prepared = load_ready(prepared, failed), []
-    if not ready:
-        return failed
-    path = Path(part_dir) / f".portfolio-part-{os.getpid()}-{ready[0].coalition_id}.duckdb"
+    path = part_dir / f".portfolio-part-{os.getpid()}-{ready[0].coalition_id}.duckdb"
     try:
         write_part([(p.plan.settings, p.plan, p.snap, p.validation) for p in ready], path)
-    except Exception as exc:  # the chunk's tables could not be written: its coalitions fail at load
+    except Exception as exc:  # the tables could not be written: these coalitions fail at load
         path.unlink(missing_ok=True)
         for p in ready:
             failed.append(failure(p.plan.settings, _stage_error(exc, "load", p.plan, p.snap), p.plan, "load",
                                   p.validation))
-        return failed
-    for p in ready:
-        p.slim()
-    return [*ready, *failed, Part(path, [p.coalition_id for p in ready])]
+        return None
+    return Part(path, [p.coalition_id for p in ready])
 
 
 def load_ready(prepared: list[Prepared], failed: list[Failed]) -> list[Prepared]:
