@@ -99,11 +99,7 @@ def _emit(value, pad: str, parts: list[str]) -> None:
                 raise _NotPlain
             parts.append(sep + _text(key) + ": ")
             sep = ",\n" + inner
-            text = _scalar(item)
-            if text is None:
-                _emit(item, inner, parts)
-            else:
-                parts.append(text)
+            _emit(item, inner, parts)
         parts.append("\n" + pad + "}")
     elif isinstance(value, (list, tuple)):
         if not value:
@@ -113,11 +109,7 @@ def _emit(value, pad: str, parts: list[str]) -> None:
         for item in value:
             parts.append(sep)
             sep = ",\n" + inner
-            text = _scalar(item)
-            if text is None:
-                _emit(item, inner, parts)
-            else:
-                parts.append(text)
+            _emit(item, inner, parts)
         parts.append("\n" + pad + "]")
     else:
         raise _NotPlain

@@ -112,16 +112,7 @@ class open_db:
         return self.con
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            self.con.close()
-        except Exception as close_exc:
-            if exc is None:
-                raise database_error(close_exc, self.plan.db_path) from None
-        if exc is not None:
-            err = database_error(exc, self.plan.db_path)
-            if err is not exc:
-                raise err from None
-        return False
+        return _closed(self.con.close, exc, self.plan.db_path)
 
 
 class attached_db:
@@ -162,16 +153,22 @@ class attached_db:
         self.hub.execute(f"detach {self.ALIAS}")
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            self._detach()
-        except Exception as close_exc:
-            if exc is None:
-                raise database_error(close_exc, self.plan.db_path) from None
-        if exc is not None:
-            err = database_error(exc, self.plan.db_path)
-            if err is not exc:
-                raise err from None
-        return False
+        return _closed(self._detach, exc, self.plan.db_path)
+
+
+def _closed(close, exc: BaseException | None, db_path: Path) -> bool:
+    """Leaving a run's database (open_db, attached_db): ``close()`` it, then report the block's own
+    error, or else the close's, as database_error words it; never swallows an error."""
+    try:
+        close()
+    except Exception as close_exc:
+        if exc is None:
+            raise database_error(close_exc, db_path) from None
+    if exc is not None:
+        err = database_error(exc, db_path)
+        if err is not exc:
+            raise err from None
+    return False
 
 
 def _is_storage_failure(exc: BaseException) -> bool:
