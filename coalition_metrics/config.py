@@ -177,8 +177,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # through prefect-dask) or "sequential" (one after another in the flow's process).
         "task_runner": "dask",
         # A portfolio run without Prefect (--no-prefect): its coalitions are prepared and published
-        # in this many worker processes; 0 = one per CPU core for a portfolio of 20 or more
-        # coalitions (a worker costs about 3 s to start), 1 = all in the run's own process.
+        # in this many worker processes (the Prefect flow publishes in them); 0 = one per CPU core,
+        # once there are 10 coalitions per core (a worker costs about 3 s to start), 1 = all in the
+        # run's own process.
         "portfolio_processes": 0,
         # "" = a local Dask cluster of dask_workers processes; "tcp://host:8786" = a running
         # dask.distributed scheduler (its workers need this project's lock installed).

@@ -2,8 +2,9 @@
 (coalition_metrics.portfolio.run.prepare_coalition) on the portfolio's task runner ([orchestration]
 task_runner: a Dask cluster through prefect-dask, local or at dask_address, or sequential); a
 coalition whose task fails is reported (Failed: its stage and message) and the others go on; then
-publish_portfolio builds the one database and publishes every prepared coalition and the summary
-in the flow's own process (the DuckDB file is written by this process only).
+publish_portfolio builds the one database in the flow's own process (the DuckDB file is written by
+this process only) and publishes every prepared coalition, in [orchestration] portfolio_processes
+local worker processes for a large portfolio, and the summary.
 
 What crosses to a Dask worker and back is pickled: Settings and RunPlan go out, Prepared (plan,
 snapshot, validation frames) or the coalition's error comes back. A worker on another machine
@@ -110,9 +111,15 @@ def portfolio_run(config: str, quarter: str | None = None, out: str | None = Non
             failed.append(failure(settings, exc, None))
     from coalition_metrics.orchestration import task_runner_for
 
+    from coalition_metrics.portfolio.parallel import process_count, process_pool
+
     prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings))
-    result = publish_portfolio(prepared, failed + failed_prepare, portfolio, q, out_dir, today=today,
-                               write_back=write_back, started_at=started_at)
+    # the one-pass build in this process; each coalition's publishing in [orchestration]
+    # portfolio_processes local worker processes (portfolio/parallel.py), as without Prefect
+    processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(prepared))
+    with process_pool(processes) as pool:
+        result = publish_portfolio(prepared, failed + failed_prepare, portfolio, q, out_dir, today=today,
+                                   write_back=write_back, started_at=started_at, pool=pool)
     print(f"portfolio {result.quarter}: {len(result.published)} published, {len(result.failed)} failed; "
           f"summary {result.folder}")
     return result

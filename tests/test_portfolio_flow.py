@@ -1,6 +1,7 @@
 """The portfolio-run flow end to end on a real local Dask cluster (prefect-dask, two worker
 processes) through a real Prefect server: each coalition's extract -> snapshot -> validate is a
-task on a worker, the one-pass database and publishing happen in the flow's process; each
+task on a worker, the one-pass database is built in the flow's process and the coalitions are
+published in two local worker processes (portfolio_processes); each
 coalition's funder files are byte-identical to a single run of that coalition; a coalition whose
 source fails is reported while the others publish."""
 
@@ -20,6 +21,7 @@ pdf = false
 [orchestration]
 task_runner = "dask"
 dask_workers = 2
+portfolio_processes = 2  # the flow's publishing in two local worker processes
 
 [[portfolio.coalitions]]
 id = "flow-riverside"
