@@ -43,7 +43,10 @@ def _no_server(api_url: str, reason: str) -> CoalitionError:
 class _ServeLogFilter(logging.Filter):
     """While the server is unreachable Prefect's background loops log each failed call with a
     traceback: keep the one-line message (serve itself says what to do). Once serve is stopping,
-    asyncio's reports about tasks Prefect leaves behind at shutdown are dropped."""
+    asyncio's reports about tasks Prefect leaves behind at shutdown are dropped, and so is any
+    report of the stop itself: the KeyboardInterrupt that _Stopper.stop raises lands in whatever
+    Prefect loop is running at that instant (e.g. its cancellation observer reconnecting its event
+    stream), which would log it as its own failure, with a traceback."""
 
     def __init__(self, stopping):
         super().__init__()
@@ -53,6 +56,8 @@ class _ServeLogFilter(logging.Filter):
         if record.name == "asyncio" and self.stopping.is_set():
             return False
         exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, KeyboardInterrupt) and self.stopping.is_set():
+            return False
         if exc is not None and _is_connection_error(exc):
             record.exc_info, record.exc_text = None, None
         return True

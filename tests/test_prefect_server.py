@@ -378,3 +378,34 @@ def test_make_server_fails_loudly_when_its_port_is_taken(tmp_path):
     assert message.startswith(f"error: Port {port} on 127.0.0.1 is already in use") and "\n" not in message
     assert "PREFECT_SERVER_PORT" in message
     assert not (tmp_path / "home" / "server.log").exists()  # no server process was started
+
+
+def test_serve_log_filter_drops_reports_of_its_own_stop():
+    """The KeyboardInterrupt `coalition serve` raises to stop can land inside one of Prefect's loops
+    (seen: its cancellation observer reconnecting), which logs it with a traceback: once serve is
+    stopping, such a record is dropped; before, a KeyboardInterrupt is reported as it is, and a
+    connection error keeps its line without the traceback."""
+    import logging
+    import sys
+    import threading
+
+    from coalition_metrics.serving import _ServeLogFilter
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            info = sys.exc_info()
+        return logging.LogRecord("prefect.FlowRunCancellingObserver", logging.WARNING, __file__, 1,
+                                 "The FlowRunCancellingObserver websocket failed with an exception.", None, info)
+
+    stopping = threading.Event()
+    f = _ServeLogFilter(stopping)
+    early = record(KeyboardInterrupt())
+    assert f.filter(early) and early.exc_info is not None
+    refused = record(ConnectionRefusedError("refused"))
+    assert f.filter(refused) and refused.exc_info is None  # the line stays, its traceback goes
+    stopping.set()
+    assert not f.filter(record(KeyboardInterrupt()))
+    other = record(ValueError("a real failure"))
+    assert f.filter(other) and other.exc_info is not None
