@@ -22,9 +22,11 @@ READS_PER_MINUTE = 360
 EXTRACTIONS_PER_WORKER = 6  # each one is two reads (the tab list, then one values:batchGet)
 
 
-def timed_sheets_reads(settings, extractions: int) -> tuple[int, list[float]]:
+def timed_sheets_reads(settings, extractions: int, barrier=None, parties: int = 2) -> tuple[int, list[float]]:
     """In a worker: fake Google's HTTP layer with responses, extract the sheet ``extractions`` times
-    through the real GoogleSheetSource, and return this process's pid and every Sheets read's time."""
+    through the real GoogleSheetSource, and return this process's pid and every Sheets read's time.
+    ``barrier``: a folder where each of ``parties`` workers says it is ready; reading starts once
+    all are (a worker that starts late under load would otherwise read after the other is done)."""
     from test_sheets_source import (ALLOWED_LOCATIONS, BATCH_URL, META_URL, NO_BOUNDARY, TOKEN_URL, FakeGoogle,
                                     batch_answer, metadata)
 
@@ -37,10 +39,23 @@ def timed_sheets_reads(settings, extractions: int) -> tuple[int, list[float]]:
                                                   "token_type": "Bearer"})
         for url, answer in ((META_URL, metadata()), (BATCH_URL, batch_answer())):
             rsps.add_callback(responses.GET, url, callback=_stamping(stamps, answer), content_type="application/json")
+        if barrier is not None:
+            _wait_for_all(barrier, parties)
         for _ in range(extractions):
             tabs = extract(settings)
             assert len(tabs["attendance"].rows) > 100
     return os.getpid(), stamps
+
+
+def _wait_for_all(folder, parties: int, timeout: float = 120.0) -> None:
+    from pathlib import Path
+
+    Path(folder, f"ready-{os.getpid()}").touch()
+    deadline = time.monotonic() + timeout
+    while len(list(Path(folder).glob("ready-*"))) < parties:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(list(Path(folder).glob('ready-*')))} of {parties} workers got ready")
+        time.sleep(0.02)
 
 
 def _stamping(stamps: list[float], answer):
@@ -53,8 +68,8 @@ def _stamping(stamps: list[float], answer):
 
 
 @task(name="read-sheet")
-def read_sheet(settings, extractions: int):
-    return timed_sheets_reads(settings, extractions)
+def read_sheet(settings, extractions: int, barrier=None):
+    return timed_sheets_reads(settings, extractions, barrier)
 
 
 def max_in_window(stamps: list[float], budget: Budget, slack: int = 1) -> list[tuple[int, float]]:
@@ -75,7 +90,7 @@ def sheet(settings, credentials_file):
     return sheet_settings(settings, credentials_file, sheets_reads_per_minute=READS_PER_MINUTE)
 
 
-def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api):
+def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api, tmp_path):
     from coalition_metrics.orchestration import task_runner_for
     from flows.portfolio_run import ensure_sheets_limits
 
@@ -84,7 +99,7 @@ def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api):
     @flow(name="sheets-rate-limit-test", task_runner=runner)
     def two_workers():
         names = ensure_sheets_limits([sheet])
-        futures = [read_sheet.submit(sheet, EXTRACTIONS_PER_WORKER) for _ in range(2)]
+        futures = [read_sheet.submit(sheet, EXTRACTIONS_PER_WORKER, str(tmp_path)) for _ in range(2)]
         return names, [f.result() for f in futures]
 
     names, results = two_workers()
