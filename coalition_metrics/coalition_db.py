@@ -220,6 +220,16 @@ def _tables_from_parts(con, parts: list[Path], ids: list[str]) -> None:
                     "select schema_name, table_name from duckdb_tables() where database_name = ? "
                     "order by schema_name, table_name", [alias]).fetchall():
                 names.setdefault((schema, table), []).append(alias)
+        aliases = [f"part{i}" for i in range(len(parts))]
+        clash = con.execute(
+            """select schema_name || '.' || table_name || '.' || column_name, string_agg(distinct data_type, ' / ')
+               from duckdb_columns() where database_name in ? group by all
+               having count(distinct data_type) > 1 limit 1""", [aliases]).fetchone()
+        if clash:  # UNION BY NAME would cast both to a common type: refuse rather than compare as text
+            from .errors import CoalitionError
+
+            raise CoalitionError(f"The portfolio's parts give column {clash[0]} different types ({clash[1]}); "
+                                 f"this is a bug in coalition-metrics, please report it with this message.")
         con.execute("create or replace temp table _portfolio_ids as select unnest(?::varchar[]) as coalition_id",
                     [ids])
         for (schema, table), aliases in names.items():

@@ -142,3 +142,25 @@ def test_a_connection_view_restores_the_connection(built):
 def test_a_bad_coalition_id_is_a_config_error_naming_it(bad):
     with pytest.raises(ConfigError, match=r"\[coalition\] id"):
         load_settings(None, environ={}).with_overrides(coalition={"id": bad})
+
+
+def test_parts_whose_column_types_differ_are_refused(tmp_path):
+    """Parts are put together by column name; a column typed differently in two parts would be cast
+    to a common type (numbers compared as text): the build refuses it with a message instead."""
+    import duckdb
+
+    from coalition_metrics.coalition_db import _tables_from_parts
+    from coalition_metrics.errors import CoalitionError
+
+    parts = []
+    for i, kind in enumerate(("double", "varchar")):
+        path = tmp_path / f"part{i}.duckdb"
+        con = duckdb.connect(str(path))
+        con.execute("create schema parsed")
+        con.execute(f"create table parsed.survey as select 'c{i}' as coalition_id, 4::{kind} as score")
+        con.close()
+        parts.append(path)
+    target = duckdb.connect(str(tmp_path / "portfolio.duckdb"))
+    target.execute("create schema parsed")
+    with pytest.raises(CoalitionError, match=r"parsed\.survey\.score different types \((DOUBLE / VARCHAR|VARCHAR / DOUBLE)\)"):
+        _tables_from_parts(target, parts, ["c0", "c1"])
