@@ -315,11 +315,18 @@ def load_t_critical(con, largest_n: int) -> None:
     can produce (a wave of 5,000 responses included), never a null interval."""
     import numpy as np
     import pandas as pd
-    from scipy import stats
 
     dfs = np.arange(1, max(T_CRITICAL_MIN_DF, largest_n - 1) + 1)
-    t = pd.DataFrame({"df": dfs, "t975": stats.t.ppf(0.975, dfs).astype(float)})
+    t = pd.DataFrame({"df": dfs, "t975": t_quantile(0.975, dfs)})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})
+
+
+def t_quantile(q: float, dfs):
+    """Student's t quantile, the very function scipy.stats.t.ppf calls (scipy.special.stdtrit, equal
+    to it bit for bit, tested): importing scipy.special costs 0.3 s, scipy.stats 1-1.2 s."""
+    from scipy.special import stdtrit
+
+    return stdtrit(dfs, q).astype(float)
 
 
 def load_instrument_tables(con, instrument, coalition_id: str = "coalition") -> None:

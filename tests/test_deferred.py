@@ -1,0 +1,71 @@
+"""Modules imported on first use (coalition_metrics.deferred) and what a run no longer imports:
+Great Expectations starts without altair and scipy.stats, and the figures that need Student's t
+take it from scipy.special, equal to scipy.stats bit for bit."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+from scipy import special, stats
+
+from coalition_metrics import deferred
+from coalition_metrics.load import t_quantile
+
+
+def test_a_deferred_module_runs_on_its_first_attribute(tmp_path, monkeypatch):
+    pkg = tmp_path / "lazypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "heavy.py").write_text("import os\nos.environ['LAZYPKG_LOADS'] = str(int(os.environ.get('LAZYPKG_LOADS', '0')) + 1)\n"
+                                  "ANSWER = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("LAZYPKG_LOADS", raising=False)
+    try:
+        deferred.defer("lazypkg.heavy")
+        import lazypkg.heavy as h1
+        from lazypkg import heavy as h2
+
+        import os
+
+        assert "LAZYPKG_LOADS" not in os.environ  # imported by name only: nothing ran
+        assert not deferred.is_loaded("lazypkg.heavy")
+        assert h1.ANSWER == 42 and h2.ANSWER == 42
+        assert os.environ["LAZYPKG_LOADS"] == "1"  # ran once, for both names
+        assert deferred.is_loaded("lazypkg.heavy")
+        assert sys.modules["lazypkg.heavy"].ANSWER == 42
+        deferred.defer("lazypkg.heavy")  # already imported: left alone
+        assert deferred.is_loaded("lazypkg.heavy")
+    finally:
+        for name in ("lazypkg.heavy", "lazypkg"):
+            sys.modules.pop(name, None)
+
+
+def test_t_from_scipy_special_is_scipy_stats_bit_for_bit():
+    dfs = np.arange(1, 20001)
+    assert t_quantile(0.975, dfs).tolist() == stats.t.ppf(0.975, dfs).astype(float).tolist()
+    rng = np.random.default_rng(7)
+    t_stat, df = rng.normal(0, 4, 5000), rng.uniform(0.5, 3000, 5000)
+    assert [float(2 * special.stdtr(d, -abs(t))) for t, d in zip(t_stat, df)] == \
+        [float(2 * stats.t.sf(abs(t), d)) for t, d in zip(t_stat, df)]
+
+
+def test_the_example_run_never_imports_altair_or_scipy_stats(tmp_path):
+    """The whole run without Prefect (validation with Great Expectations, the models, publishing)
+    imports neither: 1.5-2 s of imports per process saved."""
+    code = textwrap.dedent(f"""
+        import json, os
+        os.environ["COALITION_OUTPUT_PDF"] = "false"
+        from coalition_metrics import deferred
+        from coalition_metrics.config import load_settings
+        from coalition_metrics.pipeline import run_quarterly
+        result = run_quarterly(load_settings(None), "2026-Q3", out={str(tmp_path)!r}, write_back=False)
+        import great_expectations
+        print(json.dumps({{"published": (result.folder / "funder_metrics.csv").is_file(), "gx": "great_expectations" in __import__("sys").modules,
+                          "altair": deferred.is_loaded("altair"), "scipy.stats": deferred.is_loaded("scipy.stats")}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"published": True, "gx": True, "altair": False, "scipy.stats": False}
