@@ -136,7 +136,7 @@ def prepare_tab(raw: RawTab, settings):
             ]
         return result, None, _unique(problems)
 
-    keep = checked_positions(raw, result)
+    keep, distinct = checked_positions(raw, result)
     if name in REQUIRED_TABS and not len(keep):
         problems.append(no_rows_problem(title))
         return result, None, problems
@@ -146,7 +146,8 @@ def prepare_tab(raw: RawTab, settings):
     uncalculated = np.full(len(keep), None, dtype=object)
     for col in columns:
         # Each distinct cell text is read once (dates, numbers, answers, enumerations), then mapped back.
-        codes, uniques = pd.factorize(np.asarray(raw.column(result.column_map.get(col.name)), dtype=object)[keep])
+        codes, uniques = distinct(result.column_map.get(col.name))
+        codes = codes[keep]
         texts = [u.strip() for u in uniques]
         data[col.name] = _take([t or None for t in texts], codes)
         err = [f"{col.name}\t{t}" if t.casefold() in FORMULA_ERRORS else None for t in texts]
@@ -262,19 +263,30 @@ def _take(values: list, codes):
 
 def checked_positions(raw: RawTab, result: TabResult):
     """Positions of the rows to check; wholly blank rows are skipped and counted
-    (docs/data-contract.md). Decided per distinct cell text, column by column."""
+    (docs/data-contract.md). Decided per distinct cell text, column by column. Also returns
+    ``distinct(index)``: column ``index``'s (codes, distinct texts) over all rows (pandas.factorize;
+    every row blank for a column the tab does not have), so each column is factorized once."""
     import numpy as np
     import pandas as pd
 
-    blank = np.ones(len(raw.sheet_rows), dtype=bool)
+    n = len(raw.sheet_rows)
+    blank = np.ones(n, dtype=bool)
+    factorized = []
     for col in raw.columns:
         codes, uniques = pd.factorize(np.asarray(col, dtype=object))
+        factorized.append((codes, uniques))
         if len(uniques):
             blank &= np.array([not str(u).strip() for u in uniques], dtype=bool)[codes]
     rows = np.asarray(raw.sheet_rows, dtype=np.int64)
     result.blank_rows.extend(rows[blank].tolist())
     result.checked_rows.extend(rows[~blank].tolist())
-    return np.flatnonzero(~blank)
+
+    def distinct(index: int | None):
+        if index is None or index >= len(factorized):
+            return np.zeros(n, dtype=np.intp), np.array([""], dtype=object)
+        return factorized[index]
+
+    return np.flatnonzero(~blank), distinct
 
 
 def _derived(col: Column, text: str, settings) -> tuple[Any, Any]:
