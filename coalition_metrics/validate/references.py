@@ -19,7 +19,8 @@ def member_lookup(results: dict[str, TabResult]) -> dict[str, list[str]]:
     lookup: dict[str, list[str]] = {}
     if members is not None:
         for mid, org in zip(members["member_id"], members["organization"]):
-            for key in {parsing.norm_key(mid), parsing.norm_key(org) if org else None} - {None}:
+            # a blank organization is NaN in a pandas frame: it names nobody (not the text 'nan')
+            for key in {parsing.norm_key(mid), parsing.norm_key(org) if isinstance(org, str) and org else None} - {None}:
                 ids = lookup.setdefault(key, [])
                 if mid not in ids:
                     ids.append(mid)
@@ -32,6 +33,7 @@ def resolve_members(texts, results: dict[str, TabResult]) -> tuple[list, list, l
     lookup = member_lookup(results)
     ids, unknown, ambiguous = [], [], []
     for text in texts:
+        text = text if isinstance(text, str) and text else None  # a blank is None or NaN
         found = lookup.get(parsing.norm_key(text), []) if text else []
         ids.append(found[0] if len(found) == 1 else None)
         unknown.append(text if text and not found else None)
@@ -65,73 +67,103 @@ def outside_membership(member_id: str | None, day: str | None, windows: dict, wh
     return None
 
 
+def _by_code(values: list, codes):
+    """values[code] for each code of pandas.factorize, None for code -1 (a blank)."""
+    import numpy as np
+
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values
+    return table[codes]
+
+
+def _iso_days(values):
+    """ISO date texts (None, NaN or "" for blank) as numpy days, NaT for blank."""
+    import numpy as np
+
+    return np.array([v[:10] if isinstance(v, str) and v else "NaT" for v in values], dtype="datetime64[D]")
+
+
+def outside_flags(member_ids, days, results: dict[str, TabResult]):
+    """Positions where ``days`` (datetime64[D], NaT when unknown) fall outside the membership window
+    of ``member_ids`` (accepted member ids; any other value is never outside), compared as days:
+    one hash lookup per record, then numpy."""
+    import numpy as np
+    import pandas as pd
+
+    members = results["members"].accepted
+    if members is None or not len(days):
+        return np.zeros(0, dtype=np.intp)
+    first = members.drop_duplicates("member_id")
+    at = pd.Index(first["member_id"].to_numpy(dtype=object)).get_indexer(np.asarray(member_ids, dtype=object))
+    joined = np.append(_iso_days(first["joined_on__value"]), np.datetime64("NaT"))[at]
+    left = np.append(_iso_days(first["left_on__value"]), np.datetime64("NaT"))[at]
+    known = (at >= 0) & ~np.isnat(days)
+    # NaT compares False either way: no joined_on (or left_on) is never before (after) it
+    return np.flatnonzero(known & ((days < joined) | (days > left)))
+
+
 def mark_attendance_membership(frame, results: dict[str, TabResult]) -> None:
     """``row__outside_membership``: an attendance record for a meeting held while the member was not
     a member (before joined_on or after left_on). The metrics would drop it without a word.
 
-    Compared column-wise (ISO dates compare as text); the sentence is written for the few records
-    outside only."""
+    Compared column-wise as days; the sentence is written for the few records outside only."""
     import numpy as np
     import pandas as pd
 
     meetings = results["meetings"].accepted
-    members = results["members"].accepted
     out = np.full(len(frame), None, dtype=object)
-    if meetings is not None and members is not None and len(frame):
-        day = frame["meeting_id"].map(pd.Series(meetings["date__value"].to_numpy(), index=meetings["meeting_id"])
-                                      .loc[lambda s: ~s.index.duplicated()])
-        windows = members.drop_duplicates("member_id").set_index("member_id")
-        joined = frame["member_id"].map(windows["joined_on__value"])
-        left = frame["member_id"].map(windows["left_on__value"])
-        known = frame["member_id"].isin(windows.index) & day.notna()
-        # ISO dates compare as text; a column with no date at all maps to float NaN, so make every
-        # side object-typed before filling (pandas 4 refuses a text fill on a float column)
-        day_s, joined_s, left_s = (col.astype(object) for col in (day, joined, left))
-        before = known & joined.notna() & (day_s.fillna("") < joined_s.fillna(""))
-        after = known & left.notna() & (day_s.fillna("") > left_s.fillna("~"))
-        flagged = np.flatnonzero((before | after).to_numpy())
+    if meetings is not None and results["members"].accepted is not None and len(frame):
+        held = meetings.drop_duplicates("meeting_id")
+        at = pd.Index(held["meeting_id"].to_numpy(dtype=object)).get_indexer(frame["meeting_id"].to_numpy(dtype=object))
+        iso = np.append(held["date__value"].to_numpy(dtype=object), None)[at]
+        flagged = outside_flags(frame["member_id"].to_numpy(dtype=object), _iso_days(iso) if len(held) else
+                                np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]"), results)
         windows_of = membership_windows(results)
         for i in flagged:
             mid, meeting = frame["member_id"].iat[i], frame["meeting_id"].iat[i]
-            out[i] = outside_membership(mid, _iso(day.iat[i]), windows_of, f"meeting {meeting}")
+            out[i] = outside_membership(mid, _iso(iso[i]), windows_of, f"meeting {meeting}")
     frame["row__outside_membership"] = out
 
 
 def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
     """Match respondents to members (unknown, ambiguous, outside their membership) and mark
-    superseded submissions: the latest of a member's submissions in a wave counts."""
+    superseded submissions: the latest of a member's submissions in a wave counts.
+
+    Each distinct respondent text is matched once, and each distinct day's wave computed once."""
+    import numpy as np
+    import pandas as pd
+
     for column in ("respondent__member_id", "respondent__unknown", "respondent__ambiguous", "row__outside_membership",
                    "row__superseded"):
         frame[column] = None
     if "respondent" not in results["survey"].column_map:
         return  # anonymous survey
-    ids, unknown, ambiguous = resolve_members(frame["respondent"], results)
+    codes, texts = pd.factorize(frame["respondent"].to_numpy(dtype=object))
+    matched = resolve_members(list(texts), results)
+    ids, unknown, ambiguous = (_by_code(m, codes) for m in matched)
+    stamps = frame["timestamp__value"].to_numpy(dtype=object)
+    day_codes, day_texts = pd.factorize(np.array([t[:10] if isinstance(t, str) else None for t in stamps], dtype=object))
+    days = np.append(_iso_days(day_texts), np.datetime64("NaT"))[day_codes]
+    outside = np.full(len(frame), None, dtype=object)
     windows = membership_windows(results)
-    outside = [outside_membership(mid, ts[:10] if isinstance(ts, str) else None, windows, "this response")
-               for mid, ts in zip(ids, frame["timestamp__value"])]
+    for i in outside_flags(ids, days, results):
+        outside[i] = outside_membership(ids[i], stamps[i][:10], windows, "this response")
     frame["respondent__member_id"] = ids
     frame["respondent__unknown"] = unknown
     frame["respondent__ambiguous"] = ambiguous
     frame["row__outside_membership"] = outside
+    counted = np.flatnonzero(pd.notna(ids) & (day_codes >= 0) & pd.isna(outside))
+    if not len(counted):
+        return
     fs = settings.fiscal_year_start_month
-    counted = [(row, mid, ts) for row, mid, ts, out in zip(frame["sheet_row"], ids, frame["timestamp__value"], outside)
-               if mid is not None and isinstance(ts, str) and out is None]
-    waves: dict[str, str] = {}  # the wave of each day, computed once per day
-
-    def wave(ts: str) -> str:
-        day = ts[:10]
-        if day not in waves:
-            waves[day] = Quarter.of(dates.parse_date(ts), fs).label
-        return waves[day]
-
-    latest: dict[tuple, tuple] = {}
-    for sheet_row, mid, ts in counted:
-        key = (mid, wave(ts))
-        if key not in latest or (ts, sheet_row) > latest[key]:
-            latest[key] = (ts, sheet_row)
-    superseded = {}
-    for sheet_row, mid, ts in counted:
-        keep_row = latest[(mid, wave(ts))][1]
-        if keep_row != sheet_row:
-            superseded[sheet_row] = f"superseded by row {keep_row}"
-    frame["row__superseded"] = [superseded.get(r) for r in frame["sheet_row"]]
+    wave_of_day = np.array([Quarter.of(dates.parse_date(d), fs).label for d in day_texts], dtype=object)
+    rows = pd.DataFrame({"mid": ids[counted], "wave": wave_of_day[day_codes[counted]], "ts": stamps[counted],
+                         "row": frame["sheet_row"].to_numpy()[counted]})
+    # the latest (timestamp, sheet row) of each member's submissions in a wave counts
+    rows = rows.sort_values(["ts", "row"], kind="stable")
+    keep = rows.groupby(["mid", "wave"], sort=False)["row"].transform("last")
+    later = rows[keep.to_numpy() != rows["row"].to_numpy()]
+    superseded = np.full(len(frame), None, dtype=object)
+    position = pd.Index(frame["sheet_row"].to_numpy()).get_indexer(later["row"].to_numpy())
+    superseded[position] = [f"superseded by row {k}" for k in keep[later.index].to_numpy()]
+    frame["row__superseded"] = superseded
