@@ -115,13 +115,13 @@ def mark_attendance_membership(frame, results: dict[str, TabResult]) -> None:
     if meetings is not None and results["members"].accepted is not None and len(frame):
         held = meetings.drop_duplicates("meeting_id")
         at = pd.Index(held["meeting_id"].to_numpy(dtype=object)).get_indexer(frame["meeting_id"].to_numpy(dtype=object))
-        iso = np.append(held["date__value"].to_numpy(dtype=object), None)[at]
-        flagged = outside_flags(frame["member_id"].to_numpy(dtype=object), _iso_days(iso) if len(held) else
-                                np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]"), results)
+        iso = np.append(held["date__value"].to_numpy(dtype=object), None)
+        days = np.append(_iso_days(iso[:-1]), np.datetime64("NaT"))[at]
+        flagged = outside_flags(frame["member_id"].to_numpy(dtype=object), days, results)
         windows_of = membership_windows(results)
         for i in flagged:
             mid, meeting = frame["member_id"].iat[i], frame["meeting_id"].iat[i]
-            out[i] = outside_membership(mid, _iso(iso[i]), windows_of, f"meeting {meeting}")
+            out[i] = outside_membership(mid, _iso(iso[at[i]]), windows_of, f"meeting {meeting}")
     frame["row__outside_membership"] = out
 
 
