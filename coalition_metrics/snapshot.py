@@ -61,15 +61,55 @@ def _tab_blob(tab: RawTab) -> bytes:
     def dumps(value) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    encoded = [list(map(encode_basestring, col)) for col in tab.columns]
-    if tab.lengths is None:
-        cells = map(",".join, zip(*encoded)) if encoded else ("" for _ in tab.sheet_rows)
+    if tab.lengths is None and tab.columns and tab.sheet_rows:
+        rows = _rows_interleaved(tab)
     else:
-        cells = (",".join(row[:k]) for row, k in zip(zip(*encoded), tab.lengths))
-    rows = ",".join([f"[{n},[{c}]]" for n, c in zip(tab.sheet_rows, cells)])
+        encoded = [list(map(encode_basestring, col)) for col in tab.columns]
+        if tab.lengths is None:
+            cells = map(",".join, zip(*encoded)) if encoded else ("" for _ in tab.sheet_rows)
+        else:
+            cells = (",".join(row[:k]) for row, k in zip(zip(*encoded), tab.lengths))
+        rows = ",".join([f"[{n},[{c}]]" for n, c in zip(tab.sheet_rows, cells)])
     text = (f'{{"header":{dumps(tab.header)},"present":{dumps(tab.present)},"rows":[{rows}],'
             f'"tab":{dumps(tab.name)},"title":{dumps(tab.title)}}}')
     return text.encode("utf-8")
+
+
+def _rows_interleaved(tab: RawTab) -> str:
+    """The ``[sheet_row,[cells]]`` rows of a tab whose rows all have every column, built column-wise.
+    First as if no cell needed escaping (each cell as it is, between quotes written into the
+    separators; the pieces of every row laid side by side in one list by slice assignments and
+    joined once); that text is kept when it has exactly the quotes written into it and no
+    backslash or control character. Otherwise a column none of whose cells needs escaping still
+    goes in as it is and any other column is encoded cell by cell."""
+    from json.encoder import encode_basestring
+
+    width, n = len(tab.columns), len(tab.sheet_rows)
+    text = _interleave(tab, [True] * width, encode_basestring)
+    if text.count('"') == 2 * width * n and "\\" not in text and text.isprintable():
+        return text
+    return _interleave(tab, [_plain("".join(col)) for col in tab.columns], encode_basestring)
+
+
+def _plain(text: str) -> bool:
+    """True when JSON (ensure_ascii=False) writes ``text`` as it is between quotes: no quote, no
+    backslash, no control character (isprintable is False for every control character, and for a
+    few other characters too, which only sends such a column the slower way)."""
+    return text.isprintable() and '"' not in text and "\\" not in text
+
+
+def _interleave(tab: RawTab, plain: list[bool], encode) -> str:
+    width, n = len(tab.columns), len(tab.sheet_rows)
+    q = ['"' if p else "" for p in plain]
+    stride = 2 * width + 1
+    pieces: list = [None] * (stride * n)
+    pieces[0::stride] = [f"[{r},[{q[0]}" for r in tab.sheet_rows]
+    for j, col in enumerate(tab.columns):
+        pieces[2 * j + 1::stride] = col if plain[j] else list(map(encode, col))
+        if j + 1 < width:
+            pieces[2 * j + 2::stride] = [f"{q[j]},{q[j + 1]}"] * n
+    pieces[stride - 1::stride] = [f"{q[-1]}]],"] * n
+    return "".join(pieces)[:-1]
 
 
 def take_snapshot(tabs: dict[str, RawTab], snapshots_dir: Path, read_on: date | None = None) -> Snapshot:

@@ -86,3 +86,20 @@ def test_dates_for_range_checks_clip_as_pandas_does(unit):
     got = _comparable(column)
     assert got.dtype == np.dtype("datetime64[ns]") and np.array_equal(got, expected, equal_nan=True)
     assert str(got[1])[:10] == "1678-01-01" and str(got[3])[:10] == "2262-01-01" and np.isnat(got[2])
+
+
+def test_snapshot_rows_written_column_wise_are_the_canonical_json_for_random_tabs():
+    """Columns with and without characters JSON escapes, one column or several, one row or many."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = ["a", "é", " ", "\"", "\\", "\n", "\x00", "\u2028", "1", "✓", "\t", "/"]
+    for _ in range(400):
+        width, n = rng.randint(1, 4), rng.randint(1, 6)
+        clean = [rng.random() < 0.6 for _ in range(width)]
+        rows = [(2 + i + rng.randint(0, 2), ["".join(rng.choice(alphabet[:1] + alphabet[1:3] if clean[j] else alphabet)
+                                                     for _ in range(rng.randint(0, 4))) for j in range(width)])
+                for i in range(n)]
+        tab = RawTab("t", "T", [f"h{j}" for j in range(width)], rows)
+        assert tab.lengths is None
+        assert _tab_blob(tab) == _canonical(_tab_document(tab))
