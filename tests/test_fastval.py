@@ -103,3 +103,40 @@ def test_snapshot_rows_written_column_wise_are_the_canonical_json_for_random_tab
         tab = RawTab("t", "T", [f"h{j}" for j in range(width)], rows)
         assert tab.lengths is None
         assert _tab_blob(tab) == _canonical(_tab_document(tab))
+
+
+def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
+    """frames._mark_repeats (codes per key column) against the rule itself: a record whose key,
+    all filled in, an earlier record has repeats that first record's sheet row."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from coalition_metrics.contract import UNIQUE_KEYS
+    from coalition_metrics.validate.frames import _mark_repeats
+
+    rng = random.Random(11)
+    for _ in range(1500):
+        tab = rng.choice(list(UNIQUE_KEYS))
+        key = UNIQUE_KEYS[tab]
+        n = rng.randint(0, 25)
+        data = {"sheet_row": np.array(rng.sample(range(2, 300), n), dtype=np.int64)}
+        for k in key:
+            data[k] = [rng.choice(["a", "b", "A", None, " a", "2026-01-01"]) for _ in range(n)]
+        frame = pd.DataFrame(data)
+        _mark_repeats(frame, tab)
+        first, expected = {}, []
+        for i in range(n):
+            k = tuple(data[c][i] for c in key)
+            if None in k:
+                expected.append(None)
+                continue
+            j = first.setdefault(k, i)
+            if j == i:
+                expected.append(None)
+            elif tab == "goal_measurements":
+                expected.append(f"{k[0]} is measured again on {k[1]} (repeats row {data['sheet_row'][j]})")
+            else:
+                expected.append(f"repeats row {data['sheet_row'][j]}")
+        assert [None if v is None or v != v else v for v in frame["row__repeat"]] == expected

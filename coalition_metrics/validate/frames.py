@@ -324,26 +324,35 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
 
 def _mark_repeats(frame, tab: str) -> None:
     """``row__repeat``: for a record whose unique key (all of it filled in) an earlier record has,
-    "repeats row <the first one's sheet row>"."""
+    "repeats row <the first one's sheet row>". Keys are compared as codes (pandas.factorize per key
+    column, combined), so a tab without repeats costs one factorize per key column."""
     import numpy as np
+    import pandas as pd
 
     key = list(UNIQUE_KEYS.get(tab) or ())
     frame["row__repeat"] = None
     if not key or frame.empty:
         return
-    filled = frame[key].notna().all(axis=1).to_numpy()
-    sub = frame.loc[filled, ["sheet_row", *key]]
-    again = sub.duplicated(key, keep="first").to_numpy()
-    if not again.any():
+    codes = np.zeros(len(frame), dtype=np.int64)
+    filled = np.ones(len(frame), dtype=bool)
+    for k in key:
+        c, uniques = pd.factorize(frame[k].to_numpy(dtype=object))  # blank (None/NaN) -> -1
+        filled &= c >= 0
+        codes = codes * (len(uniques) + 1) + c
+    positions = np.flatnonzero(filled)
+    _, first, inverse = np.unique(codes[positions], return_index=True, return_inverse=True)
+    if len(first) == len(positions):
         return
-    first = sub.groupby(key, sort=False)["sheet_row"].transform("first").to_numpy()
+    first_at = positions[first[inverse.reshape(-1)]]  # each filled record's key's first record
+    again = first_at != positions
+    at, original = positions[again], first_at[again]
+    rows = frame["sheet_row"].to_numpy()
     repeats = np.full(len(frame), None, dtype=object)
-    at = np.flatnonzero(filled)[again]
-    keys = sub.loc[again, key].itertuples(index=False)
     if tab == "goal_measurements":
-        repeats[at] = [f"{k[0]} is measured again on {k[1]} (repeats row {r})" for k, r in zip(keys, first[again])]
+        goal, day = frame[key[0]].to_numpy(dtype=object), frame[key[1]].to_numpy(dtype=object)
+        repeats[at] = [f"{goal[i]} is measured again on {day[i]} (repeats row {rows[j]})" for i, j in zip(at, original)]
     else:
-        repeats[at] = [f"repeats row {r}" for r in first[again]]
+        repeats[at] = [f"repeats row {rows[j]}" for j in original]
     frame["row__repeat"] = repeats
 
 

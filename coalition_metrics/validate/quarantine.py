@@ -19,7 +19,8 @@ def quarantine_cells(tab: str, frame, failures, form: str, settings, results=Non
     col_index = {c: i for i, c in enumerate(frame.columns)}
     grid = form == "grid"
     # Suites list the formula-error check first, so it wins over 'not a date' for the same cell.
-    set_aside = _set_aside_ids(results or {})
+    # (only a failure naming another tab's ids can refer to a row set aside there)
+    set_aside = _set_aside_ids(results or {}) if any(f[7] for f in failures) else {}
     failures = sorted(failures, key=lambda f: (f[0], f[1]))
     # the failing records' cells, taken once (not one frame row at a time)
     at = sorted({f[0] for f in failures})
