@@ -74,11 +74,13 @@ def typed_value(unit: str, value):
     return round(float(value), DECIMALS.get(unit, 6)) + 0.0  # + 0.0: never -0.0
 
 
-def funder_records(con, settings) -> list[dict[str, Any]]:
-    """Rows of funder_metrics.*, in FUNDER_COLUMNS order, for every quarter up to the run's."""
+def funder_records(con, settings, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Rows of funder_metrics.*, in FUNDER_COLUMNS order, for every quarter up to the run's. ``rows``:
+    render.published_rows(con) already read (its for_funder rows are the funders')."""
     names = dimension_names(con, settings)
     records = []
-    for r in published_rows(con, audience="funder"):
+    funder_rows = published_rows(con, audience="funder") if rows is None else [r for r in rows if r["for_funder"]]
+    for r in funder_rows:
         m = r["metric"]
         if m.dimension == "member":  # the registry must never make a member-level metric funder-visible
             raise ValueError(f"metrics.yml: {m.id} has a member dimension but audience funder; member-level "

@@ -40,11 +40,12 @@ def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPla
     from . import funder, render
 
     s = plan.settings
-    records = funder.funder_records(con, s)
+    rows = render.published_rows(con)  # every figure, each saying whether funders see it: one query for both
+    records = funder.funder_records(con, s, rows)
     context = render.report_context(
         con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
         run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
-        completeness=render.completeness(validation), source=source_description(s),
+        completeness=render.completeness(validation), source=source_description(s), rows=rows,
     )
     return records, context
 

@@ -19,7 +19,9 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
     """Every published figure (plain and metric[dimension] ids) for every quarter up to the run's,
     in registry order, the plain figure before its dimensions, then by quarter. With audience =
     "funder", only what funders see: reports/published_data/published_rows.sql filters by audience
-    and leaves out what the instrument keeps from funders (coordinator_only)."""
+    and leaves out what the instrument keeps from funders (coordinator_only). Each row's
+    ``for_funder`` says whether funders see it, so the rows of every figure also give the funders'
+    (the same rows, in the same order, as audience = "funder")."""
     registry = {m.id: m for m in load_registry()}
     kept = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
     con.execute(f"create or replace temp view kept_from_funders as\n{kept}")
@@ -27,8 +29,8 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
     rows = con.execute(sql, {"audience": audience}).fetchall()
     return [{"metric_id": pid, "base_id": metric_id, "dimension": dimension, "quarter": quarter,
              "seq": seq, "value": value, "n": int(n) if n is not None else None,
-             "suppressed": bool(suppressed), "metric": registry[metric_id]}
-            for pid, metric_id, dimension, quarter, seq, value, n, suppressed in rows]
+             "suppressed": bool(suppressed), "metric": registry[metric_id], "for_funder": bool(for_funder)}
+            for pid, metric_id, dimension, quarter, seq, value, n, suppressed, for_funder in rows]
 
 
 def coordinator_only(con) -> set[tuple[str | None, str | None]]:
@@ -41,7 +43,8 @@ def coordinator_only(con) -> set[tuple[str | None, str | None]]:
 
 # ----------------------------------------------------------------------------------------------
 def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
-                   validation_counts: dict, completeness: dict[str, Any], source: str) -> dict[str, Any]:
+                   validation_counts: dict, completeness: dict[str, Any], source: str,
+                   rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Everything quarterly.html.j2 shows, in the order it tells the quarter's story: completeness,
     headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix."""
     from .charts import report_charts
@@ -49,7 +52,7 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
 
     registry = load_registry()
     by_id: dict[str, list[dict]] = {}
-    for r in published_rows(con):
+    for r in published_rows(con) if rows is None else rows:
         by_id.setdefault(r["metric_id"], []).append(r)
     shown_ids: list[str] = []  # the registry metrics the report shows, for the methods appendix
 

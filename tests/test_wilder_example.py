@@ -134,3 +134,26 @@ def test_explain_says_a_coordinator_only_item_is_kept_from_funders(wilder):
     assert hidden["audience"] == "coordinator" and shown["audience"] == "funder"
     text = explain("item_mean[staff_support]", out, quarter="2026-Q3")
     assert "audience      coordinators only (its survey item or scale is declared funder = false)" in text
+
+
+def test_the_funder_rows_are_the_rows_every_figure_marks_for_funders(wilder):
+    """One query serves the report and the funder files: the rows of every figure whose for_funder
+    is true are, in the same order, the rows the audience = 'funder' query gives (coordinator-only
+    items and scales, coordinator metrics and member-level figures left out alike)."""
+    import duckdb
+
+    from coalition_metrics.coalition_db import coalition_view
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.render import published_rows
+
+    s = load_settings(WILDER / "coalition.toml", environ={})
+    db = duckdb.connect(str(wilder.folder.parent.parent / "coalition.duckdb"), read_only=True)
+    try:
+        with coalition_view(db, s.coalition_id) as con:
+            every, funders = published_rows(con), published_rows(con, audience="funder")
+    finally:
+        db.close()
+    marked = [r for r in every if r["for_funder"]]
+    assert marked == funders and 0 < len(funders) < len(every)
+    assert any(r["dimension"] == "staff_support" for r in every)
+    assert not any(r["dimension"] == "staff_support" for r in funders)

@@ -2,11 +2,25 @@
 -- coordinator's report shows them), every quarter up to the run's, in registry order, the plain
 -- figure before its dimensions, then by quarter. Funders never see a coordinator metric, nor a
 -- figure the survey instrument keeps from them: kept_from_funders is the temp view of
--- kept_from_funders.sql that render.published_rows creates before running this query.
+-- kept_from_funders.sql that render.published_rows creates before running this query. Each row
+-- says whether a funder sees it (for_funder), so one query serves the report and the funder files.
 with
 
 args as (
     select $audience::varchar as audience
+),
+
+published as (
+    select
+        published.*,
+        metrics.audience,
+        -- what a funder sees: a funder metric the instrument does not keep from funders
+        metrics.audience = 'funder'
+            and not exists (select 1 from kept_from_funders as kept
+                            where (kept.dimension_kind = metrics.dimension_kind and kept.dimension = published.dimension)
+                               or kept.role = metrics.role) as for_funder
+    from marts.published_metrics as published
+    join ref.metrics as metrics using (metric_id)
 )
 
 select
@@ -17,15 +31,11 @@ select
     published.seq,
     published.value,
     published.n,
-    published.suppressed
-from marts.published_metrics as published
-join ref.metrics as metrics using (metric_id)
+    published.suppressed,
+    published.for_funder
+from published
 cross join args
 where args.audience is null
-   or (metrics.audience = args.audience
-       and (args.audience <> 'funder'
-            or not exists (select 1 from kept_from_funders as kept
-                           where (kept.dimension_kind = metrics.dimension_kind and kept.dimension = published.dimension)
-                              or kept.role = metrics.role)))
+   or (published.audience = args.audience and (args.audience <> 'funder' or published.for_funder))
 order by published.metric_position, published.dimension is not null, published.dimension_position,
          published.dimension, published.seq
