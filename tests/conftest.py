@@ -127,11 +127,53 @@ def prefect_api(tmp_path_factory):
         server.stop()
 
 
+def drain_prefect_workers() -> None:
+    """Send and stop this process's Prefect event and log workers. Prefect keeps ONE events worker
+    per process for "a running server", whatever its URL (EventsWorker.instance keys it by client
+    type only): a worker started against one server (the shared one below) and left running would
+    carry the next server's events (a prefect_test_harness's) to the first, where they fail, and
+    that flow's task runs would never be recorded. Every fixture that points this process at a
+    server drains them when it ends, as prefect_test_harness does."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain():
+        try:
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        except RuntimeError:  # not started
+            pass
+        result = EventsWorker.drain_all()
+        if inspect.isawaitable(result):
+            await result
+
+    run_coro_as_sync(drain())
+
+
 @pytest.fixture
 def on_prefect_api(prefect_api, monkeypatch):
     """This process and any process it starts (Dask workers) talk to the shared real server."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)
-    with temporary_settings({PREFECT_API_URL: prefect_api}):
-        yield prefect_api
+    try:
+        with temporary_settings({PREFECT_API_URL: prefect_api}):
+            yield prefect_api
+            drain_prefect_workers()  # still pointed at this server: what is queued goes to it
+    finally:
+        drain_prefect_workers()
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    """A Prefect test server (prefect_test_harness) for a module's flows, started with no event or
+    log worker of an earlier server left in this process (drain_prefect_workers)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    drain_prefect_workers()
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

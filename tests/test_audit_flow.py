@@ -5,14 +5,6 @@ import json
 import pytest
 
 
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 def test_audit_flow_runs_the_pipeline_stages_then_the_pack(prefect_harness, settings):
     from flows.audit_satisfaction import audit_satisfaction
     out = settings.output_folder

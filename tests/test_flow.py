@@ -5,14 +5,6 @@ import json
 import pytest
 
 
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 def test_quarterly_report_flow_publishes_the_same_figures(prefect_harness, settings, example_run):
     from flows.quarterly_report import quarterly_report
 

@@ -88,13 +88,16 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
 def known_flags(values, accepted, key: str):
     """For each value: True when it is among ``accepted[key]`` (the other tab's accepted rows), False
     when not, None when blank."""
+    import numpy as np
     import pandas as pd
 
-    values = pd.Series(values)
-    ids = pd.Series([], dtype=object) if accepted is None else accepted[key].dropna()
-    flags = values.isin(ids).astype(object)
-    flags[values.isna()] = None
-    return flags.to_numpy()
+    values = np.asarray(values, dtype=object)
+    ids = [] if accepted is None else accepted[key].dropna().to_numpy(dtype=object)
+    flags = np.empty(len(values), dtype=object)
+    flags[:] = pd.Index(ids).drop_duplicates().get_indexer(values) >= 0 if len(ids) else False
+    flags[:] = flags.tolist()  # Python True/False (a rule's tags are typed: see _tag)
+    flags[pd.isna(values)] = None
+    return flags
 
 
 def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:
