@@ -394,12 +394,45 @@ def concat_tables(per_coalition: list[dict[str, tuple]]) -> dict[str, tuple]:
 
 
 def _replace_table(con, name: str, frame, types: dict[str, str]) -> None:
-    """Create or replace a table from a frame; columns not in ``types`` are varchar."""
-    select = ", ".join(
-        f'cast("{c}" as {types.get(c, "varchar")}) as "{c}"' for c in frame.columns
-    )
-    con.register("_frame", frame)
+    """Create or replace a table from a frame; columns not in ``types`` are varchar. A text column
+    holding one value in every row (a coalition id, a snapshot id, or null throughout) is written
+    as that value, a query parameter, instead of being read from the frame row by row (DuckDB reads
+    each Python string of a column: 0.1 s per column of 1.3 million rows)."""
+    constant = _constant_text_columns(frame)
+    select, params = [], []
+    for c in frame.columns:
+        source = "?" if c in constant else f'"{c}"'
+        if c in constant:
+            params.append(constant[c])
+        select.append(f'cast({source} as {types.get(c, "varchar")}) as "{c}"')
+    read = frame.drop(columns=list(constant)) if constant else frame
+    if read.shape[1] == 0:  # every column constant: the rows still count
+        read = read.assign(_row=0)
+    con.register("_frame", read)
     try:
-        con.execute(f"create or replace table {name} as select {select} from _frame")
+        con.execute(f"create or replace table {name} as select {', '.join(select)} from _frame", params)
     finally:
         con.unregister("_frame")
+
+
+def _constant_text_columns(frame) -> dict[str, str | None]:
+    """Column -> its one value, for each column of a frame with rows whose every cell is the same
+    text (or every cell null: None/NaN)."""
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, str | None] = {}
+    if len(frame) < 2:
+        return out
+    for c in frame.columns:
+        column = frame[c]
+        if column.dtype != object and not isinstance(column.dtype, pd.StringDtype):
+            continue
+        values = column.to_numpy(dtype=object)
+        first = values[0]
+        if first is None or (isinstance(first, float) and first != first):
+            if pd.isna(values).all():
+                out[c] = None
+        elif isinstance(first, str) and bool(np.all(values == first)):
+            out[c] = first
+    return out

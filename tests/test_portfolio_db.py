@@ -164,3 +164,25 @@ def test_parts_whose_column_types_differ_are_refused(tmp_path):
     target.execute("create schema parsed")
     with pytest.raises(CoalitionError, match=r"parsed\.survey\.score different types \((DOUBLE / VARCHAR|VARCHAR / DOUBLE)\)"):
         _tables_from_parts(target, parts, ["c0", "c1"])
+
+
+def test_a_text_column_of_one_value_is_written_as_that_value():
+    """load._replace_table writes a column holding one text (or null) in every row as a parameter,
+    not cell by cell: the table is the same as the frame, types and nulls included."""
+    import duckdb
+    import pandas as pd
+
+    from coalition_metrics.load import _constant_text_columns, _replace_table
+
+    frame = pd.DataFrame({"coalition_id": ["c1"] * 4, "cell": ["x", None, "x", "y"], "blank": [None] * 4,
+                          "day": [None] * 4, "n": [1, 2, 3, 4], "same_but_one": ["a", "a", "a", "b"]})
+    assert _constant_text_columns(frame) == {"coalition_id": "c1", "blank": None, "day": None}
+    con = duckdb.connect()
+    _replace_table(con, "t", frame, {"day": "date", "n": "integer"})
+    assert con.execute("select * from t order by n").fetchall() == [
+        ("c1", "x", None, None, 1, "a"), ("c1", None, None, None, 2, "a"), ("c1", "x", None, None, 3, "a"),
+        ("c1", "y", None, None, 4, "b")]
+    assert [r[1] for r in con.execute("describe t").fetchall()] == ["VARCHAR", "VARCHAR", "VARCHAR", "DATE", "INTEGER",
+                                                                     "VARCHAR"]
+    _replace_table(con, "only_constants", frame[["coalition_id", "blank"]], {})
+    assert con.execute("select count(*), min(coalition_id), max(blank) from only_constants").fetchall() == [(4, "c1", None)]
