@@ -48,3 +48,12 @@ def test_files_it_leaves_to_the_csv_module():
         assert uniform_columns(text) is None, repr(text)
     header, columns, rows, lengths = uniform_columns("id,name\r\n1, a \r\n2,\r\n,\r\n , \r\n")
     assert (header, columns, rows, lengths) == (["id", "name"], [["1", "2"], [" a ", ""]], [2, 3], None)
+
+
+def test_a_cell_of_any_length_is_read_with_or_without_quotes():
+    """A 200,000-character note: the csv module's default limit (131,072) stopped the run with a
+    traceback when the file had a quote anywhere; now both ways read it whole."""
+    note = "x" * 200_000
+    plain = read_csv_columns(f"id,note\n1,{note}\n", Path("t.csv"), "t")
+    quoted = read_csv_columns(f'id,note\n1,"{note}"\n2,"a, b"\n', Path("t.csv"), "t")
+    assert plain[1][1] == [note] and quoted[1][1] == [note, "a, b"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from pathlib import Path
 
 from ..errors import SourceError
@@ -92,7 +93,10 @@ def uniform_columns(text: str):
 def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
     """The rows of a CSV file. A quote that is never closed would swallow every line after it into
     one cell (rows silently gone), and a quote closed many lines later swallows the rows between:
-    both stop the run with the tab, row, line and column of the quote."""
+    both stop the run with the tab, row, line and column of the quote. A cell may be of any length
+    (the csv module's default limit, 131,072 characters, stopped a run with a traceback on a long
+    note; a file without quotes never had one)."""
+    _no_field_limit()
     values = list(csv.reader(io.StringIO(text, newline="")))
     header = values[0] if values else []
     width = len(header)
@@ -128,6 +132,17 @@ def read_csv_text(text: str, path: Path, title: str) -> list[list[str]]:
     if len(set(map(len, values))) > 1:
         _check_widths(values, None, path, title, text)
     return values
+
+
+def _no_field_limit() -> None:
+    """Lift the csv module's per-cell limit (process-wide; the largest value this platform takes)."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 2
 
 
 def _rows_with_breaks(cells: list[str]) -> list[int]:
