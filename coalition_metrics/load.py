@@ -316,17 +316,11 @@ def load_t_critical(con, largest_n: int) -> None:
     import numpy as np
     import pandas as pd
 
+    from .student_t import t_quantile
+
     dfs = np.arange(1, max(T_CRITICAL_MIN_DF, largest_n - 1) + 1)
     t = pd.DataFrame({"df": dfs, "t975": t_quantile(0.975, dfs)})
     _replace_table(con, "ref.t_critical", t, {"df": "integer", "t975": "double"})
-
-
-def t_quantile(q: float, dfs):
-    """Student's t quantile, the very function scipy.stats.t.ppf calls (scipy.special.stdtrit, equal
-    to it bit for bit, tested): importing scipy.special costs 0.3 s, scipy.stats 1-1.2 s."""
-    from scipy.special import stdtrit
-
-    return stdtrit(dfs, q).astype(float)
 
 
 def load_instrument_tables(con, instrument, coalition_id: str = "coalition") -> None:

@@ -149,21 +149,21 @@ def prepare_tab(raw: RawTab, settings):
         codes, uniques = distinct(result.column_map.get(col.name))
         codes = codes[keep]
         texts = [u.strip() for u in uniques]
-        data[col.name] = _take([t or None for t in texts], codes)
+        data[col.name] = by_code([t or None for t in texts], codes)
         err = [f"{col.name}\t{t}" if t.casefold() in FORMULA_ERRORS else None for t in texts]
         unc = [f"{col.name}\t{t}" if col.kind != "text" and t.casefold() not in FORMULA_ERRORS
                and is_uncalculated_formula(t) else None for t in texts]
         if any(err):
-            error = np.where(pd.isna(error), _take(err, codes), error)
+            error = np.where(pd.isna(error), by_code(err, codes), error)
         if any(unc):
-            uncalculated = np.where(pd.isna(uncalculated), _take(unc, codes), uncalculated)
+            uncalculated = np.where(pd.isna(uncalculated), by_code(unc, codes), uncalculated)
         if col.kind not in ("date", "timestamp", "number", "likert", "enum"):
             continue
         derived = [_derived(col, t, settings) for t in texts]
         if col.kind in ("date", "timestamp", "number", "likert", "enum"):
-            data[f"{col.name}__value"] = _take([d[0] for d in derived], codes)
+            data[f"{col.name}__value"] = by_code([d[0] for d in derived], codes)
         if col.kind in ("date", "timestamp", "number", "likert"):
-            data[f"{col.name}__invalid"] = _take([d[1] for d in derived], codes)
+            data[f"{col.name}__invalid"] = by_code([d[1] for d in derived], codes)
     data["row__formula_error"], data["row__formula_uncalculated"] = error, uncalculated
     frame = pd.DataFrame({c: data[c] for c in _frame_columns(columns)})
     for c in frame.columns:
@@ -252,13 +252,13 @@ def _frame_columns(columns: list[Column]) -> list[str]:
     return out
 
 
-def _take(values: list, codes):
-    """values[code] for each code (pandas.factorize codes), as an object array."""
+def by_code(values: list, codes):
+    """values[code] for each code of pandas.factorize, as an object array; None for code -1 (a blank)."""
     import numpy as np
 
-    table = np.empty(len(values), dtype=object)
-    table[:] = values
-    return table[codes] if len(values) else np.full(len(codes), None, dtype=object)
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values
+    return table[codes]
 
 
 def checked_positions(raw: RawTab, result: TabResult):

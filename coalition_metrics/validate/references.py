@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import dates, parsing
 from ..quarters import Quarter
+from .frames import by_code
 from .results import TabResult
 
 
@@ -65,15 +66,6 @@ def outside_membership(member_id: str | None, day: str | None, windows: dict, wh
     if left and day > left:
         return f"{member_id} left on {left}, before {what} ({day})"
     return None
-
-
-def _by_code(values: list, codes):
-    """values[code] for each code of pandas.factorize, None for code -1 (a blank)."""
-    import numpy as np
-
-    table = np.empty(len(values) + 1, dtype=object)
-    table[:-1] = values
-    return table[codes]
 
 
 def _iso_days(values):
@@ -140,7 +132,7 @@ def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
         return  # anonymous survey
     codes, texts = pd.factorize(frame["respondent"].to_numpy(dtype=object))
     matched = resolve_members(list(texts), results)
-    ids, unknown, ambiguous = (_by_code(m, codes) for m in matched)
+    ids, unknown, ambiguous = (by_code(m, codes) for m in matched)
     stamps = frame["timestamp__value"].to_numpy(dtype=object)
     day_codes, day_texts = pd.factorize(np.array([t[:10] if isinstance(t, str) else None for t in stamps], dtype=object))
     days = np.append(_iso_days(day_texts), np.datetime64("NaT"))[day_codes]

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import PROJECT_ROOT
 from ..contract import ENUMS
+from .frames import by_code
 from .results import TabResult
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -93,9 +94,8 @@ def known_flags(values, accepted, key: str):
 
     values = np.asarray(values, dtype=object)
     ids = [] if accepted is None else accepted[key].dropna().to_numpy(dtype=object)
-    flags = np.empty(len(values), dtype=object)
-    flags[:] = pd.Index(ids).drop_duplicates().get_indexer(values) >= 0 if len(ids) else False
-    flags[:] = flags.tolist()  # Python True/False (a rule's tags are typed: see _tag)
+    known = pd.Index(ids).drop_duplicates().get_indexer(values) >= 0 if len(ids) else np.zeros(len(values), bool)
+    flags = np.array(known.tolist(), dtype=object)  # Python True/False (a rule's tags are typed: see _tag)
     flags[pd.isna(values)] = None
     return flags
 
@@ -304,14 +304,10 @@ def _tag(rule: int, value) -> str:
 def _tagged(column, rule: int):
     """The column's values tagged with the rule (nulls stay null): ``v in set`` exactly when
     ``_tag(rule, v) in {_tag(rule, x) for x in set}`` (text and true/false alike: 'True' is not True)."""
-    import numpy as np
     import pandas as pd
 
     codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[:-1] = [_tag(rule, u) for u in uniques]
-    table[-1] = None
-    return table[codes]
+    return by_code([_tag(rule, u) for u in uniques], codes)
 
 
 def _passing(series):
