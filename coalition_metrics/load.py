@@ -372,7 +372,10 @@ def write_tables(con, tables: dict[str, tuple]) -> None:
 def concat_tables(per_coalition: list[dict[str, tuple]]) -> dict[str, tuple]:
     """Several coalitions' tables as one frame per table (one insert per table, not one per
     coalition): the columns of every coalition's frame, in first-seen order; a column another
-    coalition's tab lacks (its survey items) is null there."""
+    coalition's tab lacks (its survey items) is null there. Every column is object-typed, its
+    missing values (None, NaN, NaT) None, so each is read as the table's declared type. The
+    columns are joined as numpy arrays, one per column, not frame by frame."""
+    import numpy as np
     import pandas as pd
 
     merged: dict[str, tuple] = {}
@@ -380,10 +383,14 @@ def concat_tables(per_coalition: list[dict[str, tuple]]) -> dict[str, tuple]:
         parts = [tables[name] for tables in per_coalition if name in tables]
         columns = list(dict.fromkeys(c for frame, _ in parts for c in frame.columns))
         types = {k: v for _, t in parts for k, v in t.items()}
-        frames = [frame.reindex(columns=columns).astype(object) for frame, _ in parts]
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame = frame.astype(object).where(frame.notna(), None)
-        merged[name] = (frame, types)
+        data = {}
+        for c in columns:
+            pieces = [frame[c].to_numpy(dtype=object) if c in frame.columns else np.full(len(frame), None, dtype=object)
+                      for frame, _ in parts]
+            values = np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
+            values[pd.isna(values)] = None
+            data[c] = values
+        merged[name] = (pd.DataFrame(data, columns=columns, dtype=object), types)
     return merged
 
 

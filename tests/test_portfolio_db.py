@@ -186,3 +186,34 @@ def test_a_text_column_of_one_value_is_written_as_that_value():
                                                                      "VARCHAR"]
     _replace_table(con, "only_constants", frame[["coalition_id", "blank"]], {})
     assert con.execute("select count(*), min(coalition_id), max(blank) from only_constants").fetchall() == [(4, "c1", None)]
+
+
+def test_coalitions_tables_are_joined_column_by_column_with_every_blank_as_null():
+    """concat_tables: columns in first-seen order, a column one coalition lacks is null there, every
+    missing value (None, NaN, NaT, a pandas string column's NaN) is None, and every column is
+    object-typed, so DuckDB reads each as the table's declared type."""
+    import numpy as np
+    import pandas as pd
+
+    from coalition_metrics.load import concat_tables
+
+    a = pd.DataFrame({"coalition_id": ["a", "a"], "sheet_row": [2, 3], "when": pd.to_datetime(["2026-01-05", None]),
+                      "name": pd.Series(["x", None], dtype="str"), "value": [1.5, np.nan]})
+    b = pd.DataFrame({"coalition_id": ["b"], "sheet_row": [2], "name": ["y"], "item_q9": [4.0]})
+    merged = concat_tables([{"raw.t": (a, {"sheet_row": "integer"})}, {"raw.t": (b, {"value": "double"})}])
+    frame, types = merged["raw.t"]
+    assert types == {"sheet_row": "integer", "value": "double"}
+    assert list(frame.columns) == ["coalition_id", "sheet_row", "when", "name", "value", "item_q9"]
+    assert (frame.dtypes == object).all()
+    assert frame.to_dict("list") == {
+        "coalition_id": ["a", "a", "b"], "sheet_row": [2, 3, 2],
+        "when": [pd.Timestamp("2026-01-05"), None, None], "name": ["x", None, "y"],
+        "value": [1.5, None, None], "item_q9": [None, None, 4.0]}
+    assert [type(v) for v in frame["sheet_row"]] == [int, int, int]
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    from coalition_metrics.load import write_tables
+
+    write_tables(con, merged)
+    assert con.execute("select sheet_row, \"when\"::varchar, name, value, item_q9 from raw.t").fetchall() == [
+        (2, "2026-01-05 00:00:00", "x", 1.5, None), (3, None, None, None, None), (2, None, "y", None, "4.0")]
