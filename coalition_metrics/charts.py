@@ -10,7 +10,8 @@ XML prolog) with ``role="img"``, an ``aria-label`` and a ``<title>``, sized by i
 width of its container; ``data`` is the list of rows the chart plots (plain values, for a data table
 next to the chart and for tests).
 
-The data comes from the SQL files in reports/chart_data/ over the marts; nothing here computes a
+The data comes from the SQL files in reports/chart_data/ over the marts, keyed by coalition
+(chart_data reads each chart once for several coalitions; keyed_reads.py); nothing here computes a
 metric. No drawing library is involved (a run never imports matplotlib): each chart is a few dozen
 SVG elements built as text, so drawing is a matter of milliseconds, the same data gives the same
 bytes, and charts can be drawn from several threads. Every element id is prefixed with the chart id
@@ -46,8 +47,11 @@ TOP = 24.0  # the top of a plot under the chart's title
 
 # ---- entry point -----------------------------------------------------------------------------
 
-def report_charts(con, *, quarter: str, settings) -> list[dict[str, Any]]:
-    """The report's six charts for ``quarter`` (a label in ref.quarters), in CHART_IDS order."""
+def report_charts(con, *, quarter: str, settings, data: dict[str, list[dict[str, Any]]] | None = None
+                  ) -> list[dict[str, Any]]:
+    """The report's six charts for ``quarter`` (a label in ref.quarters), in CHART_IDS order.
+    ``data``: this coalition's rows of every chart (chart_data read them with other coalitions'),
+    else they are read now."""
     known = con.execute("select count(*) from ref.quarters where quarter = ?", [quarter]).fetchone()[0]
     if not known:
         first_last = con.execute("select min(quarter), max(quarter) from ref.quarters").fetchone()
@@ -55,6 +59,11 @@ def report_charts(con, *, quarter: str, settings) -> list[dict[str, Any]]:
             f"No charts for quarter {quarter}: the database holds quarters {first_last[0]} to "
             f"{first_last[1]}. Pick one of those, or run the pipeline for {quarter} first."
         )
+    if data is None:
+        from .keyed_reads import current_coalition
+
+        cid = current_coalition(con)
+        data = chart_data(con, [(cid, quarter, settings)])[cid]
     builders: dict[str, Callable] = {
         "satisfaction_trust": satisfaction_trust_chart,
         "attendance_heatmap": attendance_heatmap_chart,
@@ -63,15 +72,23 @@ def report_charts(con, *, quarter: str, settings) -> list[dict[str, Any]]:
         "goal_progress": goal_progress_chart,
         "cadence": cadence_chart,
     }
-    return [builders[chart_id](con, quarter, settings) for chart_id in CHART_IDS]
+    return [builders[chart_id](con, quarter, settings, data[chart_id]) for chart_id in CHART_IDS]
 
 
-def chart_rows(con, name: str, quarter: str, **params) -> list[dict[str, Any]]:
-    """Rows of reports/chart_data/<name>.sql for the quarter (and any other $parameters), as dicts."""
-    sql = (CHART_DATA_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    cur = con.execute(sql, {"quarter": quarter, **params})
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row)) for row in cur.fetchall()]
+def chart_data(con, coalitions: list[tuple[str, str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The rows of every chart (reports/chart_data/<chart>.sql, one query per chart for all of them)
+    for each (coalition id, report quarter, settings): coalition id -> chart id -> rows as dicts.
+    The satisfaction chart's items are the coalition's [survey] satisfaction_item and trust_item."""
+    from .keyed_reads import keyed_rows
+
+    scope = [{"coalition_id": cid, "quarter": quarter, "first_item": settings.instrument.satisfaction_item,
+              "second_item": settings.instrument.trust_item} for cid, quarter, settings in coalitions]
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {cid: {} for cid, _, _ in coalitions}
+    for chart_id in CHART_IDS:
+        sql = (CHART_DATA_DIR / f"{chart_id}.sql").read_text(encoding="utf-8")
+        for cid, rows in keyed_rows(con, sql, scope).items():
+            out[cid][chart_id] = rows
+    return out
 
 
 # ---- readable names ----------------------------------------------------------------------------
@@ -154,7 +171,7 @@ def _runs(xs: list[int]) -> list[list[int]]:
 
 # ---- 1. satisfaction and trust by wave -----------------------------------------------------------
 
-def satisfaction_trust_chart(con, quarter: str, settings) -> dict[str, Any]:
+def satisfaction_trust_chart(con, quarter: str, settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     chart_id = "satisfaction_trust"
     # the two lines are the items [survey] satisfaction_item and trust_item name (either may be none)
     roles = [settings.instrument.satisfaction_item, settings.instrument.trust_item]
@@ -164,7 +181,6 @@ def satisfaction_trust_chart(con, quarter: str, settings) -> dict[str, Any]:
     if not named:
         return _no_data(chart_id, title, "the survey declares no satisfaction or trust item ([survey] "
                                          "satisfaction_item and trust_item are empty).")
-    rows = chart_rows(con, chart_id, quarter, first_item=roles[0], second_item=roles[1])
     small_n = int(settings.small_n)
     items = [i for i in named if any(r["item"] == i for r in rows)]
     if not items or not any(r["n"] for r in rows):
@@ -275,10 +291,9 @@ def blues(share: float) -> str:
     return "#" + "".join(f"{v:02x}" for v in mix)
 
 
-def attendance_heatmap_chart(con, quarter: str, settings) -> dict[str, Any]:
+def attendance_heatmap_chart(con, quarter: str, settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     chart_id = "attendance_heatmap"
     title = "Attendance by member and month"
-    rows = chart_rows(con, chart_id, quarter)
     if not rows or not any(r["count_expected"] for r in rows):
         return _no_data(chart_id, title,
                         f"no counted meetings with expected members in the 12 months up to {quarter}.")
@@ -357,10 +372,9 @@ def _months(count: int) -> str:
 
 # ---- 3. task completion and on-time trend ---------------------------------------------------------
 
-def task_trend_chart(con, quarter: str, settings) -> dict[str, Any]:
+def task_trend_chart(con, quarter: str, settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     chart_id = "task_trend"
     title = "Task completion and on-time rate by quarter"
-    rows = chart_rows(con, chart_id, quarter)
     if not any(r["count_due"] for r in rows):
         return _no_data(chart_id, title, f"no tasks due in any quarter up to {quarter}.")
     c = Canvas(chart_id)
@@ -411,10 +425,9 @@ def task_trend_chart(con, quarter: str, settings) -> dict[str, Any]:
 
 # ---- 4. task ownership share by member -------------------------------------------------------------
 
-def task_ownership_chart(con, quarter: str, settings) -> dict[str, Any]:
+def task_ownership_chart(con, quarter: str, settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     chart_id = "task_ownership"
     title = f"Task ownership by member, {quarter}"
-    rows = chart_rows(con, chart_id, quarter)
     if not rows:
         return _no_data(chart_id, title, f"no tasks with an owner are due in {quarter}.")
     threshold = float(settings.data["metrics"]["champion_share"])
@@ -465,10 +478,9 @@ def task_ownership_chart(con, quarter: str, settings) -> dict[str, Any]:
 
 # ---- 5. goal progress against the expected trajectory ------------------------------------------------
 
-def goal_progress_chart(con, quarter: str, settings) -> dict[str, Any]:
+def goal_progress_chart(con, quarter: str, settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     chart_id = "goal_progress"
     title = "Goal progress against the expected trajectory"
-    rows = chart_rows(con, chart_id, quarter)
     goals = list(dict.fromkeys(r["goal_id"] for r in rows))
     if not goals:
         return _no_data(chart_id, title, "the goals tab has no goals.")
@@ -581,10 +593,9 @@ def _num(value: float) -> str:
 
 # ---- 6. cadence by kind ------------------------------------------------------------------------------
 
-def cadence_chart(con, quarter: str, settings) -> dict[str, Any]:
+def cadence_chart(con, quarter: str, settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     chart_id = "cadence"
     title = f"Meetings held against the expected cadence, {quarter}"
-    rows = chart_rows(con, chart_id, quarter)
     if not rows or not any(r["meetings_held"] or r["expected_per_quarter"] for r in rows):
         return _no_data(chart_id, title, f"no meetings held and no expected cadence in {quarter}.")
     to_date = rows[0]["is_to_date"]

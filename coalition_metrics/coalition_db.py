@@ -22,6 +22,7 @@ from pathlib import Path
 VIEW_SCHEMAS = ("raw", "parsed", "quarantine", "staging", "marts", "lineage", "ref", "main")
 VIEW_CATALOG = "coalition_view"
 VARIABLE = "coalition_id"
+SOURCE_VARIABLE = "coalition_source"  # the catalog of the database a view shows (keyed_reads.py)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -50,6 +51,7 @@ class CoalitionView:
             db.execute(f"attach if not exists ':memory:' as {VIEW_CATALOG} (read_write)")
             db.execute(f"use {VIEW_CATALOG}")
         try:
+            self.con.execute(f"set variable {SOURCE_VARIABLE} = {_literal(self.source)}")  # keyed_reads' catalog
             self.switch(coalition_id)
             self._create_views()
         except BaseException:
@@ -102,6 +104,7 @@ class CoalitionView:
                 self.con.execute(f"use {self._previous}")
                 self.con.execute(f"detach {VIEW_CATALOG}")
                 self.con.execute(f"reset variable {VARIABLE}")
+                self.con.execute(f"reset variable {SOURCE_VARIABLE}")
             except Exception:
                 pass  # the connection is closing or broken; its owner reports that
         self.con = None

@@ -34,20 +34,37 @@ def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPl
     return write_run_folder(snap, validation, plan, *figures)
 
 
-def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> tuple[list[dict], dict]:
+def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan, read: dict | None = None
+                 ) -> tuple[list[dict], dict]:
     """The funder records and the report's context, read on one coalition's view of a built
-    database (coalition_db.coalition_view): a single run's own database or a portfolio's."""
+    database (coalition_db.coalition_view): a single run's own database or a portfolio's.
+    ``read``: this coalition's published rows and chart data as read_many read them with other
+    coalitions' ({"rows": ..., "charts": ...}), else they are read now."""
     from . import funder, render
 
     s = plan.settings
-    rows = render.published_rows(con)  # every figure, each saying whether funders see it: one query for both
+    # every figure, each saying whether funders see it: one query for both
+    rows = render.published_rows(con) if read is None else read["rows"]
     records = funder.funder_records(con, s, rows)
     context = render.report_context(
         con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
         run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
         completeness=render.completeness(validation), source=source_description(s), rows=rows,
+        chart_data=None if read is None else read["charts"],
     )
     return records, context
+
+
+def read_many(con, plans: list[RunPlan]) -> dict[str, dict]:
+    """What read_figures reads by query for several coalitions of one database, in one query per
+    chart and one for the published figures: coalition id -> {"rows", "charts"}."""
+    from .charts import chart_data
+    from .render import published_rows_of
+
+    ids = [p.settings.coalition_id for p in plans]
+    rows = published_rows_of(con, ids)
+    charts = chart_data(con, [(p.settings.coalition_id, p.quarter.label, p.settings) for p in plans])
+    return {cid: {"rows": rows[cid], "charts": charts[cid]} for cid in ids}
 
 
 def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict],

@@ -17,34 +17,50 @@ PUBLISHED_DATA_DIR = PROJECT_ROOT / "reports" / "published_data"
 
 def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
     """Every published figure (plain and metric[dimension] ids) for every quarter up to the run's,
-    in registry order, the plain figure before its dimensions, then by quarter. With audience =
-    "funder", only what funders see: reports/published_data/published_rows.sql filters by audience
-    and leaves out what the instrument keeps from funders (coordinator_only). Each row's
-    ``for_funder`` says whether funders see it, so the rows of every figure also give the funders'
-    (the same rows, in the same order, as audience = "funder")."""
+    in registry order, the plain figure before its dimensions, then by quarter, of the coalition
+    ``con`` shows. With audience = "funder", only what funders see: reports/published_data/
+    published_rows.sql filters by audience and leaves out what the instrument keeps from funders
+    (coordinator_only). Each row's ``for_funder`` says whether funders see it, so the rows of every
+    figure also give the funders' (the same rows, in the same order, as audience = "funder")."""
+    from .keyed_reads import current_coalition
+
+    cid = current_coalition(con)
+    return published_rows_of(con, [cid], audience)[cid]
+
+
+def published_rows_of(con, coalition_ids: list[str], audience: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """published_rows of several coalitions of a database in one query: coalition id -> its rows."""
+    from .keyed_reads import keyed_rows
+
     registry = {m.id: m for m in load_registry()}
-    kept = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
-    con.execute(f"create or replace temp view kept_from_funders as\n{kept}")
     sql = (PUBLISHED_DATA_DIR / "published_rows.sql").read_text(encoding="utf-8")
-    rows = con.execute(sql, {"audience": audience}).fetchall()
-    return [{"metric_id": pid, "base_id": metric_id, "dimension": dimension, "quarter": quarter,
-             "seq": seq, "value": value, "n": int(n) if n is not None else None,
-             "suppressed": bool(suppressed), "metric": registry[metric_id], "for_funder": bool(for_funder)}
-            for pid, metric_id, dimension, quarter, seq, value, n, suppressed, for_funder in rows]
+    found = keyed_rows(con, sql, [{"coalition_id": cid} for cid in coalition_ids], {"audience": audience})
+    return {cid: [{"metric_id": r["published_id"], "base_id": r["metric_id"], "dimension": r["dimension"],
+                   "quarter": r["quarter"], "seq": r["seq"], "value": r["value"],
+                   "n": int(r["n"]) if r["n"] is not None else None, "suppressed": bool(r["suppressed"]),
+                   "metric": registry[r["metric_id"]], "for_funder": bool(r["for_funder"])} for r in rows]
+            for cid, rows in found.items()}
 
 
 def coordinator_only(con) -> set[tuple[str | None, str | None]]:
-    """What the survey instrument keeps from funders: ('item', code) and ('scale', code) for items
-    and scales declared funder = false, and (role, None) for a [survey] role (satisfaction_item,
-    voice_item) whose item is funder = false, since the figures resting on it show that item."""
+    """What the survey instrument keeps from funders, for the coalition ``con`` shows: ('item', code)
+    and ('scale', code) for items and scales declared funder = false, and (role, None) for a
+    [survey] role (satisfaction_item, voice_item) whose item is funder = false, since the figures
+    resting on it show that item."""
+    from .keyed_reads import current_coalition, keyed_rows
+
+    cid = current_coalition(con)
     sql = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
-    return {(kind, dimension) if role is None else (role, None) for kind, dimension, role in con.execute(sql).fetchall()}
+    rows = keyed_rows(con, f"select * from ({sql}) as kept where coalition_id in (select coalition_id from scope)",
+                      [{"coalition_id": cid}])[cid]
+    return {(r["dimension_kind"], r["dimension"]) if r["role"] is None else (r["role"], None) for r in rows}
 
 
 # ----------------------------------------------------------------------------------------------
 def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
                    validation_counts: dict, completeness: dict[str, Any], source: str,
-                   rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                   rows: list[dict[str, Any]] | None = None,
+                   chart_data: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Everything quarterly.html.j2 shows, in the order it tells the quarter's story: completeness,
     headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix."""
     from .charts import report_charts
@@ -69,7 +85,7 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     pitfalls = pitfall_watch(by_id, quarter, settings)
     shown_ids += [mid for p in pitfalls for mid in p["metrics"]]
 
-    charts = report_charts(con, quarter=quarter, settings=settings)
+    charts = report_charts(con, quarter=quarter, settings=settings, data=chart_data)
     shown_ids += [mid for c in charts for mid in CHART_METRICS.get(c["id"], ())]
     survey = survey_table(con, quarter, settings)
     shown_ids += ["item_mean", "item_sd", "item_ci_low", "item_ci_high", "item_top2", "response_rate"]

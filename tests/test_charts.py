@@ -10,7 +10,8 @@ import pytest
 
 from independent_metrics import COUNTED, load
 
-from coalition_metrics.charts import CHART_IDS, report_charts, satisfaction_trust_chart
+from coalition_metrics.charts import CHART_DATA_DIR, CHART_IDS, report_charts, satisfaction_trust_chart
+from coalition_metrics.keyed_reads import keyed_rows
 from coalition_metrics.config import load_settings
 from coalition_metrics.errors import CoalitionError
 
@@ -168,14 +169,17 @@ def test_satisfaction_and_trust_marks_the_suppressed_wave_and_draws_the_others(c
 def test_a_hand_built_suppressed_wave_is_not_drawn_as_a_value(defaults):
     c = duckdb.connect()
     c.execute("create schema ref; create schema marts")
-    c.execute("""create table ref.quarters as select * from
+    c.execute("""create table ref.quarters as select 'c' as coalition_id, * from
                  (values ('2025-Q1', 1), ('2025-Q2', 2), ('2025-Q3', 3)) t(quarter, seq)""")
-    c.execute("""create table marts.survey_items_by_wave as select * from (values
+    c.execute("""create table marts.survey_items_by_wave as select 'c' as coalition_id, * from (values
         ('2025-Q1', 1, 'satisfaction', 1, 8, 3.5, 3.0, 4.0, false),
         ('2025-Q2', 2, 'satisfaction', 1, 3, 1.37, 0.1, 2.3, true),
         ('2025-Q3', 3, 'satisfaction', 1, 6, 4.25, 3.9, 4.6, false))
         t(wave, seq, item, item_position, n, mean, ci_low, ci_high, is_suppressed)""")
-    chart = satisfaction_trust_chart(c, "2025-Q3", defaults)
+    sql = (CHART_DATA_DIR / "satisfaction_trust.sql").read_text()
+    scope = {"coalition_id": "c", "quarter": "2025-Q3", "first_item": defaults.instrument.satisfaction_item,
+             "second_item": defaults.instrument.trust_item}
+    chart = satisfaction_trust_chart(c, "2025-Q3", defaults, keyed_rows(c, sql, [scope])["c"])
     points = marker_positions(chart, "points-satisfaction")
     assert len(points) == 2 and points[1][1] < points[0][1]  # 4.25 drawn above 3.5
     hollow = marker_positions(chart, "suppressed-satisfaction")

@@ -157,6 +157,10 @@ def test_each_coalition_publishes_as_its_single_run(portfolio_run, tmp_path):
         single = run_quarterly(single_settings(cid), quarter=OWN_QUARTER[cid], out=tmp_path / cid, today=today)
         for name in ("funder_metrics.csv", "funder_metrics.json"):
             assert (p.result.folder / name).read_bytes() == (single.folder / name).read_bytes(), (cid, name)
+        # the report's six charts, read with the other coalitions' (publish.read_many), are its own
+        charts = [re.findall(r"<svg.*?</svg>", (folder / "report.html").read_text(), re.S)
+                  for folder in (p.result.folder, single.folder)]
+        assert len(charts[0]) >= 6 and charts[0] == charts[1], cid
         assert p.result.manifest["snapshot"]["tabs"] == single.manifest["snapshot"]["tabs"]
     # the three differ where their settings do: another year, another instrument
     docs = {p.coalition_id: json.loads((p.result.folder / "funder_metrics.json").read_text()) for p in result.published}
@@ -165,6 +169,36 @@ def test_each_coalition_publishes_as_its_single_run(portfolio_run, tmp_path):
                       and r["quarter"] == d["quarter"]), None) for cid, d in docs.items()}
     assert sat["riverside"] == sat["riverside-fy"] is not None  # same months, same answers
     assert sat["wilder"] is None  # no satisfaction item in that instrument: no figure, never a 0
+
+
+def test_reads_for_many_coalitions_are_each_coalition_s_own_reads(portfolio_run):
+    """publish.read_many reads every coalition's published figures and chart rows in one query each;
+    each coalition gets exactly what its own view reads alone, and nothing of another's."""
+    from coalition_metrics.coalition_db import coalition_view
+    from coalition_metrics.keyed_reads import current_coalition
+    from coalition_metrics.publish import read_many
+    from coalition_metrics.render import published_rows
+
+    result, out, _ = portfolio_run
+    plans = [p.plan for p in result.published]
+    with coalition_view(out / "portfolio.duckdb", plans[0].settings.coalition_id) as con:
+        together = read_many(con, plans)
+        for plan in plans:
+            cid = plan.settings.coalition_id
+            con.execute("set variable coalition_id = ?", [cid])
+            assert current_coalition(con) == cid
+            alone = read_many(con, [plan])[cid]
+            assert together[cid] == alone and together[cid]["rows"] == published_rows(con)
+            assert len(alone["rows"]) > 100 and sum(len(r) for r in alone["charts"].values()) > 20
+    assert together["riverside"]["charts"] != together["wilder"]["charts"]
+    import duckdb
+
+    con = duckdb.connect(str(out / "portfolio.duckdb"), read_only=True)
+    try:
+        with pytest.raises(ValueError, match="holds 3 coalitions"):
+            current_coalition(con)  # a portfolio's database is read through one coalition's view
+    finally:
+        con.close()
 
 
 def test_runs_are_recorded_in_each_coalition_folder(portfolio_run):

@@ -362,23 +362,39 @@ def build_and_publish(prepared: list[Prepared], out: Path, pool=None, parts: lis
     return published, failed
 
 
+READ_BATCH = 50  # coalitions whose published figures and chart data are read in one query each
+
+
 def publish_chunk(db_path: Path, chunk: list[Prepared]) -> list[Published | Failed]:
     """Publish each of ``chunk``'s coalitions from its view of the built database (one read-only
-    connection for the chunk; a process of parallel.py's pool runs one chunk)."""
+    connection for the chunk; a process of parallel.py's pool runs one chunk). The published figures
+    and the charts' rows are read READ_BATCH coalitions at a time (publish.read_many: a query per
+    chart for all of them); if that read fails, each coalition reads its own, so a failure is that
+    coalition's."""
     from ..coalition_db import coalition_view
+    from ..publish import read_many
 
+    out: list[Published | Failed] = []
     with coalition_view(db_path, chunk[0].coalition_id) as view:
-        return [publish_one(view, p) for p in chunk]
+        for start in range(0, len(chunk), READ_BATCH):
+            batch = chunk[start:start + READ_BATCH]
+            try:
+                read = read_many(view, [p.plan for p in batch])
+            except Exception:
+                read = {}
+            out += [publish_one(view, p, read.get(p.coalition_id)) for p in batch]
+    return out
 
 
-def publish_one(view, p: Prepared) -> Published | Failed:
+def publish_one(view, p: Prepared, read: dict | None = None) -> Published | Failed:
     """One coalition's run folder from its view (read_figures -> write_run_folder), its figures kept
-    and its run recorded in its own database; a failure is that coalition's."""
+    and its run recorded in its own database; a failure is that coalition's. ``read``: its rows
+    as publish.read_many read them."""
     from ..publish import read_figures, write_run_folder
 
     try:
         _switch(view, p.coalition_id)
-        records, context = read_figures(view, p.snap, p.validation, p.plan)
+        records, context = read_figures(view, p.snap, p.validation, p.plan, read)
         with run_lock(p.plan), attached_db(view, p.plan) as own:
             keep_run_metrics(view, p.plan)
             result = write_run_folder(p.snap, p.validation, p.plan, records, context)

@@ -1,7 +1,9 @@
--- Chart "satisfaction and trust by wave": every wave up to the report's quarter ($quarter), for the
--- items [survey] satisfaction_item and trust_item name ($first_item, $second_item; null = none), from marts.survey_items_by_wave (mean, 95% t-interval, n and the
--- small-n flag are computed there, not here).
+-- Chart "satisfaction and trust by wave": every wave up to the report's quarter (scope.quarter),
+-- for the items [survey] satisfaction_item and trust_item name (scope.first_item,
+-- scope.second_item; null = none), from marts.survey_items_by_wave (mean, 95% t-interval, n and
+-- the small-n flag are computed there, not here). For each coalition of `scope` (keyed_reads.py).
 select
+    items.coalition_id,
     items.wave,
     items.seq,
     items.item,
@@ -12,6 +14,9 @@ select
     items.ci_high,
     items.is_suppressed
 from marts.survey_items_by_wave as items
-where items.item in ($first_item, $second_item)
-  and items.seq <= (select seq from ref.quarters where quarter = $quarter)
-order by items.item_position, items.seq
+join scope on scope.coalition_id = items.coalition_id
+join ref.quarters as report
+  on report.coalition_id = scope.coalition_id and report.quarter = scope.quarter
+where items.item in (scope.first_item, scope.second_item)
+  and items.seq <= report.seq
+order by items.coalition_id, items.item_position, items.seq
