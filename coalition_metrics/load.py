@@ -134,9 +134,11 @@ def snapshot_frames(snap: Snapshot, validation: ValidationResult, settings) -> d
                 data[col] = cells
         columns = ["coalition_id", "sheet_row", "snapshot_id", "is_blank", *extra, *cols]
         n = len(data["sheet_row"]) if data else 0
-        frame = pd.DataFrame({c: data.get(c) for c in columns[1:]}, index=range(n)) if data else \
-            pd.DataFrame(columns=columns[1:])
-        frame.insert(0, "coalition_id", cid)
+        if data:
+            frame = pd.DataFrame({"coalition_id": cid, **{c: data.get(c) for c in columns[1:]}}, index=range(n))
+        else:
+            frame = pd.DataFrame(columns=columns[1:])
+            frame.insert(0, "coalition_id", cid)
         tables[f"raw.{name}"] = (frame, {"sheet_row": "integer", "is_blank": "boolean"})
         for table, (parsed, types) in parsed_tables(name, result, settings).items():
             parsed.insert(0, "coalition_id", cid)
@@ -173,29 +175,32 @@ def parsed_tables(name: str, result, settings) -> dict[str, tuple]:
     columns = columns_of(name, settings)
     typed = {c.name: _TYPES[c.kind] for c in columns if c.kind in _TYPES}
     out: dict[str, tuple] = {}
-    frame = pd.DataFrame({"sheet_row": []}) if records is None else records[["sheet_row"]].copy()
+    if records is None:
+        records = pd.DataFrame({"sheet_row": []})
+    # the columns gathered first and framed once (a column added to a frame costs more than a row)
+    data = {"sheet_row": records["sheet_row"]}
     if name == "attendance":
         # grid form: one record per marked cell, named by its column; long form: null
-        frame["sheet_column"] = records["sheet_column"] if records is not None and "sheet_column" in records else None
+        data["sheet_column"] = records["sheet_column"] if "sheet_column" in records else None
     for col, kind in typed.items():
-        values = None if records is None or f"{col}__value" not in records else records[f"{col}__value"]
+        values = records[f"{col}__value"] if f"{col}__value" in records else None
         if col == "status" and name == "attendance" and values is not None:
             values = _per_distinct(records["status"], parsing.attendance_mark)
-        frame[col] = values
+        data[col] = values
     if name == "tasks":
-        frame["workstream_key"] = None if records is None else _per_distinct(records["workstream"], enum_value)
+        data["workstream_key"] = _per_distinct(records["workstream"], enum_value) if "workstream" in records else None
     if name == "survey":
-        frame["member_id"] = None if records is None else records.get("respondent__member_id")
-    types = {c: t for c, t in typed.items()}
-    out[name] = (frame, types)
+        data["member_id"] = records.get("respondent__member_id")
+    frame = pd.DataFrame(data, index=records.index)
+    out[name] = (frame, dict(typed))
     if name == "survey":
         # one double column per item, named by its code, in the tab's column order: staging
         # unpivots them (no item is named in SQL)
-        answers = frame[["sheet_row"]].copy()
+        answers = {"sheet_row": records["sheet_row"]}
         for item in (c.name for c in columns if c.kind == "likert"):
-            answers[item] = (records[f"{item}__value"].astype(float) if records is not None and f"{item}__value" in records
-                             else None)
-        out["survey_answers"] = (answers, {c: "double" for c in answers.columns if c != "sheet_row"})
+            answers[item] = records[f"{item}__value"].astype(float) if f"{item}__value" in records else None
+        out["survey_answers"] = (pd.DataFrame(answers, index=records.index),
+                                 {c: "double" for c in answers if c != "sheet_row"})
     return out
 
 
