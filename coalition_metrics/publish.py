@@ -3,6 +3,7 @@ folder into place atomically (a published run folder is never overwritten)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -223,8 +224,11 @@ def source_description(settings: Settings) -> str:
         return loc
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """The package version, plus the git commit when run from a checkout."""
+    """The package version, plus the git commit when run from a checkout. Asked once per process:
+    the code a process runs is the code it imported (a checkout updated meanwhile runs only in the
+    next process), and a portfolio asks for every coalition (git costs about 4 ms each time)."""
     try:
         sha = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5).stdout.strip()
