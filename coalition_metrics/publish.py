@@ -39,8 +39,8 @@ def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPla
                  ) -> tuple[list[dict], dict]:
     """The funder records and the report's context, read on one coalition's view of a built
     database (coalition_db.coalition_view): a single run's own database or a portfolio's.
-    ``read``: this coalition's published rows and chart data as read_many read them with other
-    coalitions' ({"rows": ..., "charts": ...}), else they are read now."""
+    ``read``: this coalition's share of report_reads.read_many (its published figures, chart rows and
+    report tables, read with other coalitions'), else they are read now."""
     from . import funder, render
 
     s = plan.settings
@@ -51,21 +51,9 @@ def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPla
         con, settings=s, coalition=s.coalition_name, quarter=plan.quarter.label, as_of=plan.as_of.isoformat(),
         run_id=plan.run_id, snapshot_id=snap.snapshot_id, validation_counts=validation.counts(),
         completeness=render.completeness(validation), source=source_description(s), rows=rows,
-        chart_data=None if read is None else read["charts"],
+        chart_data=None if read is None else read["charts"], tables=None if read is None else read["tables"],
     )
     return records, context
-
-
-def read_many(con, plans: list[RunPlan]) -> dict[str, dict]:
-    """What read_figures reads by query for several coalitions of one database, in one query per
-    chart and one for the published figures: coalition id -> {"rows", "charts"}."""
-    from .charts import chart_data
-    from .render import published_rows_of
-
-    ids = [p.settings.coalition_id for p in plans]
-    rows = published_rows_of(con, ids)
-    charts = chart_data(con, [(p.settings.coalition_id, p.quarter.label, p.settings) for p in plans])
-    return {cid: {"rows": rows[cid], "charts": charts[cid]} for cid in ids}
 
 
 def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict],

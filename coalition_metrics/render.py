@@ -60,9 +60,12 @@ def coordinator_only(con) -> set[tuple[str | None, str | None]]:
 def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, run_id: str, snapshot_id: str,
                    validation_counts: dict, completeness: dict[str, Any], source: str,
                    rows: list[dict[str, Any]] | None = None,
-                   chart_data: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+                   chart_data: dict[str, list[dict[str, Any]]] | None = None,
+                   tables: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Everything quarterly.html.j2 shows, in the order it tells the quarter's story: completeness,
-    headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix."""
+    headline tiles, pitfall watch, alerts, charts, survey, data quality, methods appendix.
+    ``rows``, ``chart_data``, ``tables``: this coalition's published figures, chart rows and report
+    tables as report_reads.read_many read them with other coalitions', else they are read now."""
     from .charts import report_charts
     from .pitfalls import pitfall_watch
 
@@ -87,21 +90,19 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
 
     charts = report_charts(con, quarter=quarter, settings=settings, data=chart_data)
     shown_ids += [mid for c in charts for mid in CHART_METRICS.get(c["id"], ())]
-    survey = survey_table(con, quarter, settings)
+    if tables is None:
+        from .keyed_reads import current_coalition
+        from .report_reads import report_tables
+
+        cid = current_coalition(con)
+        tables = report_tables(con, [(cid, quarter)])[cid]
+    survey = survey_table(tables["survey_items"], settings)
     shown_ids += ["item_mean", "item_sd", "item_ci_low", "item_ci_high", "item_top2", "response_rate"]
-    scales = scale_table(con, quarter, settings)
+    scales = scale_table(tables["survey_scales"], settings)
     if scales:
         shown_ids += ["scale_mean", "scale_ci_low", "scale_ci_high"]
 
-    att = con.execute(
-        """select count_meetings, count_present, count_absent, count_excused
-           from marts.attendance_by_quarter where quarter = ?""", [quarter]).fetchone()
-    eng = con.execute(
-        "select count_roster, active_members from marts.engagement_by_quarter where quarter = ?", [quarter]
-    ).fetchone()
-    tasks = con.execute(
-        "select count_due, count_completed_by_end from marts.tasks_by_quarter where quarter = ?", [quarter]
-    ).fetchone()
+    (counts,) = tables["quarter_counts"]
     shown_ids += ["meetings_held", "active_members"]
 
     methods = [{"id": m.id, "name": m.name, "definition": m.definition, "unit": UNIT_WORDS[m.unit]}
@@ -109,11 +110,12 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     return {
         "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,
         "snapshot_id": snapshot_id, "source": source, "kpis": kpis, "pitfalls": pitfalls,
-        "alerts": alert_rows(con, quarter), "charts": charts, "survey": survey, "scales": scales,
+        "alerts": alert_rows(tables["alerts"]), "charts": charts, "survey": survey, "scales": scales,
         "reversed_items": any(i.reverse for i in settings.instrument.items),
-        "attendance": dict(zip(("meetings", "present", "absent", "excused"), att or (0, 0, 0, 0))),
-        "engagement": dict(zip(("roster", "active"), eng or (0, 0))),
-        "tasks": dict(zip(("due", "completed"), tasks or (0, 0))),
+        "attendance": _counts(counts, "has_attendance", meetings="count_meetings", present="count_present",
+                              absent="count_absent", excused="count_excused"),
+        "engagement": _counts(counts, "has_engagement", roster="count_roster", active="active_members"),
+        "tasks": _counts(counts, "has_tasks", due="count_due", completed="count_completed_by_end"),
         "completeness": completeness,
         "data_quality": [{"tab": t, **c} for t, c in validation_counts.items()],
         "methods": methods, "small_n": settings.small_n,
@@ -172,28 +174,33 @@ def completeness(validation) -> dict[str, Any]:
             "info": len(info), "follow": len(rows - to_fix - info)}
 
 
-def alert_rows(con, quarter: str) -> list[dict[str, Any]]:
-    """Disengagement alerts, one row per member (by organization) with every reason that fired."""
+def _counts(row: dict[str, Any], has_row: str, **names: str) -> dict[str, Any]:
+    """The quarter's counts of one mart (reports/report_data/quarter_counts.sql), 0 each when the
+    mart has no row for the quarter (``row[has_row]`` false)."""
+    return {key: row[column] if row[has_row] else 0 for key, column in names.items()}
+
+
+def alert_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Disengagement alerts (reports/report_data/alerts.sql), one row per member (by organization)
+    with every reason that fired."""
     out: dict[str, dict] = {}
-    for mid, org, detail in con.execute(
-            """select a.member_id, m.organization, a.detail
-               from marts.disengagement_alerts as a join staging.stg_members as m using (member_id)
-               where a.quarter = ? order by m.organization, a.member_id, a.reason""", [quarter]).fetchall():
-        out.setdefault(mid, {"organization": org, "reasons": []})["reasons"].append(detail)
+    for r in rows:
+        out.setdefault(r["member_id"], {"organization": r["organization"], "reasons": []})["reasons"].append(r["detail"])
     return list(out.values())
 
 
-def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
-    """The wave's survey items by their question text, with n, mean, SD, 95% interval, top-2-box."""
+def survey_table(rows: list[dict[str, Any]], settings) -> list[dict[str, Any]]:
+    """The wave's survey items (reports/report_data/survey_items.sql) by their question text, with n,
+    mean, SD, 95% interval, top-2-box."""
     questions = settings.survey_items
     out = []
-    for item, n, mean, sd, lo, hi, top2, suppressed in con.execute(
-            """select item, n, mean, sd, ci_low, ci_high, top2_share, is_suppressed
-               from marts.survey_items_by_wave where wave = ? order by item_position""", [quarter]).fetchall():
+    for r in rows:
+        item, n, mean, sd, lo, hi, top2 = (r["item"], r["n"], r["mean"], r["sd"], r["ci_low"], r["ci_high"],
+                                           r["top2_share"])
         it = settings.instrument.item(item)
         row = {"question": questions.get(item, item), "n": n, "scale": it.scale_text, "reverse": it.reverse,
                "funder": it.funder}
-        if suppressed:
+        if r["is_suppressed"]:
             row.update(mean=suppressed_label(settings.small_n), sd="", ci="", top2=suppressed_label(settings.small_n))
         elif not n:
             row.update(n=0, mean="no data", sd="", ci="", top2="")
@@ -204,21 +211,21 @@ def survey_table(con, quarter: str, settings) -> list[dict[str, Any]]:
     return out
 
 
-def scale_table(con, quarter: str, settings) -> list[dict[str, Any]]:
-    """The wave's composite scales ([survey_scales]): name, items, n, mean, 95% interval, band and the
-    band rule; suppressed as every survey figure is (the band too, since it tells the mean)."""
+def scale_table(rows: list[dict[str, Any]], settings) -> list[dict[str, Any]]:
+    """The wave's composite scales ([survey_scales]; reports/report_data/survey_scales.sql): name,
+    items, n, mean, 95% interval, band and the band rule; suppressed as every survey figure is (the
+    band too, since it tells the mean)."""
     inst = settings.instrument
     out = []
-    for code, n, mean, lo, hi, band, suppressed in con.execute(
-            """select scale, n, mean, ci_low, ci_high, band, is_suppressed
-               from marts.survey_scales_by_wave where wave = ? order by scale_position""", [quarter]).fetchall():
+    for r in rows:
+        code, n, mean, lo, hi, band = r["scale"], r["n"], r["mean"], r["ci_low"], r["ci_high"], r["band"]
         sc = inst.scale(code)
         first = inst.item(sc.items[0])
         row = {"code": code, "name": sc.name, "n": n, "item_count": len(sc.items), "min_items": sc.min_items,
                "scale": first.scale_text, "rule": sc.band_rule() or "no bands declared", "funder": sc.funder,
                "questions": [inst.item(i).question.rstrip(".") + (" (reversed)" if inst.item(i).reverse else "")
                              for i in sc.items]}
-        if suppressed:
+        if r["is_suppressed"]:
             row.update(mean=suppressed_label(settings.small_n), ci="", band="")
         elif not n:
             row.update(n=0, mean="no data", ci="", band="")

@@ -368,11 +368,11 @@ READ_BATCH = 50  # coalitions whose published figures and chart data are read in
 def publish_chunk(db_path: Path, chunk: list[Prepared]) -> list[Published | Failed]:
     """Publish each of ``chunk``'s coalitions from its view of the built database (one read-only
     connection for the chunk; a process of parallel.py's pool runs one chunk). The published figures
-    and the charts' rows are read READ_BATCH coalitions at a time (publish.read_many: a query per
-    chart for all of them); if that read fails, each coalition reads its own, so a failure is that
+    and the charts' rows are read READ_BATCH coalitions at a time (report_reads.read_many: a query
+    per read for all of them); if that read fails, each coalition reads its own, so a failure is that
     coalition's."""
     from ..coalition_db import coalition_view
-    from ..publish import read_many
+    from ..report_reads import read_many
 
     out: list[Published | Failed] = []
     with coalition_view(db_path, chunk[0].coalition_id) as view:
