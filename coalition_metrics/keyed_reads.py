@@ -1,7 +1,7 @@
 """Keyed reads: one query for several coalitions of a built database.
 
-The report's chart data (reports/chart_data/) and its published figures (reports/published_data/)
-are queries written with ``coalition_id`` in every join, group and order, over the database's own
+What a report reads by query (report_reads.py: its published figures, reports/published_data/; its
+charts' rows, reports/chart_data/; its tables, reports/report_data/) are queries written with ``coalition_id`` in every join, group and order, over the database's own
 tables (which carry it), for the coalitions of a temp table ``scope``: one row per coalition with
 its report quarter and the two survey items its satisfaction chart names. A single run reads them
 for its one coalition; a portfolio's publishing reads them once for a batch of coalitions instead
@@ -33,14 +33,13 @@ def current_coalition(con) -> str:
     return ids[0]
 
 
-def keyed_rows(con, sql: str, scope: Iterable[dict[str, Any]], params: dict[str, Any] | None = None
-               ) -> dict[str, list[dict[str, Any]]]:
+def keyed_rows(con, sql: str, scope: Iterable[dict[str, Any]], params: dict[str, Any] | None = None,
+               views: dict[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
     """Rows of a keyed query (its first column coalition_id) for the coalitions of ``scope`` (dicts
     with coalition_id and, where the query uses them, quarter, first_item, second_item): coalition
     id -> its rows in the query's order, as dicts without coalition_id. Every coalition of ``scope``
-    has an entry, empty when the query gave it no row."""
-    from .render import PUBLISHED_DATA_DIR
-
+    has an entry, empty when the query gave it no row. ``views``: temp views the query reads (name
+    -> keyed SQL), defined over the same database first."""
     scope = list(scope)
     source, previous = con.execute(
         f"select coalesce(getvariable('{SOURCE_VARIABLE}'), current_database()), current_database()").fetchone()
@@ -51,9 +50,8 @@ def keyed_rows(con, sql: str, scope: Iterable[dict[str, Any]], params: dict[str,
     out: dict[str, list[dict[str, Any]]] = {s["coalition_id"]: [] for s in scope}
     con.execute(f"use {_identifier(source)}")
     try:
-        if "kept_from_funders" in sql:
-            kept = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
-            con.execute(f"create or replace temp view kept_from_funders as\n{kept}")
+        for name, view_sql in (views or {}).items():
+            con.execute(f"create or replace temp view {_identifier(name)} as\n{view_sql}")
         cur = con.execute(sql, params or {})
         cols = [d[0] for d in cur.description]
         if cols[0] != "coalition_id":

@@ -34,7 +34,9 @@ def published_rows_of(con, coalition_ids: list[str], audience: str | None = None
 
     registry = {m.id: m for m in load_registry()}
     sql = (PUBLISHED_DATA_DIR / "published_rows.sql").read_text(encoding="utf-8")
-    found = keyed_rows(con, sql, [{"coalition_id": cid} for cid in coalition_ids], {"audience": audience})
+    kept = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
+    found = keyed_rows(con, sql, [{"coalition_id": cid} for cid in coalition_ids], {"audience": audience},
+                       views={"kept_from_funders": kept})
     return {cid: [{"metric_id": r["published_id"], "base_id": r["metric_id"], "dimension": r["dimension"],
                    "quarter": r["quarter"], "seq": r["seq"], "value": r["value"],
                    "n": int(r["n"]) if r["n"] is not None else None, "suppressed": bool(r["suppressed"]),

@@ -362,15 +362,15 @@ def build_and_publish(prepared: list[Prepared], out: Path, pool=None, parts: lis
     return published, failed
 
 
-READ_BATCH = 50  # coalitions whose published figures and chart data are read in one query each
+READ_BATCH = 50  # coalitions whose report reads (report_reads.read_many) are one query each
 
 
 def publish_chunk(db_path: Path, chunk: list[Prepared]) -> list[Published | Failed]:
     """Publish each of ``chunk``'s coalitions from its view of the built database (one read-only
-    connection for the chunk; a process of parallel.py's pool runs one chunk). The published figures
-    and the charts' rows are read READ_BATCH coalitions at a time (report_reads.read_many: a query
-    per read for all of them); if that read fails, each coalition reads its own, so a failure is that
-    coalition's."""
+    connection for the chunk; a process of parallel.py's pool runs one chunk). What a report reads
+    by query (published figures, chart rows, report tables) is read READ_BATCH coalitions at a time
+    (report_reads.read_many: a query per read for all of them); if that read fails, each coalition
+    reads its own, so a failure is that coalition's."""
     from ..coalition_db import coalition_view
     from ..report_reads import read_many
 

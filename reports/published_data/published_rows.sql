@@ -2,7 +2,7 @@
 -- coordinator's report shows them), every quarter up to the run's, in registry order, the plain
 -- figure before its dimensions, then by quarter, for each coalition of `scope` (keyed_reads.py).
 -- Funders never see a coordinator metric, nor a figure the survey instrument keeps from them:
--- kept_from_funders is kept_from_funders.sql (keyed_reads.keyed_rows defines it for this query).
+-- kept_from_funders is kept_from_funders.sql (render.published_rows_of defines it as a temp view).
 -- Each row says whether a funder sees it (for_funder), so one query serves the report and the
 -- funder files.
 with
