@@ -309,7 +309,7 @@ def fmt_size(r: dict) -> str:
     ratio = pd_["seconds"] / sql["seconds"] if sql["seconds"] else float("nan")
     layers = sql.get("layers") or {}
     metrics_s = sum(layers.get(k, (0.0, 0.0))[0] for k in ("staging", "marts"))
-    split = (f"; SQL by layer s: " + ", ".join(f"{k} {w:.2f}" for k, (w, _) in layers.items())
+    split = ("; SQL by layer s: " + ", ".join(f"{k} {w:.2f}" for k, (w, _) in layers.items())
              + f"; ratio to staging+marts {pd_['seconds'] / metrics_s:.1f}x") if metrics_s else ""
     return (f"{r['size']:>6}  rows {sql['rows']:>10,}  SQL {sql['seconds']:7.2f} s  pandas {pd_['seconds']:7.2f} s  "
             f"peak {sql['peak_gib']:5.2f} / {pd_['peak_gib']:5.2f} GiB  ratio {ratio:.1f}x  "
