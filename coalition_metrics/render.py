@@ -23,25 +23,10 @@ def published_rows(con, audience: str | None = None) -> list[dict[str, Any]]:
     (coordinator_only). Each row's ``for_funder`` says whether funders see it, so the rows of every
     figure also give the funders' (the same rows, in the same order, as audience = "funder")."""
     from .keyed_reads import current_coalition
+    from .report_reads import published_rows_of
 
     cid = current_coalition(con)
     return published_rows_of(con, [cid], audience)[cid]
-
-
-def published_rows_of(con, coalition_ids: list[str], audience: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """published_rows of several coalitions of a database in one query: coalition id -> its rows."""
-    from .keyed_reads import keyed_rows
-
-    registry = {m.id: m for m in load_registry()}
-    sql = (PUBLISHED_DATA_DIR / "published_rows.sql").read_text(encoding="utf-8")
-    kept = (PUBLISHED_DATA_DIR / "kept_from_funders.sql").read_text(encoding="utf-8")
-    found = keyed_rows(con, sql, [{"coalition_id": cid} for cid in coalition_ids], {"audience": audience},
-                       views={"kept_from_funders": kept})
-    return {cid: [{"metric_id": r["published_id"], "base_id": r["metric_id"], "dimension": r["dimension"],
-                   "quarter": r["quarter"], "seq": r["seq"], "value": r["value"],
-                   "n": int(r["n"]) if r["n"] is not None else None, "suppressed": bool(r["suppressed"]),
-                   "metric": registry[r["metric_id"]], "for_funder": bool(r["for_funder"])} for r in rows]
-            for cid, rows in found.items()}
 
 
 def coordinator_only(con) -> set[tuple[str | None, str | None]]:
