@@ -23,6 +23,12 @@ LIKERT_LABELS = {
 _TRUE = {"true", "yes", "y", "x", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
+# What str.strip() trims from a cell: every character str.isspace() accepts (tab, line break, no-break
+# and ideographic spaces, ...). Identifiers and text are "trimmed" by this one rule in validation
+# (Python's strip) and in the staging SQL (the cm_trim macro, transform.register_functions), so an id
+# typed as "M03<tab>" is M03 in both: checked as M03, and counted as M03's attendance.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 # Characters that show nothing (zero-width space, byte-order mark, soft hyphen, ...): a header or a
 # label pasted from a web page or a second file keeps them, and they must not make it unreadable.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")

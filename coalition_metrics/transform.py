@@ -78,6 +78,8 @@ def register_functions(con, settings) -> None:
         except Exception:
             pass
         con.create_function(name, fn, args, ret, null_handling="special", side_effects=False)
+    # cm_trim: trimming as validation trims (str.strip); DuckDB's own trim() keeps tabs and line breaks
+    con.execute(f"create or replace temp macro cm_trim(text) as trim(text, '{parsing.WHITESPACE}')")
 
 
 def model_files(layers: tuple[str, ...] = LAYERS) -> list[tuple[str, Path]]:

@@ -17,8 +17,8 @@ records as (
         raw.sheet_row,
         raw.sheet_column,
         raw.is_blank,
-        trim(raw.meeting_id) as meeting_id,
-        trim(raw.member_id) as member_id,
+        cm_trim(raw.meeting_id) as meeting_id,
+        cm_trim(raw.member_id) as member_id,
         coalesce(row_q.reason, cell_q.reason) as quarantine_reason
     from raw.attendance as raw
     left join lineage.quarantined as row_q

@@ -28,8 +28,8 @@ source as (
 renamed as (
     select
         coalition_id,
-        trim(meeting_id) as meeting_id,
-        trim(member_id) as member_id,
+        cm_trim(meeting_id) as meeting_id,
+        cm_trim(member_id) as member_id,
         -- both forms accept P/A/E, present/absent/excused, TRUE/FALSE, yes/no and x
         status__value as status,
         ----------  lineage: the sheet row, and in grid form the meeting column of the cell

@@ -16,10 +16,10 @@ source as (
 renamed as (
     select
         coalition_id,
-        trim(goal_id) as goal_id,
+        cm_trim(goal_id) as goal_id,
         measured_on__value as measured_on,
         value__value as "value",
-        nullif(trim(note), '') as note,
+        nullif(cm_trim(note), '') as note,
         sheet_row
     from source
 )

@@ -17,9 +17,9 @@ source as (
 renamed as (
     select
         coalition_id,
-        trim(goal_id) as goal_id,
-        trim(statement) as statement,
-        nullif(trim(unit), '') as unit,
+        cm_trim(goal_id) as goal_id,
+        cm_trim(statement) as statement,
+        nullif(cm_trim(unit), '') as unit,
         direction__value as direction,
         baseline__value as baseline,
         baseline_on__value as baseline_on,

@@ -15,12 +15,12 @@ source as (
 renamed as (
     select
         coalition_id,
-        trim(meeting_id) as meeting_id,
+        cm_trim(meeting_id) as meeting_id,
         meeting_on,
         fiscal_quarter(meeting_on, params.fiscal_year_start_month) as quarter,
         kind__value as kind,
-        nullif(trim(committee), '') as committee,
-        nullif(trim(facilitator_id), '') as facilitator_id,
+        nullif(cm_trim(committee), '') as committee,
+        nullif(cm_trim(facilitator_id), '') as facilitator_id,
         (coalition_id, kind__value) in (select (coalition_id, kind) from ref.counted_kinds) as is_counted_kind,
         sheet_row
     from source

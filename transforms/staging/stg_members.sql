@@ -18,10 +18,10 @@ renamed as (
     select
         coalition_id,
         ----------  ids
-        trim(member_id) as member_id,
+        cm_trim(member_id) as member_id,
         ----------  text
-        trim(organization) as organization,
-        nullif(trim(sector), '') as sector,
+        cm_trim(organization) as organization,
+        nullif(cm_trim(sector), '') as sector,
         size_tier__value as size_tier,
         coalesce(role__value, 'member') as role,
         ----------  dates

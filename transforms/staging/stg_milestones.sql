@@ -18,8 +18,8 @@ renamed as (
         milestone_on,
         fiscal_quarter(milestone_on, params.fiscal_year_start_month) as quarter,
         kind__value as kind,
-        trim(description) as description,
-        nullif(trim(member_ids), '') as member_ids,
+        cm_trim(description) as description,
+        nullif(cm_trim(member_ids), '') as member_ids,
         sheet_row
     from source
     join ref.params as params using (coalition_id)

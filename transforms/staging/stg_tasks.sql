@@ -21,15 +21,15 @@ renamed as (
     select
         coalition_id,
         ----------  ids
-        trim(task_id) as task_id,
-        nullif(trim(owner_id), '') as owner_id,
-        nullif(trim(accountable_id), '') as accountable_id,
-        nullif(trim(goal_id), '') as goal_id,
+        cm_trim(task_id) as task_id,
+        nullif(cm_trim(owner_id), '') as owner_id,
+        nullif(cm_trim(accountable_id), '') as accountable_id,
+        nullif(cm_trim(goal_id), '') as goal_id,
         ----------  text
-        trim(title) as title,
-        nullif(trim(workstream), '') as workstream,
+        cm_trim(title) as title,
+        nullif(cm_trim(workstream), '') as workstream,
         workstream_key,
-        nullif(trim(status), '') as status,
+        nullif(cm_trim(status), '') as status,
         ----------  dates
         created_on__value as created_on,
         due_on__value as due_on,
