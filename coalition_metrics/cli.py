@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, gx_early: bool = False) -> int:
+    """The command ``argv`` asks for. ``gx_early`` (the `coalition` command's own process, see
+    console()): a command that validates in this process starts Great Expectations' import in a
+    process of its own at once (validate/gx_process.py)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -118,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for k, v in QUIET_ENV.items():
         os.environ.setdefault(k, v)
+    if gx_early and _validates_here(args):
+        from .validate import gx_process
+
+        gx_process.start(while_waiting=_later_imports)
     from .errors import CoalitionError
 
     try:
@@ -525,6 +532,28 @@ def cmd_validate(args) -> int:
 
 
 
+def _validates_here(args) -> bool:
+    """The command validates a coalition's rows in this process: `validate`, `verify`, and a single
+    coalition's run, refresh or audit without Prefect (a portfolio's workers validate on their own)."""
+    if args.command in ("validate", "verify"):
+        return True
+    if args.command in ("run", "refresh", "audit") and getattr(args, "no_prefect", False):
+        from .portfolio.config import is_portfolio
+
+        return not is_portfolio(_config_path(getattr(args, "config", None)))
+    return False
+
+
+def _later_imports() -> None:
+    """What a run imports after validation (Student's t, the metric registry, the charts), done while
+    Great Expectations' process is still importing: the run would otherwise wait idle."""
+    import scipy.special  # noqa: F401
+
+    from . import charts, registry  # noqa: F401
+
+    registry.load_registry()
+
+
 # Commands that may end the process at once when they are done (see console()).
 FAST_EXIT = {"validate", "runs", "explain", "verify", "template"}
 
@@ -536,7 +565,7 @@ def console() -> None:
     renamed into place before a command returns; DuckDB connections are closed by then). Commands
     that ran a Prefect flow or serve exit normally, so Prefect's exit handlers send their logs."""
     argv = sys.argv[1:]
-    code = main(argv)
+    code = main(argv, gx_early=True)
     if _fast_exit_ok(argv):
         import logging
 

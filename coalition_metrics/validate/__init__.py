@@ -68,7 +68,7 @@ from .quarantine import accepted_records, bad_share_problem, quarantine_cells
 from .references import derive_survey, mark_attendance_membership
 from .row_rules import mark_goal_targets
 from .results import QuarantinedCell, TabResult, ValidationResult
-from .suites import gx_context, load_suite, run_suites
+from .suites import load_suite, run_suites
 from .workstreams import workstream_problems
 
 __all__ = ["FORMULA_ERRORS", "STAGES", "TAB_ORDER", "QuarantinedCell", "TabResult", "ValidationResult", "load_suite",
@@ -115,7 +115,6 @@ def validate_many(coalitions: list[tuple[Any, dict[str, RawTab], date | None]]) 
         states.append({"settings": settings, "today": today, "results": results, "frames": frames,
                        "blocked": bool(problems), "problems": problems, "share": {}})
 
-    context = gx_context() if any(not st["blocked"] for st in states) else None
     for stage in STAGES:
         jobs, owners = [], []
         for k, st in enumerate(states):
@@ -138,7 +137,7 @@ def validate_many(coalitions: list[tuple[Any, dict[str, RawTab], date | None]]) 
                 owners.append(k)
         if not jobs:
             continue
-        for k, (name, frame, _suite), (failures, checks) in zip(owners, jobs, run_suites(context, jobs)):
+        for k, (name, frame, _suite), (failures, checks) in zip(owners, jobs, run_suites(jobs)):
             st = states[k]
             settings, results = st["settings"], st["results"]
             result = results[name]

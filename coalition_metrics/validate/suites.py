@@ -163,15 +163,15 @@ def _batch(context, frame):
     return asset.get_batch_definition("all rows").get_batch(batch_parameters={"dataframe": frame})
 
 
-def run_suite(context, tab: str, frame, suite_doc: dict) -> tuple[list[tuple], list[dict]]:
+def run_suite(tab: str, frame, suite_doc: dict) -> tuple[list[tuple], list[dict]]:
     """Run one tab's suite; see run_suites."""
-    return run_suites(context, [(tab, frame, suite_doc)])[0]
+    return run_suites([(tab, frame, suite_doc)])[0]
 
 
 _COLUMN_KEYS = ("column", "column_A", "column_B")
 
 
-def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], list[dict]]]:
+def run_suites(jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], list[dict]]]:
     """Run the suites of several frames (tabs, or the same tab of several coalitions) in one Great
     Expectations pass; for each job return (failures, checks):
     failures: one tuple per failing record and expectation (record position, expectation position,
@@ -206,8 +206,7 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
             groups.setdefault((e["type"], keys, _frozen(params)), []).append(len(declared))
             declared.append((j, order, e, checked, detail))
     failed_at: dict[int, list[int]] = {}
-    from great_expectations.core.expectation_suite import ExpectationSuite
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from .gx_process import validate_stacked
 
     stacks = []  # per group: (type, kwargs with the stacked columns, columns, owner, record)
     for (kind, keys, _params), members in groups.items():
@@ -251,20 +250,16 @@ def run_suites(context, jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tu
                 data[f"g{n}_v{i}"] = series.reindex(range(length), fill_value=pad) if pad is not None else \
                     series.reindex(range(length))
             named = {**kwargs, **{k: f"g{n}_v{i}" for i, k in enumerate(keys)}}
-            expectations.append(ExpectationConfiguration(type=kind, kwargs=named, meta={"stack": n}).to_domain_obj())
+            expectations.append((kind, named, {"stack": n}))
         stacked = pd.DataFrame(data)
         stacked["stacked"] = np.arange(length, dtype=np.int64)
-        suite = ExpectationSuite(name=f"stacks-{batch[0]}", expectations=expectations)
-        answer = _batch(context, stacked).validate(
-            suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["stacked"]})
-        for r in answer.results:
-            n = r.expectation_config.meta["stack"]
+        # Great Expectations runs them, in its own process when one was started (gx_process)
+        for n, raised, failing in validate_stacked(stacked, expectations, f"stacks-{batch[0]}"):
             kind, _kwargs, _keys, _columns, owner_of, record_of = stacks[n]
-            if r.exception_info and r.exception_info.get("raised_exception"):
+            if raised:
                 tabs = sorted({jobs[declared[d][0]][0] for d in set(owner_of.tolist())})
-                raise RuntimeError(f"expectation {kind} on {', '.join(tabs)} failed to run: {r.exception_info}")
-            for item in r.result.get("unexpected_index_list") or []:
-                i = int(item["stacked"])
+                raise RuntimeError(f"expectation {kind} on {', '.join(tabs)} failed to run: {raised}")
+            for i in failing:
                 failed_at.setdefault(int(owner_of[i]), []).append(int(record_of[i]))
     for d, (j, order, e, checked, detail) in enumerate(declared):
         meta = e.get("meta") or {}

@@ -1,0 +1,183 @@
+"""Great Expectations in a process of its own, started as a command begins.
+
+Importing Great Expectations and building its context costs 2.5-3.5 s on a 2-core machine, most of
+a small run's time, and it needs nothing from the run. ``start()`` (called by the `coalition`
+command for a run, refresh, audit, validate or verify that validates in its own process) forks a
+process, once pandas, numpy and DuckDB are imported, that imports Great Expectations on the other
+core while this one reads the source, snapshots it, checks its rows and imports what its later
+stages need. The suites' stacked frames (suites.run_suites) are then sent to that process and the
+failing rows come back. The rules, the frames and the Great Expectations calls are those of this
+process (``validate_here``); only the process differs.
+
+A batch larger than ``MAX_CELLS`` is validated in this process (sending it would cost more than the
+import saves), and the other process is stopped. If the other process is gone or fails, the batch
+is validated here, so a failure is reported exactly as without it. Nothing is started on a
+single-core machine, in a Prefect flow or a portfolio (their workers import Great Expectations
+once each), or by tests that call the command's ``main`` directly."""
+
+from __future__ import annotations
+
+import os
+import threading
+import traceback
+from typing import Any, Callable
+
+MAX_CELLS = 2_000_000  # rows x columns of one stacked frame sent to the other process
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["stacked"]}
+
+_lock = threading.Lock()
+_worker: "GxProcess | None" = None
+
+
+class GxProcess:
+    """The forked process: it imports Great Expectations, builds the context, says it is ready, then
+    answers ("validate", frame, specs, name) requests with validate_here's result until the pipe
+    closes (the command's process ended or stop())."""
+
+    def __init__(self, while_waiting: Callable[[], Any] | None = None):
+        import multiprocessing
+
+        import duckdb  # noqa: F401  (imported before the fork: both processes need them)
+        import numpy  # noqa: F401
+        import pandas  # noqa: F401
+
+        # fork: the process starts with what this one imported (no second pandas import); it is
+        # forked before this process opens a database or starts a thread
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=serve, args=(child, self.conn, os.getpid()), name="coalition-gx", daemon=True)
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.while_waiting = while_waiting
+
+    def validate(self, stacked, specs: list[tuple], name: str) -> list[tuple]:
+        if not self.ready:
+            if self.while_waiting is not None and not self.conn.poll():
+                waiting, self.while_waiting = self.while_waiting, None
+                waiting()  # the run's later imports, while the other process finishes its own
+            if self.conn.recv() != ("ready",):
+                raise EOFError("the Great Expectations process did not start")
+            self.ready = True
+        self.conn.send(("validate", stacked, specs, name))
+        kind, payload = self.conn.recv()
+        if kind != "ok":
+            raise RuntimeError(payload)
+        return payload
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            self.proc.join(timeout=5)
+            if self.proc.is_alive():
+                self.proc.kill()
+
+
+def start(while_waiting: Callable[[], Any] | None = None) -> bool:
+    """Start the process once; ``while_waiting`` runs in this process if the first batch is ready
+    before the other process is (import what later stages need). False when not started."""
+    global _worker
+    if (os.cpu_count() or 1) < 2:
+        return False
+    with _lock:
+        if _worker is None:
+            _worker = GxProcess(while_waiting)
+    return True
+
+
+def stop() -> None:
+    global _worker
+    with _lock:
+        worker, _worker = _worker, None
+    if worker is not None:
+        worker.close()
+
+
+def running() -> bool:
+    return _worker is not None
+
+
+def validate_stacked(stacked, specs: list[tuple], name: str) -> list[tuple[int, dict | None, list[int]]]:
+    """Run the expectations ``specs`` ((type, kwargs, meta with its "stack") each) on ``stacked``:
+    for each, (meta "stack", the exception info if it raised, else None, the failing rows' "stacked"
+    values). In the other process when it runs and the frame is not too large, else here."""
+    global _worker
+    with _lock:
+        worker = _worker
+        if worker is not None and stacked.size <= MAX_CELLS:
+            try:
+                return worker.validate(stacked, specs, name)
+            except (EOFError, OSError, RuntimeError):  # gone or failed: this process validates, and reports alike
+                pass
+        if worker is not None:  # too large to send, or failed: this process validates from now on
+            _worker = None
+            try:
+                worker.close()
+            except Exception:
+                pass
+    return validate_here(stacked, specs, name)
+
+
+def validate_here(stacked, specs: list[tuple], name: str) -> list[tuple[int, dict | None, list[int]]]:
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from .suites import _batch, gx_context
+
+    context = gx_context()
+    expectations = [ExpectationConfiguration(type=kind, kwargs=kwargs, meta=meta).to_domain_obj()
+                    for kind, kwargs, meta in specs]
+    answer = _batch(context, stacked).validate(ExpectationSuite(name=name, expectations=expectations),
+                                               result_format=RESULT_FORMAT)
+    out = []
+    for r in answer.results:
+        info = r.exception_info
+        raised = {str(k): v if isinstance(v, (str, bool, int, float, type(None))) else str(v)
+                  for k, v in info.items()} if info and info.get("raised_exception") else None
+        out.append((r.expectation_config.meta["stack"], raised,
+                    [int(item["stacked"]) for item in r.result.get("unexpected_index_list") or []]))
+    return out
+
+
+def serve(conn, parent_end, parent: int) -> None:
+    """The other process's loop. It ends when the pipe closes (the command's process called stop()
+    or ended) or that process is gone."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the command, which ends this process
+    parent_end.close()  # this process's copy of the command's end: the pipe closes when that process ends
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    # Nothing here writes to the command's output, nor holds its stdout and stderr open once it ends
+    # (a pipe reading them would wait for this process); errors come back through the pipe.
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    try:
+        from .suites import gx_context
+
+        gx_context()
+        ready = ("ready",)
+    except Exception:
+        ready = ("failed", traceback.format_exc())
+    try:
+        conn.send(ready)
+    except (EOFError, OSError):  # the command ended first (an error, or nothing to validate)
+        return
+    if ready != ("ready",):
+        return
+    while True:
+        try:
+            while not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", validate_here(*request[1:]))
+        except BaseException:
+            reply = ("error", traceback.format_exc())
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return

@@ -1,0 +1,122 @@
+"""Great Expectations in its own process (validate/gx_process.py): the `coalition` command forks it
+as it starts, so the import overlaps the run's own work. What it finds must be exactly what the
+command's own process finds: the same quarantined cells, checks and accepted rows; a process
+that dies or a batch too large to send is validated in the command's process instead."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from coalition_metrics.config import load_settings
+from coalition_metrics.pipeline import extract
+from coalition_metrics.validate import gx_process, validate_snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 24)
+
+
+def hostile_sheet(tmp_path: Path) -> Path:
+    """The example with rows that fail several kinds of expectation (a bad date, an unknown
+    member, an answer off the scale, a repeated id, an unknown enumeration value)."""
+    sheet = tmp_path / "sheet"
+    shutil.copytree(ROOT / "examples" / "riverside" / "csv", sheet)
+    edits = {
+        "meetings.csv": lambda rows: rows + ["MTG-X1,2026-13-40,weekly_call,,", "MTG-X2,2026-08-05,brunch,,"],
+        "attendance.csv": lambda rows: rows + ["MTG-X2,NOBODY,present", rows[1]],
+    }
+    for name, edit in edits.items():
+        path = sheet / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        path.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
+    return sheet
+
+
+def digest(validation) -> dict:
+    out = {}
+    for name, t in validation.tabs.items():
+        accepted = None if t.accepted is None else t.accepted.to_dict("list")
+        out[name] = (t.rows_read, t.blank_rows, t.accepted_rows, [vars(q) for q in t.quarantined], t.checks,
+                     repr(accepted))
+    return out
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(None, environ={}).with_overrides(source={"location": str(hostile_sheet(tmp_path))})
+
+
+@pytest.fixture
+def worker():
+    assert gx_process.start()
+    yield gx_process._worker
+    gx_process.stop()
+
+
+def test_the_other_process_finds_what_this_one_finds(settings, worker):
+    tabs = extract(settings)
+    here = digest(validate_snapshot(tabs, settings, TODAY))  # before the worker answers: this process
+    sent = []
+    real = gx_process.GxProcess.validate
+
+    def counted(self, *args):
+        sent.append(args[2])
+        return real(self, *args)
+
+    gx_process.GxProcess.validate = counted
+    try:
+        gx_process._worker = worker
+        there = digest(validate_snapshot(tabs, settings, TODAY))
+    finally:
+        gx_process.GxProcess.validate = real
+    assert len(sent) == 3  # the three stages' batches went to the other process
+    assert gx_process.running()
+    assert there == here
+    quarantined = sum(len(v[3]) for v in here.values())
+    assert quarantined >= 5  # the hostile rows were found by both
+
+
+def test_a_process_that_died_is_replaced_by_this_one(settings, worker, monkeypatch):
+    tabs = extract(settings)
+    gx_process.stop()
+    here = digest(validate_snapshot(tabs, settings, TODAY))
+    assert gx_process.start()
+    dead = gx_process._worker
+    dead.proc.kill()
+    dead.proc.join()
+    there = digest(validate_snapshot(tabs, settings, TODAY))
+    assert not gx_process.running()  # it was dropped at the first batch, and this process validated
+    assert there == here
+
+
+def test_a_large_batch_is_validated_here_and_the_process_stopped(settings, worker, monkeypatch):
+    monkeypatch.setattr(gx_process, "MAX_CELLS", 0)
+    proc = worker.proc
+    tabs = extract(settings)
+    result = validate_snapshot(tabs, settings, TODAY)
+    assert not gx_process.running()
+    proc.join(timeout=10)
+    assert not proc.is_alive()
+    assert sum(len(t.quarantined) for t in result.tabs.values()) >= 5
+
+
+def test_the_command_validates_through_it(tmp_path):
+    """`coalition validate` (the console command, which forks the process) lists the same problems
+    as the command run in a test's process (no other process)."""
+    sheet = hostile_sheet(tmp_path)
+    args = ["validate", "--source", str(sheet), "--out", str(tmp_path / "out"), "--format", "csv"]
+    env = {"PATH": "/usr/bin:/bin", "COALITION_CONFIG": "", "HOME": str(tmp_path)}
+    command = [sys.executable, "-c", "import sys; from coalition_metrics.cli import console; sys.argv[0] = 'coalition'; "
+               "console()", *args]
+    own = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    inproc = [sys.executable, "-c", "import sys; from coalition_metrics.cli import main; sys.exit(main(sys.argv[1:]))",
+              *args]
+    plain = subprocess.run(inproc, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert own.returncode == plain.returncode == 1, own.stderr
+    assert own.stdout == plain.stdout
+    assert own.stdout.count("\n") >= 6
