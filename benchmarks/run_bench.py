@@ -347,6 +347,29 @@ def prefect_overhead() -> str:
             + f", peak {plain['peak_gib']:.2f} GiB (+ imports {plain['import_s']:.1f} s)")
 
 
+def command_wall(runs: int = 3) -> str:
+    """The acceptance figure: `coalition run --no-prefect` on the example as a person runs it (a
+    new process each time: imports, Great Expectations' own process, the run, exit; [output] lineage
+    as configured, pdf off), wall seconds."""
+    cfg = example_config()
+    walls = []
+    for _ in range(runs):
+        out = DATA / "runs" / "example-command"
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'coalition'; "
+                               "from coalition_metrics.cli import console; console()",
+                               "run", "--no-prefect", "--no-write-back", "--config", str(cfg), "--out", str(out),
+                               "--quarter", QUARTER], cwd=ROOT, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items() if k != "COALITION_OUTPUT_LINEAGE"})
+        walls.append(time.perf_counter() - t)
+        if done.returncode != 0:
+            raise ChildFailed(f"coalition run --no-prefect exited {done.returncode}: {done.stderr[-2000:]}")
+    walls.sort()
+    return (f"example, `coalition run --no-prefect` (the command, wall): median {walls[len(walls) // 2]:.2f} s "
+            f"of {', '.join(f'{w:.2f}' for w in walls)}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="issue 13 benchmarks")
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or DEFAULT,
@@ -386,6 +409,7 @@ def main(argv=None) -> int:
     if not (a.quick or a.no_prefect):
         print()
         try:
+            print(command_wall())
             print(prefect_overhead())
         except ChildFailed as exc:
             print(f"Prefect overhead: FAILED: {exc}")
