@@ -120,12 +120,12 @@ def validate_stacked(stacked, specs: list[tuple], name: str) -> list[tuple[int, 
 
 
 def validate_here(stacked, specs: list[tuple], name: str) -> list[tuple[int, dict | None, list[int]]]:
+    from .suites import _batch, gx_context
+
+    context = gx_context()  # first: it defers what Great Expectations would import and never use
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    from .suites import _batch, gx_context
-
-    context = gx_context()
     expectations = [ExpectationConfiguration(type=kind, kwargs=kwargs, meta=meta).to_domain_obj()
                     for kind, kwargs, meta in specs]
     answer = _batch(context, stacked).validate(ExpectationSuite(name=name, expectations=expectations),
