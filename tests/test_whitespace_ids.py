@@ -77,3 +77,38 @@ def test_padded_ids_publish_the_same_figures(tmp_path, monkeypatch):
     assert padded_rows == clean_rows
     assert padded_csv == clean_csv
     assert ("attendance_rate", "2024-Q4", 0.8015) in {(r[0], r[1], round(r[2], 4)) for r in clean_rows if r[2] is not None}
+
+
+def test_an_id_written_again_with_another_case_or_an_invisible_character_is_a_repeat(tmp_path, monkeypatch):
+    """A copied row whose id differs from the first only in case or characters that show nothing
+    (a zero-width space, a byte-order mark) is the same id again: set aside as a repeat that says
+    how the first row wrote it. Before, each copy counted as a new meeting, task or member (a 21st
+    meeting in 2026-Q3, a tenth member on the roster) with nothing set aside."""
+    monkeypatch.setenv("COALITION_OUTPUT_PDF", "false")
+    monkeypatch.setenv("COALITION_OUTPUT_LINEAGE", "false")
+    sheet = tmp_path / "copies"
+    shutil.copytree(ROOT / "examples" / "riverside" / "csv", sheet)
+    copies = {"meetings.csv": ("WC-2026-07-07,", "WC-2026-07-07\u200b,"),
+              "tasks.csv": ("T027,", "T027\ufeff,"),
+              "members.csv": ("M03,", "m03,")}
+    for name, (start, again) in copies.items():
+        path = sheet / name
+        text = path.read_text(encoding="utf-8")
+        (line,) = [x for x in text.splitlines() if x.startswith(start)]
+        path.write_text(text + again + line[len(start):] + "\n", encoding="utf-8")
+    base = ["run", "--no-prefect", "--quarter", "2026-Q3", "--no-write-back"]
+    clean, copied = tmp_path / "clean", tmp_path / "copied"
+    assert main(base + ["--source", str(ROOT / "examples" / "riverside" / "csv"), "--out", str(clean)]) == 0
+    assert main(base + ["--source", str(sheet), "--out", str(copied)]) == 0
+    clean_csv, clean_rows, clean_q = published(clean)
+    copied_csv, copied_rows, copied_q = published(copied)
+    assert copied_rows == clean_rows
+    assert copied_csv == clean_csv
+    assert copied_q == clean_q + 3
+    con = duckdb.connect(str(copied / "coalition.duckdb"), read_only=True)
+    try:
+        reasons = dict(con.execute("select tab, reason from quarantine.rows where reason like '%written%'").fetchall())
+    finally:
+        con.close()
+    assert set(reasons) == {"meetings", "tasks", "members"}
+    assert "written 'M03' there: ids that differ only in case" in reasons["members"]

@@ -324,8 +324,11 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
 
 def _mark_repeats(frame, tab: str) -> None:
     """``row__repeat``: for a record whose unique key (all of it filled in) an earlier record has,
-    "repeats row <the first one's sheet row>". Keys are compared as codes (pandas.factorize per key
-    column, combined), so a tab without repeats costs one factorize per key column."""
+    "repeats row <the first one's sheet row>". Keys are compared as parsing.norm_key compares them
+    (case, spacing and characters that show nothing aside): "M03", "m03" and "M03" with a zero-width
+    space are one member written three ways, never three members, and the later rows are set aside
+    as repeats that say how the first was written. Keys are compared as codes (pandas.factorize per
+    key column, combined), so a tab without repeats costs one factorize per key column."""
     import numpy as np
     import pandas as pd
 
@@ -336,9 +339,11 @@ def _mark_repeats(frame, tab: str) -> None:
     codes = np.zeros(len(frame), dtype=np.int64)
     filled = np.ones(len(frame), dtype=bool)
     for k in key:
-        c, uniques = pd.factorize(frame[k].to_numpy(dtype=object))  # blank (None/NaN) -> -1
+        written, uniques = pd.factorize(frame[k].to_numpy(dtype=object))  # blank (None/NaN) -> -1
+        same, folded = pd.factorize(np.array([parsing.norm_key(u) for u in uniques], dtype=object))
+        c = np.where(written >= 0, same[written] if len(same) else written, -1)
         filled &= c >= 0
-        codes = codes * (len(uniques) + 1) + c
+        codes = codes * (len(folded) + 1) + c
     positions = np.flatnonzero(filled)
     _, first, inverse = np.unique(codes[positions], return_index=True, return_inverse=True)
     if len(first) == len(positions):
@@ -347,12 +352,22 @@ def _mark_repeats(frame, tab: str) -> None:
     again = first_at != positions
     at, original = positions[again], first_at[again]
     rows = frame["sheet_row"].to_numpy()
+    texts = [frame[k].to_numpy(dtype=object) for k in key]
+
+    def written_as(i: int, j: int) -> str:
+        """How the first row wrote the key, when this row writes it otherwise."""
+        if all(t[i] == t[j] for t in texts):
+            return ""
+        first = ", ".join(f"'{t[j]}'" for t in texts)
+        return f", written {first} there: ids that differ only in case, spacing or invisible characters are one id"
+
     repeats = np.full(len(frame), None, dtype=object)
     if tab == "goal_measurements":
-        goal, day = frame[key[0]].to_numpy(dtype=object), frame[key[1]].to_numpy(dtype=object)
-        repeats[at] = [f"{goal[i]} is measured again on {day[i]} (repeats row {rows[j]})" for i, j in zip(at, original)]
+        goal, day = texts
+        repeats[at] = [f"{goal[i]} is measured again on {day[i]} (repeats row {rows[j]}{written_as(i, j)})"
+                       for i, j in zip(at, original)]
     else:
-        repeats[at] = [f"repeats row {rows[j]}" for j in original]
+        repeats[at] = [f"repeats row {rows[j]}{written_as(i, j)}" for i, j in zip(at, original)]
     frame["row__repeat"] = repeats
 
 
