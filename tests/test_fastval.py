@@ -107,13 +107,16 @@ def test_snapshot_rows_written_column_wise_are_the_canonical_json_for_random_tab
 
 def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
     """frames._mark_repeats (codes per key column) against the rule itself: a record whose key,
-    all filled in, an earlier record has repeats that first record's sheet row."""
+    all filled in, an earlier record has (compared as parsing.norm_key compares: "a", "A" and " a"
+    are one id) repeats that first record's sheet row, saying how the first wrote it when it wrote
+    it otherwise."""
     import random
 
     import numpy as np
     import pandas as pd
 
     from coalition_metrics.contract import UNIQUE_KEYS
+    from coalition_metrics.parsing import norm_key
     from coalition_metrics.validate.frames import _mark_repeats
 
     rng = random.Random(11)
@@ -132,11 +135,14 @@ def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
             if None in k:
                 expected.append(None)
                 continue
-            j = first.setdefault(k, i)
+            j = first.setdefault(tuple(norm_key(v) for v in k), i)
+            written = tuple(data[c][j] for c in key)
+            how = "" if written == k else (f", written {', '.join(repr(v) for v in written)} there: ids that differ "
+                                          f"only in case, spacing or invisible characters are one id")
             if j == i:
                 expected.append(None)
             elif tab == "goal_measurements":
-                expected.append(f"{k[0]} is measured again on {k[1]} (repeats row {data['sheet_row'][j]})")
+                expected.append(f"{k[0]} is measured again on {k[1]} (repeats row {data['sheet_row'][j]}{how})")
             else:
-                expected.append(f"repeats row {data['sheet_row'][j]}")
+                expected.append(f"repeats row {data['sheet_row'][j]}{how}")
         assert [None if v is None or v != v else v for v in frame["row__repeat"]] == expected
