@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from coalition_metrics.cli import main
 from coalition_metrics.parsing import WHITESPACE
@@ -64,14 +65,26 @@ def published(out: Path) -> tuple[str, list]:
     return csv_path.read_text(encoding="utf-8"), rows, quarantined
 
 
-def test_padded_ids_publish_the_same_figures(tmp_path, monkeypatch):
+RUN = ["run", "--no-prefect", "--quarter", "2026-Q3", "--no-write-back"]
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    """The example itself, published once for this module's comparisons."""
+    out = tmp_path_factory.mktemp("clean")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COALITION_OUTPUT_PDF", "false")
+        mp.setenv("COALITION_OUTPUT_LINEAGE", "false")
+        assert main(RUN + ["--source", str(ROOT / "examples" / "riverside" / "csv"), "--out", str(out)]) == 0
+    return published(out)
+
+
+def test_padded_ids_publish_the_same_figures(tmp_path, monkeypatch, clean_run):
     monkeypatch.setenv("COALITION_OUTPUT_PDF", "false")
     monkeypatch.setenv("COALITION_OUTPUT_LINEAGE", "false")
-    clean, padded = tmp_path / "clean", tmp_path / "padded-out"
-    base = ["run", "--no-prefect", "--quarter", "2026-Q3", "--no-write-back"]
-    assert main(base + ["--source", str(ROOT / "examples" / "riverside" / "csv"), "--out", str(clean)]) == 0
-    assert main(base + ["--source", str(padded_copy(tmp_path)), "--out", str(padded)]) == 0
-    clean_csv, clean_rows, clean_q = published(clean)
+    padded = tmp_path / "padded-out"
+    assert main(RUN + ["--source", str(padded_copy(tmp_path)), "--out", str(padded)]) == 0
+    clean_csv, clean_rows, clean_q = clean_run
     padded_csv, padded_rows, padded_q = published(padded)
     assert padded_q == clean_q
     assert padded_rows == clean_rows
@@ -79,7 +92,7 @@ def test_padded_ids_publish_the_same_figures(tmp_path, monkeypatch):
     assert ("attendance_rate", "2024-Q4", 0.8015) in {(r[0], r[1], round(r[2], 4)) for r in clean_rows if r[2] is not None}
 
 
-def test_an_id_written_again_with_another_case_or_an_invisible_character_is_a_repeat(tmp_path, monkeypatch):
+def test_an_id_written_again_with_another_case_or_an_invisible_character_is_a_repeat(tmp_path, monkeypatch, clean_run):
     """A copied row whose id differs from the first only in case or characters that show nothing
     (a zero-width space, a byte-order mark) is the same id again: set aside as a repeat that says
     how the first row wrote it. Before, each copy counted as a new meeting, task or member (a 21st
@@ -96,11 +109,9 @@ def test_an_id_written_again_with_another_case_or_an_invisible_character_is_a_re
         text = path.read_text(encoding="utf-8")
         (line,) = [x for x in text.splitlines() if x.startswith(start)]
         path.write_text(text + again + line[len(start):] + "\n", encoding="utf-8")
-    base = ["run", "--no-prefect", "--quarter", "2026-Q3", "--no-write-back"]
-    clean, copied = tmp_path / "clean", tmp_path / "copied"
-    assert main(base + ["--source", str(ROOT / "examples" / "riverside" / "csv"), "--out", str(clean)]) == 0
-    assert main(base + ["--source", str(sheet), "--out", str(copied)]) == 0
-    clean_csv, clean_rows, clean_q = published(clean)
+    copied = tmp_path / "copied"
+    assert main(RUN + ["--source", str(sheet), "--out", str(copied)]) == 0
+    clean_csv, clean_rows, clean_q = clean_run
     copied_csv, copied_rows, copied_q = published(copied)
     assert copied_rows == clean_rows
     assert copied_csv == clean_csv
