@@ -1,11 +1,11 @@
 """Great Expectations in a process of its own, started as a command begins.
 
-Importing Great Expectations and building its context costs 2.5-3.5 s on a 2-core machine, most of
-a small run's time, and it needs nothing from the run. ``start()`` (called by the `coalition`
-command for a run, refresh, audit, validate or verify that validates in its own process) forks a
-process, once pandas, numpy and DuckDB are imported, that imports Great Expectations on the other
-core while this one reads the source, snapshots it, checks its rows and imports what its later
-stages need. The suites' stacked frames (suites.run_suites) are then sent to that process and the
+Importing Great Expectations and building its context costs 2.5-4 s on this project's 2-core
+machine, most of a small run's time, and it needs nothing from the run. ``start()`` (called by the
+`coalition` command for a run, refresh, audit, validate or verify that validates in its own
+process) forks a process, once pandas, numpy and DuckDB are imported, that imports Great
+Expectations on the other core while this one reads the source, snapshots it, checks its rows and
+imports what its later stages need. The suites' stacked frames (suites.run_suites) are then sent to that process and the
 failing rows come back. The rules, the frames and the Great Expectations calls are those of this
 process (``validate_here``); only the process differs.
 
@@ -55,7 +55,10 @@ class GxProcess:
         if not self.ready:
             if self.while_waiting is not None and not self.conn.poll():
                 waiting, self.while_waiting = self.while_waiting, None
-                waiting()  # the run's later imports, while the other process finishes its own
+                try:
+                    waiting()  # the run's later imports, while the other process finishes its own
+                except Exception:
+                    pass  # only a head start: the stage that needs them imports them and reports
             if self.conn.recv() != ("ready",):
                 raise EOFError("the Great Expectations process did not start")
             self.ready = True
