@@ -565,7 +565,11 @@ def console() -> None:
     renamed into place before a command returns; DuckDB connections are closed by then). Commands
     that ran a Prefect flow or serve exit normally, so Prefect's exit handlers send their logs."""
     argv = sys.argv[1:]
-    code = main(argv, gx_early=True)
+    try:
+        code = main(argv, gx_early=True)
+    finally:
+        if "coalition_metrics.validate.gx_process" in sys.modules:
+            sys.modules["coalition_metrics.validate.gx_process"].stop(now=True)
     if _fast_exit_ok(argv):
         import logging
 

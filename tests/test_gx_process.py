@@ -120,3 +120,31 @@ def test_the_command_validates_through_it(tmp_path):
     assert own.returncode == plain.returncode == 1, own.stderr
     assert own.stdout == plain.stdout
     assert own.stdout.count("\n") >= 6
+    assert left_behind(sheet) == []
+
+
+def left_behind(sheet: Path) -> list[int]:
+    """Processes still running whose command line names ``sheet`` (a forked child keeps its parent's)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(sheet).encode() in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_command_stopped_by_a_blocking_problem_leaves_nothing_behind(tmp_path):
+    """The tab check stops `coalition validate` before any suite runs, while the other process is
+    still importing: the command ends at once, and so does that process."""
+    sheet = hostile_sheet(tmp_path)
+    (sheet / "members.csv").unlink()
+    command = [sys.executable, "-c", "import sys; from coalition_metrics.cli import console; sys.argv[0] = 'coalition'; "
+               "console()", "validate", "--source", str(sheet), "--out", str(tmp_path / "out")]
+    env = {"PATH": "/usr/bin:/bin", "COALITION_CONFIG": "", "HOME": str(tmp_path)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    assert "Tab 'members' is missing" in done.stderr
+    assert left_behind(sheet) == []

@@ -68,13 +68,18 @@ class GxProcess:
             raise RuntimeError(payload)
         return payload
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """End the process: it leaves when it reads the pipe's end; ``now`` kills it at once (it
+        holds nothing to save) instead of waiting for an import in progress to finish."""
         try:
             self.conn.close()
         finally:
+            if now:
+                self.proc.kill()
             self.proc.join(timeout=5)
             if self.proc.is_alive():
                 self.proc.kill()
+                self.proc.join()
 
 
 def start(while_waiting: Callable[[], Any] | None = None) -> bool:
@@ -89,12 +94,14 @@ def start(while_waiting: Callable[[], Any] | None = None) -> bool:
     return True
 
 
-def stop() -> None:
+def stop(now: bool = False) -> None:
+    """End the process (the command calls stop(now=True) as it exits, so none is left behind, not
+    even as an exited process waiting to be reaped)."""
     global _worker
     with _lock:
         worker, _worker = _worker, None
     if worker is not None:
-        worker.close()
+        worker.close(now)
 
 
 def running() -> bool:
