@@ -105,18 +105,24 @@ def test_a_large_batch_is_validated_here_and_the_process_stopped(settings, worke
     assert sum(len(t.quarantined) for t in result.tabs.values()) >= 5
 
 
+CONSOLE = "import sys; from coalition_metrics.cli import console; sys.argv[0] = 'coalition'; console()"
+
+
+def command(tmp_path: Path, code: str, args: list[str]) -> subprocess.CompletedProcess:
+    """``code`` (the console command, or the command's main without it) run with ``args`` in a new
+    process with a clean environment."""
+    env = {"PATH": "/usr/bin:/bin", "COALITION_CONFIG": "", "HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+
+
 def test_the_command_validates_through_it(tmp_path):
     """`coalition validate` (the console command, which forks the process) lists the same problems
     as the command run in a test's process (no other process)."""
     sheet = hostile_sheet(tmp_path)
     args = ["validate", "--source", str(sheet), "--out", str(tmp_path / "out"), "--format", "csv"]
-    env = {"PATH": "/usr/bin:/bin", "COALITION_CONFIG": "", "HOME": str(tmp_path)}
-    command = [sys.executable, "-c", "import sys; from coalition_metrics.cli import console; sys.argv[0] = 'coalition'; "
-               "console()", *args]
-    own = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    inproc = [sys.executable, "-c", "import sys; from coalition_metrics.cli import main; sys.exit(main(sys.argv[1:]))",
-              *args]
-    plain = subprocess.run(inproc, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    own = command(tmp_path, CONSOLE, args)
+    plain = command(tmp_path, "import sys; from coalition_metrics.cli import main; sys.exit(main(sys.argv[1:]))", args)
     assert own.returncode == plain.returncode == 1, own.stderr
     assert own.stdout == plain.stdout
     assert own.stdout.count("\n") >= 6
@@ -141,10 +147,7 @@ def test_a_command_stopped_by_a_blocking_problem_leaves_nothing_behind(tmp_path)
     still importing: the command ends at once, and so does that process."""
     sheet = hostile_sheet(tmp_path)
     (sheet / "members.csv").unlink()
-    command = [sys.executable, "-c", "import sys; from coalition_metrics.cli import console; sys.argv[0] = 'coalition'; "
-               "console()", "validate", "--source", str(sheet), "--out", str(tmp_path / "out")]
-    env = {"PATH": "/usr/bin:/bin", "COALITION_CONFIG": "", "HOME": str(tmp_path)}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    done = command(tmp_path, CONSOLE, ["validate", "--source", str(sheet), "--out", str(tmp_path / "out")])
     assert done.returncode == 2
     assert "Tab 'members' is missing" in done.stderr
     assert left_behind(sheet) == []

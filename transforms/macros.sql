@@ -1,4 +1,5 @@
--- Rules used by more than one model, defined once.
+-- Rules used by more than one model, defined once. (cm_trim, trimming as validation trims, is built
+-- from parsing.WHITESPACE in transform.register_functions, beside the cm_* functions.)
 
 -- The small-n rule (docs/data-contract.md): a survey figure over fewer than ref.params.small_n responses is
 -- published as suppressed, never as a number. n = 0 is "no data", not suppressed. The models pass the
