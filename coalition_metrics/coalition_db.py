@@ -193,7 +193,7 @@ def coalition_tables(entries) -> dict[str, tuple]:
         if plan.quarter < first:
             raise CoalitionError(f"Coalition {settings.coalition_id}: quarter {plan.quarter} is before its data "
                                  f"starts ({first}). Pick a quarter from {first} on.")
-        per_coalition.append({**snapshot_frames(snap, validation, settings),
+        per_coalition.append({**snapshot_frames(snap, validation, settings, framed=False),
                               **reference_frames(settings, plan.quarter, plan.as_of, first)})
     return concat_tables(per_coalition)
 

@@ -217,3 +217,41 @@ def test_coalitions_tables_are_joined_column_by_column_with_every_blank_as_null(
     write_tables(con, merged)
     assert con.execute("select sheet_row, \"when\"::varchar, name, value, item_q9 from raw.t").fetchall() == [
         (2, "2026-01-05 00:00:00", "x", 1.5, None), (3, None, None, None, None), (2, None, "y", None, "4.0")]
+
+
+def test_a_portfolios_unframed_tables_join_to_the_same_cells_as_framed_ones(tmp_path):
+    """coalition_tables joins each coalition's raw and parsed tables as Columns (snapshot_frames with
+    framed=False), never framing them one by one: the joined tables hold the same columns, values
+    and Python types as joining the frames a single run writes. The coalitions: the example, the
+    Wilder example (labelled answers, another instrument) and the example with its attendance as a
+    grid (one record per marked cell, sheet_column set) and an empty optional tab."""
+    import shutil
+
+    from coalition_metrics.load import concat_tables, snapshot_frames
+
+    grid_dir = tmp_path / "grid"
+    shutil.copytree(ROOT / "examples" / "riverside" / "csv", grid_dir)
+    (grid_dir / "attendance.csv").write_text("member_id,WC-2024-10-01,MC-2024-10-03\nM01,P,A\nM02,E,\nM03,,P\n")
+    (grid_dir / "milestones.csv").write_text((grid_dir / "milestones.csv").read_text().splitlines()[0] + "\n")
+    settings = [*coalitions(), load_settings(None, environ={}).with_overrides(
+        coalition={"id": "g"}, source={"location": str(grid_dir)})]
+    entries = [prepare(s, tmp_path) for s in settings]
+    assert entries[3][3].tabs["attendance"].form == "grid"
+
+    def joined(framed: bool):
+        return concat_tables([snapshot_frames(snap, validation, s, framed=framed)
+                              for s, _, snap, validation in entries])
+
+    want, got = joined(True), joined(False)
+    assert list(got) == list(want) and "parsed.survey_answers" in got
+    for name, (frame, types) in want.items():
+        other, other_types = got[name]
+        assert other_types == types, name
+        assert list(other.columns) == list(frame.columns), name
+        for column in frame.columns:
+            cells = [(type(v).__name__, v) for v in frame[column]]
+            assert [(type(v).__name__, v) for v in other[column]] == cells, f"{name}.{column}"
+    raw = got["raw.attendance"][0]
+    grid_rows = raw[raw["coalition_id"] == "g"]
+    assert sorted(grid_rows["sheet_column"].dropna().unique()) == ["MC-2024-10-03", "WC-2024-10-01"]
+    assert len(grid_rows) == 4 and len(raw) > 1000
