@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 LIKERT_LABELS = {
     "strongly disagree": 1, "disagree": 2, "neither agree nor disagree": 3, "neutral": 3,
@@ -129,6 +130,9 @@ def attendance_mark(text) -> str | None:
 
 
 def norm_key(text) -> str:
-    """Header names and enumerated values are matched after trimming and case-folding (and
-    dropping characters that show nothing)."""
-    return " ".join(_INVISIBLE.sub("", str(text)).strip().casefold().split())
+    """Header names and enumerated values are matched, and ids compared for repeats, after trimming
+    and case-folding, dropping characters that show nothing, and reading each character in its
+    Unicode compatibility form (NFKC): a full-width "Ｐｒｅｓｅｎｔ" or "Ｍ03" typed with an Asian
+    input method, and an "é" stored as "e" plus a combining accent (text pasted from a PDF or a Mac
+    file name), read as the plain letters they show."""
+    return " ".join(unicodedata.normalize("NFKC", _INVISIBLE.sub("", str(text))).casefold().split())

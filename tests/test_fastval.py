@@ -138,7 +138,8 @@ def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
             j = first.setdefault(tuple(norm_key(v) for v in k), i)
             written = tuple(data[c][j] for c in key)
             how = "" if written == k else (f", written {', '.join(repr(v) for v in written)} there: ids that differ "
-                                          f"only in case, spacing or invisible characters are one id")
+                                          f"only in case, spacing, invisible characters or the Unicode form of a "
+                                          f"letter (full-width, accents composed or not) are one id")
             if j == i:
                 expected.append(None)
             elif tab == "goal_measurements":

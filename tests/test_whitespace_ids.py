@@ -123,3 +123,78 @@ def test_an_id_written_again_with_another_case_or_an_invisible_character_is_a_re
         con.close()
     assert set(reasons) == {"meetings", "tasks", "members"}
     assert "written 'M03' there: ids that differ only in case" in reasons["members"]
+
+
+def copy_with(tmp_path: Path, name: str, edits: dict) -> Path:
+    """The example with each tab's text edited: ``edits`` maps a file to functions of its text."""
+    sheet = tmp_path / name
+    shutil.copytree(ROOT / "examples" / "riverside" / "csv", sheet)
+    for file, edit in edits.items():
+        path = sheet / file
+        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return sheet
+
+
+def copied_row(start: str, again: str):
+    """Append a copy of the row starting ``start`` whose first cell is written ``again``."""
+    def edit(text: str) -> str:
+        (line,) = [x for x in text.splitlines() if x.startswith(start)]
+        return text + again + line[len(start):] + "\n"
+    return edit
+
+
+def test_an_id_or_a_value_in_another_unicode_form_is_the_same_one(tmp_path, monkeypatch, clean_run):
+    """Ids are compared for repeats, and enumerated values matched, in their plain Unicode form
+    (NFKC): a full-width "ＷC-2026-07-07", "T０27" or "Ｍ03" typed with an Asian input method is a
+    repeat of the row that wrote it in ASCII, and a full-width "Ｐｒｅｓｅｎｔ" is present. Before,
+    each copy counted as a new meeting, task or member with nothing set aside."""
+    monkeypatch.setenv("COALITION_OUTPUT_PDF", "false")
+    monkeypatch.setenv("COALITION_OUTPUT_LINEAGE", "false")
+
+    def status(text: str) -> str:
+        head, first, rest = text.partition("\nWC-2024-10-01,M01,present\n")
+        assert first
+        return head + "\nWC-2024-10-01,M01,\uff30\uff52\uff45\uff53\uff45\uff4e\uff54\n" + rest
+
+    sheet = copy_with(tmp_path, "wide", {"meetings.csv": copied_row("WC-2026-07-07,", "\uff37C-2026-07-07,"),
+                                         "tasks.csv": copied_row("T027,", "T\uff1027,"),
+                                         "members.csv": copied_row("M03,", "\uff2d03,"),
+                                         "attendance.csv": status})
+    out = tmp_path / "wide-out"
+    assert main(RUN + ["--source", str(sheet), "--out", str(out)]) == 0
+    clean_csv, clean_rows, clean_q = clean_run
+    got_csv, got_rows, got_q = published(out)
+    assert got_rows == clean_rows
+    assert got_csv == clean_csv
+    assert got_q == clean_q + 3
+    con = duckdb.connect(str(out / "coalition.duckdb"), read_only=True)
+    try:
+        reasons = dict(con.execute("select tab, reason from quarantine.rows where reason like '%written%'").fetchall())
+    finally:
+        con.close()
+    assert set(reasons) == {"meetings", "tasks", "members"}
+    assert "written 'M03' there: ids that differ only in case, spacing, invisible characters or the Unicode form" \
+        in reasons["members"]
+
+
+def test_an_accent_stored_apart_from_its_letter_is_the_accented_letter(tmp_path, monkeypatch):
+    """A member "MÉ1" written again as "M", "E", a combining acute accent and "1" (decomposed, as
+    text pasted from a PDF or a Mac file name stores it) is the same member: the copy is set aside
+    as a repeat and every figure is what the roster with "MÉ1" once gives."""
+    monkeypatch.setenv("COALITION_OUTPUT_PDF", "false")
+    monkeypatch.setenv("COALITION_OUTPUT_LINEAGE", "false")
+    member = "M\u00c91,Eastside Clinic,health care,small,2025-01-06,,member\n"
+    once = copy_with(tmp_path, "once", {"members.csv": lambda text: text + member})
+    twice = copy_with(tmp_path, "twice", {"members.csv": lambda text: text + member
+                                          + copied_row("M\u00c91,", "ME\u03011,")(member)[len(member):]})
+    assert ("ME\u03011,Eastside Clinic" in (twice / "members.csv").read_text(encoding="utf-8"))
+    runs = {}
+    for sheet in (once, twice):
+        out = tmp_path / f"{sheet.name}-out"
+        assert main(RUN + ["--source", str(sheet), "--out", str(out)]) == 0
+        runs[sheet.name] = published(out)
+    assert runs["twice"][1] == runs["once"][1]
+    assert runs["twice"][0] == runs["once"][0]
+    assert runs["twice"][2] == runs["once"][2] + 1
+    members = [r for r in runs["once"][1] if r[0].startswith("active_members")]
+    assert members, "the figures include the active member count"

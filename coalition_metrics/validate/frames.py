@@ -325,9 +325,9 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
 def _mark_repeats(frame, tab: str) -> None:
     """``row__repeat``: for a record whose unique key (all of it filled in) an earlier record has,
     "repeats row <the first one's sheet row>". Keys are compared as parsing.norm_key compares them
-    (case, spacing and characters that show nothing aside): "M03", "m03" and "M03" with a zero-width
-    space are one member written three ways, never three members, and the later rows are set aside
-    as repeats that say how the first was written. Keys are compared as codes (pandas.factorize per
+    (case, spacing, characters that show nothing and Unicode forms aside): "M03", "m03", a full-width
+    "Ｍ03" and "M03" with a zero-width space are one member written four ways, never four members,
+    and the later rows are set aside as repeats that say how the first was written. Keys are compared as codes (pandas.factorize per
     key column, combined), so a tab without repeats costs one factorize per key column."""
     import numpy as np
     import pandas as pd
@@ -359,7 +359,8 @@ def _mark_repeats(frame, tab: str) -> None:
         if all(t[i] == t[j] for t in texts):
             return ""
         first = ", ".join(f"'{t[j]}'" for t in texts)
-        return f", written {first} there: ids that differ only in case, spacing or invisible characters are one id"
+        return (f", written {first} there: ids that differ only in case, spacing, invisible characters or the "
+                f"Unicode form of a letter (full-width, accents composed or not) are one id")
 
     repeats = np.full(len(frame), None, dtype=object)
     if tab == "goal_measurements":
