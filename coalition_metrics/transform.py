@@ -116,19 +116,30 @@ def run_models(con, settings, layers: tuple[str, ...] = LAYERS) -> list[str]:
     names in build order. Without the lineage layer, lineage tables of an earlier build are dropped,
     so no table describes another build than ref.build's."""
     register_functions(con, settings)
-    if "lineage" not in layers:
-        con.execute("drop schema if exists lineage cascade")
-    con.execute("create schema if not exists lineage")
-    con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
     built = []
-    for name, path in model_files(layers):
-        sql = path.read_text().strip().rstrip(";")
+    # One transaction for the whole build: one commit instead of one per model (0.2 of the
+    # example's 1.2 s), and a model that fails leaves the last build's tables as they were.
+    con.begin()
+    try:
+        con.execute((TRANSFORMS_DIR / "macros.sql").read_text())
+        if "lineage" not in layers:
+            con.execute("drop schema if exists lineage cascade")
+        con.execute("create schema if not exists lineage")
+        for name, path in model_files(layers):
+            sql = path.read_text().strip().rstrip(";")
+            try:
+                con.execute(f"create or replace table {name} as\n{sql}")
+            except Exception as exc:
+                raise RuntimeError(f"transforms/{path.parent.name}/{path.name} failed: {exc}") from exc
+            built.append(name)
+        check_registry(con)
+        con.commit()
+    except BaseException:
         try:
-            con.execute(f"create or replace table {name} as\n{sql}")
-        except Exception as exc:
-            raise RuntimeError(f"transforms/{path.parent.name}/{path.name} failed: {exc}") from exc
-        built.append(name)
-    check_registry(con)
+            con.rollback()
+        except Exception:  # e.g. a full disk, after which DuckDB refuses everything: report the first error
+            pass
+        raise
     return built
 
 

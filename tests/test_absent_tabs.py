@@ -6,6 +6,8 @@ row is a real zero. Worked on the small coalition of tests/bad_inputs/base."""
 from __future__ import annotations
 
 import shutil
+
+import pytest
 from datetime import date
 from pathlib import Path
 
@@ -67,3 +69,37 @@ def test_the_base_coalition_with_every_tab_has_the_figures(tmp_path):
     got = published(tmp_path)
     assert got["raci_gaps"][0] is not None and got["milestones"][0] is not None
     assert got["quick_win_in_first_quarter"][0] == 1  # base: a quick win on 2026-03-10
+
+
+def test_a_model_that_fails_leaves_the_last_build_as_it_was(tmp_path, monkeypatch):
+    """run_models builds every table in one transaction: when a model fails part-way, the error names
+    its file and the database keeps the previous build's tables, never half of a new one."""
+    import coalition_metrics.transform as transform
+
+    s = load_settings(None, environ={})
+    snap = take_snapshot(extract(s), tmp_path / "snapshots", TODAY)
+    validation = validate_snapshot(snap.tabs, s, TODAY)
+    quarter = Quarter.parse("2026-Q3")
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        load_snapshot_tables(con, snap, validation, s)
+        load_reference_tables(con, s, quarter, quarter.end, first_quarter(validation, s))
+        run_models(con, s)
+        before = con.execute("select * from marts.published_metrics order by all").fetchall()
+        con.execute("update raw.attendance set status = 'absent'")  # the next build would change figures
+        con.execute("update parsed.attendance set status = 'absent'")
+        broken = tmp_path / "zz_broken.sql"
+        broken.write_text("select no_such_column from marts.published_metrics")
+        real = transform.model_files(transform.LAYERS)
+        at = [name for name, _ in real].index("marts.published_metrics") + 1
+        monkeypatch.setattr(transform, "model_files",
+                            lambda layers=transform.LAYERS: real[:at] + [("marts.zz_broken", broken)] + real[at:])
+        with pytest.raises(RuntimeError, match="zz_broken.sql failed"):
+            run_models(con, s)
+        after = con.execute("select * from marts.published_metrics order by all").fetchall()
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'")
+                  .fetchall()}
+    finally:
+        con.close()
+    assert len(before) > 100 and after == before
+    assert "zz_broken" not in tables
