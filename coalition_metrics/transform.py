@@ -111,6 +111,11 @@ def model_files(layers: tuple[str, ...] = LAYERS) -> list[tuple[str, Path]]:
     return ordered
 
 
+# A model whose file has this line is built as a view, not a table: a step read by one other model
+# only (the lineage families, which metric_lineage.sql unions), so its rows are not stored twice.
+VIEW_MARK = re.compile(r"^-- materialize: view\b", re.MULTILINE)
+
+
 def run_models(con, settings, layers: tuple[str, ...] = LAYERS) -> list[str]:
     """Build every staging and mart table (and lineage table, when ``layers`` has it); return their
     names in build order. Without the lineage layer, lineage tables of an earlier build are dropped,
@@ -125,10 +130,19 @@ def run_models(con, settings, layers: tuple[str, ...] = LAYERS) -> list[str]:
         if "lineage" not in layers:
             con.execute("drop schema if exists lineage cascade")
         con.execute("create schema if not exists lineage")
+        kinds = dict(con.execute(
+            """select schema_name || '.' || table_name, 'table' from duckdb_tables()
+               where database_name = current_database()
+               union all select schema_name || '.' || view_name, 'view' from duckdb_views()
+               where database_name = current_database() and not internal""").fetchall())
         for name, path in model_files(layers):
-            sql = path.read_text().strip().rstrip(";")
+            text = path.read_text()
+            kind = "view" if VIEW_MARK.search(text) else "table"
+            sql = text.strip().rstrip(";")
             try:
-                con.execute(f"create or replace table {name} as\n{sql}")
+                if kinds.get(name, kind) != kind:  # built as the other kind by an earlier version
+                    con.execute(f"drop {kinds[name]} {name}")
+                con.execute(f"create or replace {kind} {name} as\n{sql}")
             except Exception as exc:
                 raise RuntimeError(f"transforms/{path.parent.name}/{path.name} failed: {exc}") from exc
             built.append(name)

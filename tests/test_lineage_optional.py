@@ -46,3 +46,46 @@ def test_a_run_without_lineage_explains_the_same_rows_by_replay(example_run, tmp
     run_quarterly(lean, quarter="2026-Q3", out=out, write_back=False)
     assert _tables(db, "lineage") == set()
     assert result.folder.is_dir()
+
+
+def test_the_lineage_families_are_views_and_an_older_databases_tables_are_replaced(example_run, tmp_path):
+    """The family models (meetings.sql, attendance.sql, ...: a '-- materialize: view' line) are views
+    that only metric_lineage.sql reads, so their rows are stored once, in lineage.metric_lineage. A
+    database an earlier version built, with those families as tables, is rebuilt without error and
+    explains the same rows."""
+    import shutil
+
+    from coalition_metrics.transform import VIEW_MARK, model_files
+
+    viewed = {name for name, path in model_files() if VIEW_MARK.search(path.read_text())}
+    assert viewed == {f"lineage.{f}" for f in ("meetings", "attendance", "engagement", "tasks", "survey",
+                                                "scales", "goals", "milestones")}
+    out = example_run.folder.parent.parent
+    db = out / "coalition.duckdb"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        views = {f"lineage.{v}" for (v,) in con.execute(
+            "select view_name from duckdb_views() where schema_name = 'lineage'").fetchall()}
+        rows = con.execute("select count(*) from lineage.metric_lineage").fetchone()[0]
+    finally:
+        con.close()
+    assert views == viewed and rows > 50_000
+    assert _tables(db, "lineage") == {"metric_lineage", "attendance_rows", "survey_rows", "quarantined"}
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    con = duckdb.connect(str(older / "coalition.duckdb"))
+    try:
+        for name in sorted(viewed):  # as an earlier version left them: tables
+            con.execute(f"drop view {name}")
+            con.execute(f"create table {name} as select 1 as sheet_row")
+    finally:
+        con.close()
+    assert viewed <= {f"lineage.{t}" for t in _tables(older / "coalition.duckdb", "lineage")}
+    full = load_settings(None, environ={}).with_overrides(output={"lineage": True, "pdf": False})
+    run_quarterly(full, quarter="2026-Q3", out=older, write_back=False)
+    assert _tables(older / "coalition.duckdb", "lineage") == _tables(db, "lineage")
+    for published_id in ("attendance_rate", "task_completion_rate", "item_mean[trust]"):
+        rebuilt = json.loads(explain(published_id, older, quarter="2026-Q3", fmt="json"))
+        live = json.loads(explain(published_id, out, quarter="2026-Q3", fmt="json"))
+        for key in ("included", "excluded"):
+            assert rebuilt[key] == live[key], (published_id, key)

@@ -1,3 +1,4 @@
+-- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, quarter, attendance record or expected attendance with no record):
 -- the rows behind attendance_rate (plain and per counted kind, marts/attendance_by_quarter.sql and
 -- attendance_by_kind.sql) and member_attendance_rate (marts/attendance_by_member.sql), from

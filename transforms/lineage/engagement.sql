@@ -1,3 +1,4 @@
+-- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, quarter, sheet row and role): the rows behind active_members,
 -- engagement_rate, retention_rate (marts/engagement_by_quarter.sql) and disengagement_alerts
 -- (marts/disengagement_alerts.sql).

@@ -1,3 +1,4 @@
+-- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, wave, sheet row of the survey tab): the rows behind scale_mean,
 -- scale_ci_low and scale_ci_high [scale] (marts/survey_scales_by_wave.sql). A response counts
 -- ('scale score') when marts.survey_scale_scores scored it for the scale: it answered at least the

@@ -1,3 +1,4 @@
+-- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, wave, sheet row of the survey tab [and role]): the rows behind the
 -- survey figures. A wave is the quarter a response's timestamp falls in.
 --   item_mean, item_sd, item_ci_low, item_ci_high, item_top2 [item] (marts/survey_items_by_wave.sql)
