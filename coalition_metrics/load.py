@@ -18,6 +18,7 @@ from .parsing import enum_value
 from .registry import load_registry
 from .quarters import Quarter, quarters_between
 from .snapshot import Snapshot
+from .transaction import one_commit
 from .validate import ValidationResult
 
 SCHEMAS = ("raw", "parsed", "staging", "marts", "quarantine", "ref")
@@ -69,18 +70,13 @@ def ensure_tables(con) -> None:
         columns = schemas = 0
     if schemas == len(SCHEMAS) and columns == RUNS_COLUMNS:
         return
-    con.begin()  # one commit for all of it (a new coalition's database: 11 statements)
-    try:
+    with one_commit(con):  # one commit for all of it (a new coalition's database: 11 statements)
         for schema in SCHEMAS:
             con.execute(f"create schema if not exists {schema}")
         con.execute(RUNS_DDL)
         con.execute("alter table runs add column if not exists pid integer")  # databases from before pid
         for column, kind in (("write_back", "varchar"), ("write_back_at", "timestamp"), ("write_back_message", "varchar")):
             con.execute(f"alter table runs add column if not exists {column} {kind}")  # from before write-back
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 # Per-coalition tables carry coalition_id as their first column (a portfolio's one database holds

@@ -16,6 +16,7 @@ from .errors import SnapshotError
 from .plan import DB_NAME, RunPlan
 from .quarters import Quarter
 from .runlock import database_error, open_db, run_lock
+from .transaction import one_commit
 
 
 def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folder: Path | None = None,
@@ -23,33 +24,28 @@ def record_run(plan: RunPlan, status: str, snapshot_id: str | None = None, folde
     """Insert or update the run's row in the runs table: through ``con`` when given (a connection
     whose default catalog is the run's database, runlock.attached_db's), else a connection opened
     for it."""
-    with run_lock(plan), (nullcontext(con) if con is not None else open_db(plan)) as con:
-        con.begin()  # one commit for both statements
-        try:
-            con.execute("delete from runs where run_id = ?", [plan.run_id])
-            con.execute(
-                """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
-                                     output_folder, message, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, plan.started_at.replace(tzinfo=None),
-                 None if status == "running" else datetime.now(timezone.utc).replace(tzinfo=None),
-                 status, snapshot_id, str(folder) if folder else None, message[:2000], os.getpid()],
-            )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    with run_lock(plan), (nullcontext(con) if con is not None else open_db(plan)) as con, one_commit(con):
+        con.execute("delete from runs where run_id = ?", [plan.run_id])
+        con.execute(
+            """insert into runs (run_id, flow, quarter, as_of, started_at, finished_at, status, snapshot_id,
+                                 output_folder, message, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [plan.run_id, plan.flow, plan.quarter.label, plan.as_of, plan.started_at.replace(tzinfo=None),
+             None if status == "running" else datetime.now(timezone.utc).replace(tzinfo=None),
+             status, snapshot_id, str(folder) if folder else None, message[:2000], os.getpid()],
+        )
 
 
 def keep_published_metrics(con, run_id: str, coalition_id: str) -> None:
     """Keep the figures a run is about to publish (coalition ``coalition_id``'s rows of
     marts.published_metrics, without the column) under its run id, so `coalition explain` shows
     what a succeeded run published, not what a later run that failed left in the marts."""
-    con.execute("""create table if not exists run_metrics as
-                   select ''::varchar as run_id, * exclude (coalition_id) from marts.published_metrics limit 0""")
-    con.execute("delete from run_metrics where run_id = ?", [run_id])
-    con.execute("""insert into run_metrics by name
-                   select ? as run_id, * exclude (coalition_id) from marts.published_metrics
-                   where coalition_id = ?""", [run_id, coalition_id])
+    with one_commit(con):
+        con.execute("""create table if not exists run_metrics as
+                       select ''::varchar as run_id, * exclude (coalition_id) from marts.published_metrics limit 0""")
+        con.execute("delete from run_metrics where run_id = ?", [run_id])
+        con.execute("""insert into run_metrics by name
+                       select ? as run_id, * exclude (coalition_id) from marts.published_metrics
+                       where coalition_id = ?""", [run_id, coalition_id])
 
 
 REF_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
