@@ -129,10 +129,15 @@ def attendance_mark(text) -> str | None:
     return None if flag is None else ("present" if flag else "absent")
 
 
+def strip_invisible(text: str) -> str:
+    """The text without the characters that show nothing (zero-width space, byte-order mark, ...)."""
+    return _INVISIBLE.sub("", text)
+
+
 def norm_key(text) -> str:
     """Header names and enumerated values are matched, and ids compared for repeats, after trimming
     and case-folding, dropping characters that show nothing, and reading each character in its
     Unicode compatibility form (NFKC): a full-width "Ｐｒｅｓｅｎｔ" or "Ｍ03" typed with an Asian
     input method, and an "é" stored as "e" plus a combining accent (text pasted from a PDF or a Mac
     file name), read as the plain letters they show."""
-    return " ".join(unicodedata.normalize("NFKC", _INVISIBLE.sub("", str(text))).casefold().split())
+    return " ".join(unicodedata.normalize("NFKC", strip_invisible(str(text))).casefold().split())

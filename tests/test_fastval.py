@@ -111,6 +111,7 @@ def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
     are one id) repeats that first record's sheet row, saying how the first wrote it when it wrote
     it otherwise."""
     import random
+    import unicodedata
 
     import numpy as np
     import pandas as pd
@@ -120,13 +121,15 @@ def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
     from coalition_metrics.validate.frames import _mark_repeats
 
     rng = random.Random(11)
+    seen = {"same on screen": 0, "written otherwise": 0}
     for _ in range(1500):
         tab = rng.choice(list(UNIQUE_KEYS))
         key = UNIQUE_KEYS[tab]
         n = rng.randint(0, 25)
         data = {"sheet_row": np.array(rng.sample(range(2, 300), n), dtype=np.int64)}
         for k in key:
-            data[k] = [rng.choice(["a", "b", "A", None, " a", "2026-01-01"]) for _ in range(n)]
+            data[k] = [rng.choice(["a", "b", "A", None, " a", "2026-01-01", "a\u200b", "\u00e1", "a\u0301", "\uff41"])
+                       for _ in range(n)]
         frame = pd.DataFrame(data)
         _mark_repeats(frame, tab)
         first, expected = {}, []
@@ -136,10 +139,21 @@ def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
                 expected.append(None)
                 continue
             j = first.setdefault(tuple(norm_key(v) for v in k), i)
-            written = tuple(data[c][j] for c in key)
-            how = "" if written == k else (f", written {', '.join(repr(v) for v in written)} there: ids that differ "
-                                          f"only in case, spacing, invisible characters or the Unicode form of a "
-                                          f"letter (full-width, accents composed or not) are one id")
+            written, q = tuple(data[c][j] for c in key), "'"
+            shown = [unicodedata.normalize("NFC", v.replace("\u200b", "")) for v in written + k]
+            if written == k:
+                how = ""
+            elif shown[:len(key)] == shown[len(key):]:  # the same letters on screen
+                how = (f", written {', '.join(f'{q}{v}{q}' for v in written)} there; this row stores the same letters as "
+                       f"{', '.join(ascii(v) for v in k)}, an accent kept apart from its letter or a character that "
+                       f"shows nothing (retype the id): ids that differ only in case, spacing, invisible characters or "
+                       f"the Unicode form of a letter are one id")
+                seen["same on screen"] += 1
+            else:
+                seen["written otherwise"] += 1
+                how = (f", written {', '.join(f'{q}{v}{q}' for v in written)} there: ids that differ only in case, "
+                       f"spacing, invisible characters or the Unicode form of a letter (full-width, accents composed "
+                       f"or not) are one id")
             if j == i:
                 expected.append(None)
             elif tab == "goal_measurements":
@@ -147,3 +161,4 @@ def test_repeated_keys_are_marked_as_a_row_by_row_scan_marks_them():
             else:
                 expected.append(f"repeats row {data['sheet_row'][j]}{how}")
         assert [None if v is None or v != v else v for v in frame["row__repeat"]] == expected
+    assert min(seen.values()) > 50, seen  # both ways of writing an id again were checked

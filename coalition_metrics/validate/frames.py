@@ -359,6 +359,11 @@ def _mark_repeats(frame, tab: str) -> None:
         if all(t[i] == t[j] for t in texts):
             return ""
         first = ", ".join(f"'{t[j]}'" for t in texts)
+        if all(_shown(t[i]) == _shown(t[j]) for t in texts):  # looks the same: say what differs
+            stored = ", ".join(ascii(t[i]) for t in texts)
+            return (f", written {first} there; this row stores the same letters as {stored}, an accent kept apart "
+                    f"from its letter or a character that shows nothing (retype the id): ids that differ only in "
+                    f"case, spacing, invisible characters or the Unicode form of a letter are one id")
         return (f", written {first} there: ids that differ only in case, spacing, invisible characters or the "
                 f"Unicode form of a letter (full-width, accents composed or not) are one id")
 
@@ -370,6 +375,13 @@ def _mark_repeats(frame, tab: str) -> None:
     else:
         repeats[at] = [f"repeats row {rows[j]}{written_as(i, j)}" for i, j in zip(at, original)]
     frame["row__repeat"] = repeats
+
+
+def _shown(text) -> str:
+    """A cell as it shows: the same letters composed (NFC), without the characters that show nothing."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", parsing.strip_invisible(str(text)))
 
 
 def _original(header: list[str], key: str) -> str:
