@@ -8,6 +8,7 @@ without a traceback, and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -552,6 +553,7 @@ def _later_imports() -> None:
     from . import charts, registry  # noqa: F401
 
     registry.load_registry()
+    gc.freeze()  # these modules stay too: the collector's full passes skip them (see gx_process)
 
 
 # Commands that may end the process at once when they are done (see console()).

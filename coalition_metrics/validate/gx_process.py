@@ -18,6 +18,7 @@ once each), or by tests that call the command's ``main`` directly."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import traceback
@@ -42,6 +43,9 @@ class GxProcess:
         import numpy  # noqa: F401
         import pandas  # noqa: F401
 
+        # What is imported so far stays for the process's life: the garbage collector's full passes
+        # skip it from now on (in this process and the fork, whose pages it then leaves shared).
+        gc.freeze()
         # fork: the process starts with what this one imported (no second pandas import); it is
         # forked before this process opens a database or starts a thread
         ctx = multiprocessing.get_context("fork")
@@ -97,12 +101,15 @@ def start(while_waiting: Callable[[], Any] | None = None) -> bool:
 
 def stop(now: bool = False) -> None:
     """End the process (the command calls stop(now=True) as it exits, so none is left behind, not
-    even as an exited process waiting to be reaped)."""
+    even as an exited process waiting to be reaped), and hand what start() froze back to the
+    garbage collector: a process that then exits normally collects it as it ends (DuckDB's
+    bindings report what is never collected as leaks)."""
     global _worker
     with _lock:
         worker, _worker = _worker, None
     if worker is not None:
         worker.close(now)
+    gc.unfreeze()
 
 
 def running() -> bool:
