@@ -119,13 +119,6 @@ class Columns:
         out.fill(value)
         return out
 
-    def frame(self):
-        import pandas as pd
-
-        if self.n == 0 or not self.data:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.data}, columns=list(self.data))
-        return pd.DataFrame(self.data, index=range(self.n))
-
 
 def snapshot_frames(snap: Snapshot, validation: ValidationResult, settings, framed: bool = True
                     ) -> dict[str, tuple]:
@@ -236,6 +229,7 @@ def parsed_tables(name: str, result, settings, framed: bool = True, coalition_id
         data["workstream_key"] = _per_distinct(records["workstream"], enum_value) if "workstream" in records else None
     if name == "survey":
         data["member_id"] = records.get("respondent__member_id")
+
     def table(columns: dict):
         return pd.DataFrame(columns, index=records.index) if framed else Columns(columns, len(records))
 

@@ -35,19 +35,25 @@ def published(tmp_path, *, remove=(), header_only=()) -> dict[str, tuple]:
         path = sheet / f"{tab}.csv"
         path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     s = load_settings(None, environ={}).with_overrides(source={"location": str(sheet)})
-    snap = take_snapshot(extract(s), tmp_path / "snapshots", TODAY)
-    validation = validate_snapshot(snap.tabs, s, TODAY)
-    quarter = Quarter.parse("2026-Q3")
-    con = connect(tmp_path / "db.duckdb")
+    con = built(tmp_path, s)
     try:
-        load_snapshot_tables(con, snap, validation, s)
-        load_reference_tables(con, s, quarter, quarter.end, first_quarter(validation, s))
-        run_models(con, s)
         rows = con.execute("select published_id, value, n from marts.published_metrics where quarter = '2026-Q3'"
                            ).fetchall()
     finally:
         con.close()
     return {pid: (value, n) for pid, value, n in rows}
+
+
+def built(tmp_path, s):
+    """An open connection to a database built from ``s``'s source for 2026-Q3 (load, then run_models)."""
+    snap = take_snapshot(extract(s), tmp_path / "snapshots", TODAY)
+    validation = validate_snapshot(snap.tabs, s, TODAY)
+    quarter = Quarter.parse("2026-Q3")
+    con = connect(tmp_path / "db.duckdb")
+    load_snapshot_tables(con, snap, validation, s)
+    load_reference_tables(con, s, quarter, quarter.end, first_quarter(validation, s))
+    run_models(con, s)
+    return con
 
 
 def test_absent_optional_tabs_publish_no_data_not_zero(tmp_path):
@@ -77,14 +83,8 @@ def test_a_model_that_fails_leaves_the_last_build_as_it_was(tmp_path, monkeypatc
     import coalition_metrics.transform as transform
 
     s = load_settings(None, environ={})
-    snap = take_snapshot(extract(s), tmp_path / "snapshots", TODAY)
-    validation = validate_snapshot(snap.tabs, s, TODAY)
-    quarter = Quarter.parse("2026-Q3")
-    con = connect(tmp_path / "db.duckdb")
+    con = built(tmp_path, s)
     try:
-        load_snapshot_tables(con, snap, validation, s)
-        load_reference_tables(con, s, quarter, quarter.end, first_quarter(validation, s))
-        run_models(con, s)
         before = con.execute("select * from marts.published_metrics order by all").fetchall()
         con.execute("update raw.attendance set status = 'absent'")  # the next build would change figures
         con.execute("update parsed.attendance set status = 'absent'")

@@ -99,30 +99,30 @@ def test_an_id_written_again_with_another_case_or_an_invisible_character_is_a_re
     meeting in 2026-Q3, a tenth member on the roster) with nothing set aside."""
     monkeypatch.setenv("COALITION_OUTPUT_PDF", "false")
     monkeypatch.setenv("COALITION_OUTPUT_LINEAGE", "false")
-    sheet = tmp_path / "copies"
-    shutil.copytree(ROOT / "examples" / "riverside" / "csv", sheet)
-    copies = {"meetings.csv": ("WC-2026-07-07,", "WC-2026-07-07\u200b,"),
-              "tasks.csv": ("T027,", "T027\ufeff,"),
-              "members.csv": ("M03,", "m03,")}
-    for name, (start, again) in copies.items():
-        path = sheet / name
-        text = path.read_text(encoding="utf-8")
-        (line,) = [x for x in text.splitlines() if x.startswith(start)]
-        path.write_text(text + again + line[len(start):] + "\n", encoding="utf-8")
-    copied = tmp_path / "copied"
-    assert main(RUN + ["--source", str(sheet), "--out", str(copied)]) == 0
-    clean_csv, clean_rows, clean_q = clean_run
-    copied_csv, copied_rows, copied_q = published(copied)
-    assert copied_rows == clean_rows
-    assert copied_csv == clean_csv
-    assert copied_q == clean_q + 3
-    con = duckdb.connect(str(copied / "coalition.duckdb"), read_only=True)
-    try:
-        reasons = dict(con.execute("select tab, reason from quarantine.rows where reason like '%written%'").fetchall())
-    finally:
-        con.close()
+    sheet = copy_with(tmp_path, "copies", {"meetings.csv": copied_row("WC-2026-07-07,", "WC-2026-07-07\u200b,"),
+                                           "tasks.csv": copied_row("T027,", "T027\ufeff,"),
+                                           "members.csv": copied_row("M03,", "m03,")})
+    reasons = repeats_set_aside(tmp_path, sheet, clean_run, 3)
     assert set(reasons) == {"meetings", "tasks", "members"}
     assert "written 'M03' there: ids that differ only in case" in reasons["members"]
+    assert "this row stores the same letters as 'WC-2026-07-07\\u200b'" in reasons["meetings"]
+
+
+def repeats_set_aside(tmp_path: Path, sheet: Path, clean_run, extra: int) -> dict[str, str]:
+    """Run ``sheet``: its published figures and funder CSV must be the clean example's, with ``extra``
+    more rows set aside. Returns each tab's reason that says how a repeated id was first written."""
+    out = tmp_path / f"{sheet.name}-out"
+    assert main(RUN + ["--source", str(sheet), "--out", str(out)]) == 0
+    clean_csv, clean_rows, clean_q = clean_run
+    got_csv, got_rows, got_q = published(out)
+    assert got_rows == clean_rows
+    assert got_csv == clean_csv
+    assert got_q == clean_q + extra
+    con = duckdb.connect(str(out / "coalition.duckdb"), read_only=True)
+    try:
+        return dict(con.execute("select tab, reason from quarantine.rows where reason like '%written%'").fetchall())
+    finally:
+        con.close()
 
 
 def copy_with(tmp_path: Path, name: str, edits: dict) -> Path:
@@ -160,18 +160,7 @@ def test_an_id_or_a_value_in_another_unicode_form_is_the_same_one(tmp_path, monk
                                          "tasks.csv": copied_row("T027,", "T\uff1027,"),
                                          "members.csv": copied_row("M03,", "\uff2d03,"),
                                          "attendance.csv": status})
-    out = tmp_path / "wide-out"
-    assert main(RUN + ["--source", str(sheet), "--out", str(out)]) == 0
-    clean_csv, clean_rows, clean_q = clean_run
-    got_csv, got_rows, got_q = published(out)
-    assert got_rows == clean_rows
-    assert got_csv == clean_csv
-    assert got_q == clean_q + 3
-    con = duckdb.connect(str(out / "coalition.duckdb"), read_only=True)
-    try:
-        reasons = dict(con.execute("select tab, reason from quarantine.rows where reason like '%written%'").fetchall())
-    finally:
-        con.close()
+    reasons = repeats_set_aside(tmp_path, sheet, clean_run, 3)
     assert set(reasons) == {"meetings", "tasks", "members"}
     assert "written 'M03' there: ids that differ only in case, spacing, invisible characters or the Unicode form" \
         in reasons["members"]

@@ -22,8 +22,8 @@ from ..plan import RunPlan, RunResult, output_folder_ready, plan_run
 from ..quarters import Quarter, last_completed, same_months
 from ..runlock import attached_db, run_lock
 from ..runs import record_run
-from ..transaction import one_commit
 from ..snapshot import Snapshot
+from ..transaction import one_commit
 from ..validate import ValidationResult
 from .config import Portfolio
 

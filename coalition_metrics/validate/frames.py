@@ -327,8 +327,9 @@ def _mark_repeats(frame, tab: str) -> None:
     "repeats row <the first one's sheet row>". Keys are compared as parsing.norm_key compares them
     (case, spacing, characters that show nothing and Unicode forms aside): "M03", "m03", a full-width
     "Ｍ03" and "M03" with a zero-width space are one member written four ways, never four members,
-    and the later rows are set aside as repeats that say how the first was written. Keys are compared as codes (pandas.factorize per
-    key column, combined), so a tab without repeats costs one factorize per key column."""
+    and the later rows are set aside as repeats that say how the first was written. Keys are
+    compared as codes (pandas.factorize per key column, combined), so a tab without repeats costs
+    one factorize per key column."""
     import numpy as np
     import pandas as pd
 
