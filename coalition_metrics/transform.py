@@ -113,7 +113,9 @@ def model_files(layers: tuple[str, ...] = LAYERS) -> list[tuple[str, Path]]:
 
 
 # A model whose file has this line is built as a view, not a table: a step read by one other model
-# only (the lineage families, which metric_lineage.sql unions), so its rows are not stored twice.
+# only (lineage families that metric_lineage.sql unions), so its rows are not stored twice. Only a
+# model that calls none of register_functions' cm_* functions (they exist on the building
+# connection alone): the view must read from any connection to the database file.
 VIEW_MARK = re.compile(r"^-- materialize: view\b", re.MULTILINE)
 
 

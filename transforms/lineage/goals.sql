@@ -1,4 +1,3 @@
--- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, quarter, sheet row): the rows behind goal_progress, expected_progress,
 -- on_track [goal] and goals_on_track (marts/goals_by_quarter.sql): the goal's row of the goals tab
 -- (baseline, target and their dates) and its measurements: the latest one measured on or before

@@ -1,4 +1,3 @@
--- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, quarter, meetings-tab row): the rows behind meetings_held and
 -- cadence_adherence (marts/meetings_by_kind.sql), plain and per kind, and the facilitation side of
 -- leadership_concentration, ownership_hhi and single_champion_risk (marts/ownership_by_member.sql). A row counts ('held') when

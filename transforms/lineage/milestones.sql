@@ -1,4 +1,3 @@
--- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, quarter, sheet row): the rows behind milestones (plain and per kind)
 -- and quick_win_in_first_quarter (marts/milestones_by_quarter.sql). milestones: the rows dated in
 -- the quarter up to as_of ('counted'; per kind only that kind's rows). quick_win_in_first_quarter:

@@ -1,4 +1,3 @@
--- materialize: view (only metric_lineage.sql reads it: the union is the table stored)
 -- grain: one row per (figure, quarter, sheet row): the rows behind the task figures of
 -- marts/tasks_by_quarter.sql and the tasks side of leadership (marts/ownership_by_member.sql).
 --   task_completion_rate, on_time_rate, raci_gaps, goal_focus_share, goal_tied_tasks: the tasks due
