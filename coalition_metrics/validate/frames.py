@@ -160,19 +160,20 @@ def prepare_tab(raw: RawTab, settings):
         if col.kind not in ("date", "timestamp", "number", "likert", "enum"):
             continue
         derived = [_derived(col, t, settings) for t in texts]
-        if col.kind in ("date", "timestamp", "number", "likert", "enum"):
-            data[f"{col.name}__value"] = by_code([d[0] for d in derived], codes)
+        values = [d[0] for d in derived]
+        data[f"{col.name}__value"] = by_code(values, codes)
+        if col.kind in ("number", "likert"):
+            # numbers (and answers) as floats, NaN when blank, once the column has one
+            floats = by_float(values, codes)
+            if not np.isnan(floats).all():
+                data[f"{col.name}__value"] = floats
+        if col.kind in ("date", "timestamp"):
+            data[f"{col.name}__when"] = by_datetime(values, codes)
         if col.kind in ("date", "timestamp", "number", "likert"):
             data[f"{col.name}__invalid"] = by_code([d[1] for d in derived], codes)
     data["row__formula_error"], data["row__formula_uncalculated"] = error, uncalculated
-    frame = pd.DataFrame({c: data[c] for c in _frame_columns(columns)})
-    for c in frame.columns:
-        # as DataFrame.from_records typed them: numbers (and answers) as floats, NaN when blank
-        first = frame[c].dropna().head(1).tolist() if c.endswith("__value") and frame[c].dtype == object else []
-        if first and isinstance(first[0], float):
-            frame[c] = pd.to_numeric(frame[c])
-    _add_when_columns(frame, columns)
-    _mark_repeats(frame, name)
+    data["row__repeat"] = _repeats(data, name)
+    frame = pd.DataFrame({c: data[c] for c in [*_frame_columns(columns), *_when_columns(columns), "row__repeat"]})
     return result, frame, problems
 
 
@@ -233,12 +234,9 @@ def _header_further_down(raw: RawTab, columns: list[Column], expected: dict[str,
     return None
 
 
-def _add_when_columns(frame, columns: list[Column]) -> None:
-    import pandas as pd
-
-    for col in columns:
-        if col.kind in ("date", "timestamp"):
-            frame[f"{col.name}__when"] = pd.to_datetime(frame[f"{col.name}__value"], format="ISO8601")
+def _when_columns(columns: list[Column]) -> list[str]:
+    """``<col>__when`` of each date and timestamp column, after every other column of the frame."""
+    return [f"{col.name}__when" for col in columns if col.kind in ("date", "timestamp")]
 
 
 def _frame_columns(columns: list[Column]) -> list[str]:
@@ -259,6 +257,22 @@ def by_code(values: list, codes):
     table = np.empty(len(values) + 1, dtype=object)
     table[:-1] = values
     return table[codes]
+
+
+def by_float(values: list, codes):
+    """values[code] as floats (NaN for None and for code -1) for each code of pandas.factorize."""
+    import numpy as np
+
+    return np.array([np.nan if v is None else v for v in values] + [np.nan], dtype=np.float64)[codes]
+
+
+def by_datetime(values: list, codes):
+    """The ISO date or timestamp texts values[code] as datetimes (NaT for None and code -1), typed as
+    pandas.to_datetime(format="ISO8601") types them: microseconds, or seconds when all are NaT."""
+    import numpy as np
+
+    table = np.array(["NaT" if v is None else v for v in values] + ["NaT"], dtype="datetime64[us]")[codes]
+    return table if not np.isnat(table).all() else table.astype("datetime64[s]")
 
 
 def checked_positions(raw: RawTab, result: TabResult):
@@ -322,8 +336,9 @@ def _derive(rec: dict[str, Any], col: Column, text: str, settings) -> None:
     rec[f"{col.name}__invalid"] = text if text and value is None else None
 
 
-def _mark_repeats(frame, tab: str) -> None:
-    """``row__repeat``: for a record whose unique key (all of it filled in) an earlier record has,
+def _repeats(data: dict, tab: str):
+    """``row__repeat`` of the frame's columns ``data`` (name -> array; the key columns' blanks None):
+    for a record whose unique key (all of it filled in) an earlier record has,
     "repeats row <the first one's sheet row>". Keys are compared as parsing.norm_key compares them
     (case, spacing, characters that show nothing and Unicode forms aside): "M03", "m03", a full-width
     "Ｍ03" and "M03" with a zero-width space are one member written four ways, never four members,
@@ -334,13 +349,14 @@ def _mark_repeats(frame, tab: str) -> None:
     import pandas as pd
 
     key = list(UNIQUE_KEYS.get(tab) or ())
-    frame["row__repeat"] = None
-    if not key or frame.empty:
-        return
-    codes = np.zeros(len(frame), dtype=np.int64)
-    filled = np.ones(len(frame), dtype=bool)
+    n = len(data["sheet_row"])
+    repeats = np.full(n, None, dtype=object)
+    if not key or not n:
+        return repeats
+    codes = np.zeros(n, dtype=np.int64)
+    filled = np.ones(n, dtype=bool)
     for k in key:
-        written, uniques = pd.factorize(frame[k].to_numpy(dtype=object))  # blank (None/NaN) -> -1
+        written, uniques = pd.factorize(np.asarray(data[k], dtype=object))  # blank (None/NaN) -> -1
         same, folded = pd.factorize(np.array([parsing.norm_key(u) for u in uniques], dtype=object))
         c = np.where(written >= 0, same[written] if len(same) else written, -1)
         filled &= c >= 0
@@ -348,12 +364,12 @@ def _mark_repeats(frame, tab: str) -> None:
     positions = np.flatnonzero(filled)
     _, first, inverse = np.unique(codes[positions], return_index=True, return_inverse=True)
     if len(first) == len(positions):
-        return
+        return repeats
     first_at = positions[first[inverse.reshape(-1)]]  # each filled record's key's first record
     again = first_at != positions
     at, original = positions[again], first_at[again]
-    rows = frame["sheet_row"].to_numpy()
-    texts = [frame[k].to_numpy(dtype=object) for k in key]
+    rows = np.asarray(data["sheet_row"])
+    texts = [np.asarray(data[k], dtype=object) for k in key]
 
     def written_as(i: int, j: int) -> str:
         """How the first row wrote the key, when this row writes it otherwise."""
@@ -368,14 +384,13 @@ def _mark_repeats(frame, tab: str) -> None:
         return (f", written {first} there: ids that differ only in case, spacing, invisible characters or the "
                 f"Unicode form of a letter (full-width, accents composed or not) are one id")
 
-    repeats = np.full(len(frame), None, dtype=object)
     if tab == "goal_measurements":
         goal, day = texts
         repeats[at] = [f"{goal[i]} is measured again on {day[i]} (repeats row {rows[j]}{written_as(i, j)})"
                        for i, j in zip(at, original)]
     else:
         repeats[at] = [f"repeats row {rows[j]}{written_as(i, j)}" for i, j in zip(at, original)]
-    frame["row__repeat"] = repeats
+    return repeats
 
 
 def _shown(text) -> str:
