@@ -212,6 +212,29 @@ def test_runs_are_recorded_in_each_coalition_folder(portfolio_run):
     for p in result.published:
         runs = list_runs(out / p.coalition_id, p.plan.settings)
         assert [(r["run_id"], r["status"]) for r in runs] == [(p.result.run_id, "succeeded")]
+        # prepare left its row in the write-ahead log; publishing checkpointed it
+        assert not (out / p.coalition_id / "coalition.duckdb.wal").exists()
+
+
+def test_a_prepared_coalition_is_recorded_running_with_its_snapshot(tmp_path):
+    """prepare_many records each run once, with its snapshot (so it can be resumed), and leaves the
+    row in the write-ahead log: another connection reads it there, and its next writer checkpoints."""
+    from coalition_metrics.portfolio.run import plan_coalition, portfolio_quarter, prepare_many
+    from coalition_metrics.runs import list_runs, record_run
+
+    portfolio = load_portfolio(EXAMPLE, environ=NO_PDF_ENV)
+    today = date.today()
+    q = portfolio_quarter(portfolio, QUARTER, today)
+    planned = [(s, plan_coalition(s, q, today, tmp_path)) for s in portfolio.coalitions]
+    prepared, failed = prepare_many(planned)
+    assert not failed and len(prepared) == 3
+    for p in prepared:
+        assert (tmp_path / p.coalition_id / "coalition.duckdb.wal").is_file()
+        runs = list_runs(tmp_path / p.coalition_id, p.plan.settings)
+        assert [(r["run_id"], r["status"], r["snapshot_id"]) for r in runs] == [
+            (p.plan.run_id, "running", p.snap.snapshot_id)]
+    record_run(prepared[0].plan, "succeeded", prepared[0].snap.snapshot_id)
+    assert not (tmp_path / prepared[0].coalition_id / "coalition.duckdb.wal").exists()
 
 
 def test_summary_values_are_the_published_figures(portfolio_run):
