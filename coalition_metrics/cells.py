@@ -26,6 +26,23 @@ def csv_text(header, rows) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    for row in rows:
-        w.writerow([safe_csv_cell(c) for c in row])
+    w.writerows(map(_safe_row, rows))
     return buf.getvalue()
+
+
+_LEADING = frozenset(("=", "+", "-", "@", "\t", "\r"))
+
+
+def _safe_row(row) -> list[str]:
+    """safe_csv_cell of each cell, the two commonest kinds (text, floats) written inline: a funder
+    file has about 9,000 cells, which a portfolio writes once per coalition."""
+    out = []
+    for c in row:
+        kind = c.__class__
+        if kind is str:
+            out.append("'" + c if c[:1] in _LEADING else c)
+        elif kind is float:
+            out.append(float.__repr__(c))
+        else:
+            out.append(safe_csv_cell(c))
+    return out

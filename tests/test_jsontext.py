@@ -67,3 +67,50 @@ def test_rows_of_flat_objects_with_separator_look_alikes():
                 for _ in range(rng.randint(1, 5))]
         for value in (rows, {"metrics": rows}, {"a": {"b": rows}}):
             assert dumps_indented(value) == json.dumps(value, indent=2, ensure_ascii=False), value
+
+
+def test_rows_holding_subclasses_keep_json_dumps_text():
+    """Rows whose values or keys are subclasses (numpy's float64, a str or dict subclass, an IntEnum),
+    or a row that is empty or not a dict, leave the one-call path and are still json.dumps's text."""
+    from collections import OrderedDict
+    from enum import IntEnum
+
+    import numpy as np
+
+    class Text(str):
+        pass
+
+    class Level(IntEnum):
+        LOW = 1
+
+    cases = [[{"v": np.float64(0.1)}], [{Text("k"): 1}], [{"v": Text("=x")}], [OrderedDict(a=1)], [{"v": Level.LOW}],
+             [{"a": 1}, {}], [{"a": 1}, [1]], [{"a": 1}, None], [{"a": [1]}], [{"a": {"b": 1}}]]
+    for rows in cases:
+        for value in (rows, {"metrics": rows}):
+            assert dumps_indented(value) == json.dumps(value, indent=2, ensure_ascii=False), value
+
+
+def test_csv_rows_are_safe_csv_cell_of_each_cell():
+    """cells.csv_text writes text and floats inline; every cell is still what safe_csv_cell writes,
+    the lookalikes included (-0.0, NaN, a text subclass, a bool, a Decimal, a leading = + - @)."""
+    import csv
+    import io
+    import random
+    from decimal import Decimal
+
+    from coalition_metrics.cells import csv_text, safe_csv_cell
+
+    class Text(str):
+        pass
+
+    pool = ["", "a", "=SUM(A1)", "+1", "-2", "@x", "\tx", "\rx", "'q", "a,b", 'say "hi"', Text("=x"), Text("y"),
+            0.0, -0.0, 1.5, float("nan"), float("inf"), -float("inf"), 1e-300, 3, -3, True, False, None,
+            Decimal("1.50"), Decimal("-0")]
+    rng = random.Random(5)
+    rows = [[rng.choice(pool) for _ in range(rng.randint(0, 6))] for _ in range(400)]
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(["h"])
+    for row in rows:
+        writer.writerow([safe_csv_cell(c) for c in row])
+    assert csv_text(["h"], rows) == expected.getvalue()
