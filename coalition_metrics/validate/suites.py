@@ -213,19 +213,24 @@ def run_suites(jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], lis
         first = declared[members[0]][2]
         tagged = _frozen({"value_set": _TAGGED}) == _params
         value_set: list = []
+        sets: dict[tuple, int] = {}  # each distinct value set of the group's rules -> its tag
         parts: dict[str, list] = {f"v{i}": [] for i in range(len(keys))}
         owner, record = [], []
         for d in members:
             j, _order, e, _c, _d = declared[d]
             frame = jobs[j][1]
+            tag = None
+            if tagged:  # rules with the same set (every coalition's [True] of an id flag) share one tag
+                tag = sets.get(_frozen(e["kwargs"]["value_set"]))
+                if tag is None:
+                    tag = sets[_frozen(e["kwargs"]["value_set"])] = len(sets)
+                    value_set += [_tag(tag, v) for v in e["kwargs"]["value_set"]]
             for i, k in enumerate(keys):
                 column = frame[e["kwargs"][k]]
                 if tagged:
-                    parts[f"v{i}"].append(_tagged(column, d))
+                    parts[f"v{i}"].append(_tagged(column, tag))
                 else:
                     parts[f"v{i}"].append(_comparable(column) if kind.endswith("_between") else column.to_numpy())
-            if tagged:
-                value_set += [_tag(d, v) for v in e["kwargs"]["value_set"]]
             owner.append(np.full(len(frame), d, dtype=np.int64))
             record.append(np.arange(len(frame), dtype=np.int64))
         columns = {name: pd.Series(np.concatenate(arrays) if len(arrays) > 1 else arrays[0])
@@ -287,22 +292,23 @@ _TAGGED = "$tagged"
 
 def _taggable(kind: str, params: dict) -> bool:
     """An "in set" rule whose set holds only text and true/false values: the sets of several such
-    rules (enumerations, id flags) are checked by one expectation, each value tagged with its rule."""
+    rules (enumerations, id flags) are checked by one expectation, each value tagged with its rule's
+    set (one tag for the rules of equal sets, so the merged set does not grow with the coalitions)."""
     return (kind == "expect_column_values_to_be_in_set" and set(params) == {"value_set"}
             and isinstance(params["value_set"], list) and all(type(v) in (str, bool) for v in params["value_set"]))
 
 
-def _tag(rule: int, value) -> str:
-    return f"{rule}\x1f{type(value).__name__}\x1f{value}"
+def _tag(tag: int, value) -> str:
+    return f"{tag}\x1f{type(value).__name__}\x1f{value}"
 
 
-def _tagged(column, rule: int):
-    """The column's values tagged with the rule (nulls stay null): ``v in set`` exactly when
-    ``_tag(rule, v) in {_tag(rule, x) for x in set}`` (text and true/false alike: 'True' is not True)."""
+def _tagged(column, tag: int):
+    """The column's values tagged with its rule's set (nulls stay null): ``v in set`` exactly when
+    ``_tag(tag, v) in {_tag(tag, x) for x in set}`` (text and true/false alike: 'True' is not True)."""
     import pandas as pd
 
     codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
-    return by_code([_tag(rule, u) for u in uniques], codes)
+    return by_code([_tag(tag, u) for u in uniques], codes)
 
 
 def _passing(series):
