@@ -22,6 +22,7 @@ hatch and lightness, never by hue alone, so they survive grey-scale printing.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from datetime import date, timedelta
 from typing import Any, Callable
@@ -281,8 +282,9 @@ def _wave_n(rows, wave, items, small_n) -> str:
 
 # ---- 2. attendance heatmap --------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)
 def blues(share: float) -> str:
-    """The heatmap colour of a rate 0..1 (BLUES interpolated)."""
+    """The heatmap colour of a rate 0..1 (BLUES interpolated); each rate's colour computed once."""
     pos = min(max(share, 0.0), 1.0) * (len(BLUES) - 1)
     i = min(int(pos), len(BLUES) - 2)
     a, b = BLUES[i], BLUES[i + 1]

@@ -115,9 +115,20 @@ def esc(text: str) -> str:
 
 
 def n(value: float) -> str:
-    """A coordinate as short, stable text: two decimals at most, no trailing zeros, no "-0"."""
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """A coordinate as short, stable text: two decimals at most, no trailing zeros, no "-0". Equal
+    numbers give the same text, so each is formatted once (a report's charts write about 3,000,
+    most of them a few grid positions again)."""
+    text = _N.get(value)
+    if text is None:
+        text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+        text = "0" if text in ("-0", "") else text
+        if len(_N) < _N_MAX:
+            _N[value] = text
+    return text
+
+
+_N: dict = {}
+_N_MAX = 100_000
 
 
 def pts(points: Iterable[tuple[float, float]]) -> str:

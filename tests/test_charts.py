@@ -427,3 +427,25 @@ def test_one_member_charts_keep_their_vertical_labels_inside_the_figure(db_path,
             assert y - half >= 0 and y + half <= height, (chart["id"], "".join(t.itertext()), y, half, height)
             checked += 1
     assert checked >= 3  # the heatmap's two labels, and the other charts' vertical axis labels
+
+
+def test_coordinates_are_formatted_once_as_the_rule_says():
+    """svg.n keeps each number's text: whatever came first (an int, -0.0, a numpy float, a bool), the
+    text is the rule's for that number, and a value seen again gives the same text."""
+    import random
+
+    import numpy as np
+
+    from coalition_metrics import svg
+
+    def rule(value):
+        text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+
+    rng = random.Random(3)
+    pool = [0, 0.0, -0.0, -0.001, 0.004, 0.005, -0.005, 1, 1.0, True, False, np.float64(2.5), 2.5, 1e20, -1e-9,
+            float("nan"), 123.456, 7.125, 7.135]
+    values = pool + [rng.choice([round(rng.uniform(-500, 500), rng.randint(0, 4)), rng.choice(pool)])
+                     for _ in range(5000)]
+    for value in values + values[::-1]:
+        assert svg.n(value) == rule(value), value
