@@ -194,7 +194,7 @@ def coalition_tables(entries) -> dict[str, tuple]:
             raise CoalitionError(f"Coalition {settings.coalition_id}: quarter {plan.quarter} is before its data "
                                  f"starts ({first}). Pick a quarter from {first} on.")
         per_coalition.append({**snapshot_frames(snap, validation, settings, framed=False),
-                              **reference_frames(settings, plan.quarter, plan.as_of, first)})
+                              **reference_frames(settings, plan.quarter, plan.as_of, first, framed=False)})
     return concat_tables(per_coalition)
 
 

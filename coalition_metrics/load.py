@@ -262,17 +262,16 @@ def load_reference_tables(con, settings, quarter: Quarter, as_of: date, first: Q
     load_t_critical(con, largest_survey_n(con))
 
 
-def reference_frames(settings, quarter: Quarter, as_of: date, first: Quarter) -> dict[str, tuple]:
+def reference_frames(settings, quarter: Quarter, as_of: date, first: Quarter, framed: bool = True) -> dict[str, tuple]:
     """table name -> (frame, types) of one coalition's ref tables, coalition_id first: ref.quarters
     (every quarter from the first with data to the run's, labelled by the coalition's own fiscal
     year), ref.params (one row), ref.cadence, ref.counted_kinds, the survey instrument (ref.survey_*),
-    ref.workstreams."""
-    import pandas as pd
-
+    ref.workstreams. ``framed=False``: each table as Columns (for concat_tables), not a frame."""
+    table = _framer(framed)
     cid = settings.coalition_id
     qs = quarters_between(first, quarter)
     tables = {}
-    frame = pd.DataFrame(
+    frame = table(
         {
             "coalition_id": cid,
             "quarter": [q.label for q in qs],
@@ -285,7 +284,7 @@ def reference_frames(settings, quarter: Quarter, as_of: date, first: Quarter) ->
     )
     tables["ref.quarters"] = (frame, {"seq": "integer", "start_on": "date", "end_on": "date", "as_of": "date"})
     m = settings.data["metrics"]
-    params = pd.DataFrame(
+    params = table(
         {
             "coalition_id": [cid],
             "run_quarter": [quarter.label],
@@ -309,17 +308,17 @@ def reference_frames(settings, quarter: Quarter, as_of: date, first: Quarter) ->
         "is_anonymous": "boolean", "alert_drop": "double", "alert_absences": "integer",
         "champion_share": "double", "on_track_margin": "double", "voice_gap_waves": "integer",
         "fiscal_year_start_month": "integer"})
-    tables["ref.cadence"] = (pd.DataFrame({"coalition_id": cid, "kind": list(settings.data["cadence"]),
+    tables["ref.cadence"] = (table({"coalition_id": cid, "kind": list(settings.data["cadence"]),
                                            "expected_per_quarter": list(settings.data["cadence"].values())},
                                           columns=["coalition_id", "kind", "expected_per_quarter"]),
                              {"expected_per_quarter": "integer"})
-    tables["ref.counted_kinds"] = (pd.DataFrame({"coalition_id": cid, "kind": list(settings.counted_kinds)},
+    tables["ref.counted_kinds"] = (table({"coalition_id": cid, "kind": list(settings.counted_kinds)},
                                                 columns=["coalition_id", "kind"]), {})
-    tables.update(instrument_frames(settings.instrument, cid))
+    tables.update(instrument_frames(settings.instrument, cid, framed))
     # [workstreams]: the workstream's matching key (parsing.enum_value, as cm_enum in SQL) -> its goal
     # id, null for "" (listed, tied to no goal). An empty table: the config declares no mapping.
     streams = settings.workstreams
-    tables["ref.workstreams"] = (pd.DataFrame({
+    tables["ref.workstreams"] = (table({
         "coalition_id": cid, "workstream": list(streams), "workstream_key": [enum_value(name) for name in streams],
         "goal_id": [goal.strip() or None for goal in streams.values()]},
         columns=["coalition_id", "workstream", "workstream_key", "goal_id"]), {})
@@ -374,15 +373,15 @@ def load_instrument_tables(con, instrument, coalition_id: str = "coalition") -> 
     write_tables(con, instrument_frames(instrument, coalition_id))
 
 
-def instrument_frames(instrument, coalition_id: str) -> dict[str, tuple]:
+def instrument_frames(instrument, coalition_id: str, framed: bool = True) -> dict[str, tuple]:
     """ref.survey_items, ref.survey_item_labels, ref.survey_scales, ref.survey_scale_items and
-    ref.survey_scale_bands: the survey instrument (instrument.py) as the SQL models read it."""
-    import pandas as pd
-
+    ref.survey_scale_bands: the survey instrument (instrument.py) as the SQL models read it.
+    ``framed=False``: each table as Columns (for concat_tables), not a frame."""
+    table = _framer(framed)
     cid = coalition_id
     items = instrument.items
     tables = {}
-    tables["ref.survey_items"] = (pd.DataFrame({
+    tables["ref.survey_items"] = (table({
         "coalition_id": cid,
         "item": [i.code for i in items], "position": range(1, len(items) + 1),
         "question": [i.question for i in items],
@@ -390,10 +389,10 @@ def instrument_frames(instrument, coalition_id: str) -> dict[str, tuple]:
         "reverse": [i.reverse for i in items], "funder": [i.funder for i in items]}),
         {"position": "integer", "scale_min": "integer", "scale_max": "integer", "reverse": "boolean", "funder": "boolean"})
     labels = [(cid, i.code, i.scale_min + k, label) for i in items for k, label in enumerate(i.labels)]
-    tables["ref.survey_item_labels"] = (pd.DataFrame(labels, columns=["coalition_id", "item", "value", "label"]),
+    tables["ref.survey_item_labels"] = (table(labels, columns=["coalition_id", "item", "value", "label"]),
                                         {"value": "integer"})
     scales = instrument.scales
-    tables["ref.survey_scales"] = (pd.DataFrame({
+    tables["ref.survey_scales"] = (table({
         "coalition_id": cid,
         "scale": [s.code for s in scales], "name": [s.name for s in scales],
         "position": range(1, len(scales) + 1), "funder": [s.funder for s in scales],
@@ -401,12 +400,41 @@ def instrument_frames(instrument, coalition_id: str) -> dict[str, tuple]:
         columns=["coalition_id", "scale", "name", "position", "funder", "min_items"]),
         {"position": "integer", "funder": "boolean", "min_items": "integer"})
     members = [(cid, s.code, item, k) for s in scales for k, item in enumerate(s.items, start=1)]
-    tables["ref.survey_scale_items"] = (pd.DataFrame(members, columns=["coalition_id", "scale", "item", "position"]),
+    tables["ref.survey_scale_items"] = (table(members, columns=["coalition_id", "scale", "item", "position"]),
                                         {"position": "integer"})
     bands = [(cid, s.code, k, b.label, b.min) for s in scales for k, b in enumerate(s.bands, start=1)]
-    tables["ref.survey_scale_bands"] = (pd.DataFrame(bands, columns=["coalition_id", "scale", "position", "label", "min"]),
+    tables["ref.survey_scale_bands"] = (table(bands, columns=["coalition_id", "scale", "position", "label", "min"]),
                                         {"position": "integer", "min": "double"})
     return tables
+
+
+def _framer(framed: bool):
+    """``pandas.DataFrame`` itself (called as reference_frames calls it: a dict of columns, or rows
+    with ``columns``), or, unframed, the same table as Columns: each listed column an object array of
+    its values, a single value for every row as it is."""
+    import pandas as pd
+
+    if framed:
+        return pd.DataFrame
+
+    def columns_of(data, columns=None):
+        if not isinstance(data, dict):  # rows
+            rows = list(data)
+            return Columns({c: _objects([r[i] for r in rows]) for i, c in enumerate(columns)}, len(rows))
+        (n,) = {len(v) for v in data.values() if isinstance(v, (list, tuple, range))}  # one length
+        cells = {c: _objects(v) if isinstance(v, (list, tuple, range)) else v for c, v in data.items()}
+        return Columns({c: cells[c] for c in (columns or cells)}, n)
+
+    return columns_of
+
+
+def _objects(values):
+    """The values as an object array, each as it is."""
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
 
 
 def write_tables(con, tables: dict[str, tuple]) -> None:

@@ -220,14 +220,15 @@ def test_coalitions_tables_are_joined_column_by_column_with_every_blank_as_null(
 
 
 def test_a_portfolios_unframed_tables_join_to_the_same_cells_as_framed_ones(tmp_path):
-    """coalition_tables joins each coalition's raw and parsed tables as Columns (snapshot_frames with
-    framed=False), never framing them one by one: the joined tables hold the same columns, values
-    and Python types as joining the frames a single run writes. The coalitions: the example, the
+    """coalition_tables joins each coalition's raw, parsed and ref tables as Columns (snapshot_frames
+    and reference_frames with framed=False), never framing them one by one: the joined tables hold
+    the same columns, values and Python types as joining the frames a single run writes. The coalitions: the example, the
     Wilder example (labelled answers, another instrument) and the example with its attendance as a
     grid (one record per marked cell, sheet_column set) and an empty optional tab."""
     import shutil
 
-    from coalition_metrics.load import concat_tables, snapshot_frames
+    from coalition_metrics.load import concat_tables, reference_frames, snapshot_frames
+    from coalition_metrics.pipeline import first_quarter
 
     grid_dir = tmp_path / "grid"
     shutil.copytree(ROOT / "examples" / "riverside" / "csv", grid_dir)
@@ -239,11 +240,12 @@ def test_a_portfolios_unframed_tables_join_to_the_same_cells_as_framed_ones(tmp_
     assert entries[3][3].tabs["attendance"].form == "grid"
 
     def joined(framed: bool):
-        return concat_tables([snapshot_frames(snap, validation, s, framed=framed)
-                              for s, _, snap, validation in entries])
+        return concat_tables([{**snapshot_frames(snap, validation, s, framed=framed),
+                               **reference_frames(s, plan.quarter, plan.as_of, first_quarter(validation, s), framed)}
+                              for s, plan, snap, validation in entries])
 
     want, got = joined(True), joined(False)
-    assert list(got) == list(want) and "parsed.survey_answers" in got
+    assert list(got) == list(want) and "parsed.survey_answers" in got and "ref.survey_scale_bands" in got
     for name, (frame, types) in want.items():
         other, other_types = got[name]
         assert other_types == types, name
