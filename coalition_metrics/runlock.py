@@ -125,8 +125,10 @@ class attached_db:
 
     ALIAS = "own_db"
 
-    def __init__(self, hub, plan: RunPlan):
-        self.hub, self.plan, self.con = hub, plan, None
+    def __init__(self, hub, plan: RunPlan, ensure: bool = True):
+        """``ensure=False``: the runs table is known to be there (this run's prepare stage attached
+        the file and made sure of it), so its check, two catalog queries, is skipped."""
+        self.hub, self.plan, self.ensure, self.con = hub, plan, ensure, None
 
     def __enter__(self):
         from .load import ensure_tables
@@ -140,7 +142,8 @@ class attached_db:
         try:
             self.con = self.hub.cursor()
             self.con.execute(f"use {self.ALIAS}")
-            ensure_tables(self.con)
+            if self.ensure:
+                ensure_tables(self.con)
         except Exception as exc:
             self._detach()
             raise database_error(exc, path) from None

@@ -403,7 +403,7 @@ def publish_one(view, p: Prepared, read: dict | None = None) -> Published | Fail
     try:
         _switch(view, p.coalition_id)
         records, context = read_figures(view, p.snap, p.validation, p.plan, read)
-        with run_lock(p.plan), attached_db(view, p.plan) as own:
+        with run_lock(p.plan), attached_db(view, p.plan, ensure=False) as own:  # prepare ensured its tables
             keep_run_metrics(view, p.plan)
             result = write_run_folder(p.snap, p.validation, p.plan, records, context)
             record_run(p.plan, "succeeded", p.snap.snapshot_id, result.folder, con=own)

@@ -106,6 +106,8 @@ def accepted_records(frame, quarantined: list[QuarantinedCell]):
     """Records not set aside: a row-scope entry drops the sheet row, a cell-scope one its record."""
     import pandas as pd
 
+    if not quarantined:  # the records as they are (a new frame: columns added to one are not the other's)
+        return frame.reset_index(drop=True)
     rows = {q.sheet_row for q in quarantined if q.scope == "row"}
     cells = {(q.sheet_row, q.column) for q in quarantined if q.scope == "cell"}
     keep = ~frame["sheet_row"].isin(rows)

@@ -125,11 +125,11 @@ def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
     import numpy as np
     import pandas as pd
 
-    for column in ("respondent__member_id", "respondent__unknown", "respondent__ambiguous", "row__outside_membership",
-                   "row__superseded"):
-        frame[column] = None
-    if "respondent" not in results["survey"].column_map:
-        return  # anonymous survey
+    if "respondent" not in results["survey"].column_map:  # anonymous survey
+        for column in ("respondent__member_id", "respondent__unknown", "respondent__ambiguous",
+                       "row__outside_membership", "row__superseded"):
+            frame[column] = None
+        return
     codes, texts = pd.factorize(frame["respondent"].to_numpy(dtype=object))
     matched = resolve_members(list(texts), results)
     ids, unknown, ambiguous = (by_code(m, codes) for m in matched)
@@ -146,6 +146,7 @@ def derive_survey(frame, results: dict[str, TabResult], settings) -> None:
     frame["row__outside_membership"] = outside
     counted = np.flatnonzero(pd.notna(ids) & (day_codes >= 0) & pd.isna(outside))
     if not len(counted):
+        frame["row__superseded"] = None
         return
     fs = settings.fiscal_year_start_month
     wave_of_day = np.array([Quarter.of(dates.parse_date(d), fs).label for d in day_texts], dtype=object)
