@@ -470,6 +470,23 @@ def test_worker_processes_publish_what_the_run_s_own_process_does(portfolio_run,
     assert not list(tmp_path.glob(".portfolio-part-*"))  # the workers' part files are gone after the build
 
 
+def _worker_state():
+    import gc
+    import sys
+
+    return gc.get_threshold(), gc.get_freeze_count() > 0, "sqlalchemy" in sys.modules and sys.modules["sqlalchemy"] is None
+
+
+def test_workers_leave_out_sqlalchemy_and_collect_garbage_less_often():
+    """Each worker process starts with SQLAlchemy unimportable (Great Expectations then leaves out its
+    SQL sources), its imported modules frozen for the garbage collector and a higher threshold."""
+    from coalition_metrics.portfolio.parallel import GC_THRESHOLD, process_pool
+
+    with process_pool(2) as pool:
+        states = [f.result() for f in [pool.executor.submit(_worker_state) for _ in range(4)]]
+    assert states == [(GC_THRESHOLD, True, True)] * 4
+
+
 def test_process_count_rule():
     from coalition_metrics.portfolio.parallel import MIN_PER_PROCESS, chunks, process_count
 

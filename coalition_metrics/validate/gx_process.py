@@ -167,8 +167,9 @@ UNUSED_BACKENDS = ("sqlalchemy",)
 
 def without_unused_backends() -> None:
     """Make UNUSED_BACKENDS unimportable in this process (``import sqlalchemy`` raises ImportError),
-    unless one is imported already. Only for this process, which runs nothing else: the command's
-    own process, Prefect and a portfolio's workers keep them."""
+    unless one is imported already. Only for a process that runs nothing else: the Great
+    Expectations process here, and a portfolio's worker processes (portfolio/parallel.py); the
+    command's own process and Prefect keep them."""
     import sys
 
     for name in UNUSED_BACKENDS:
