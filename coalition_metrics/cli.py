@@ -566,6 +566,9 @@ def console() -> None:
     loaded costs about a second and does nothing this program needs (every file is closed and
     renamed into place before a command returns; DuckDB connections are closed by then). Commands
     that ran a Prefect flow or serve exit normally, so Prefect's exit handlers send their logs."""
+    from .collector import tune
+
+    tune()  # before the imports, which alone cost the default collector hundreds of passes
     argv = sys.argv[1:]
     try:
         code = main(argv, gx_early=True)

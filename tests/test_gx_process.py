@@ -209,3 +209,15 @@ def test_the_process_imports_great_expectations_without_the_sql_backends_and_fin
     assert result == {"same": True, "quarantined": result["quarantined"]} and result["quarantined"] >= 5
     probe = json.loads(marker.read_text())
     assert probe == {"blocked": True, "loaded": []}
+
+
+def test_the_command_sets_the_garbage_collector_before_its_imports():
+    """`coalition` sets collector.THRESHOLD first thing (the imports alone cost Python's default
+    collector hundreds of passes); the Great Expectations process is forked from it and keeps it."""
+    from coalition_metrics.collector import THRESHOLD
+
+    probe = ("import atexit, gc, sys; atexit.register(lambda: print('threshold', gc.get_threshold())); "
+             "from coalition_metrics.cli import console; sys.argv = ['coalition', '--help']; console()")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == f"threshold {THRESHOLD}"

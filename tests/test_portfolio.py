@@ -480,11 +480,12 @@ def _worker_state():
 def test_workers_leave_out_sqlalchemy_and_collect_garbage_less_often():
     """Each worker process starts with SQLAlchemy unimportable (Great Expectations then leaves out its
     SQL sources), its imported modules frozen for the garbage collector and a higher threshold."""
-    from coalition_metrics.portfolio.parallel import GC_THRESHOLD, process_pool
+    from coalition_metrics.collector import THRESHOLD
+    from coalition_metrics.portfolio.parallel import process_pool
 
     with process_pool(2) as pool:
         states = [f.result() for f in [pool.executor.submit(_worker_state) for _ in range(4)]]
-    assert states == [(GC_THRESHOLD, True, True)] * 4
+    assert states == [(THRESHOLD, True, True)] * 4
 
 
 def test_process_count_rule():

@@ -51,20 +51,16 @@ def process_pool(processes: int):
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-GC_THRESHOLD = (10_000, 20, 20)  # a worker's garbage collector: (gen0 allocations, gen1, gen2 passes)
-
-
 def worker_start() -> None:
     """Each worker, once, before its first chunk:
     - Great Expectations will leave out its SQL backends (gx_process.without_unused_backends): a
       worker validates pandas frames and runs nothing that needs SQLAlchemy, whose import would
       cost it 1.5 s;
     - the modules a chunk needs are imported, then frozen for the garbage collector (gc.freeze: its
-      full passes skip them), and the collector runs after 10,000 net allocations, not 700. A
-      coalition allocates millions of short-lived objects without cycles; with Python's defaults
-      the collector took 1.4 of 22 s for 100 coalitions, 0.3 s so."""
+      full passes skip them), and the collector is set as the command's (collector.py)."""
     import gc
 
+    from ..collector import tune
     from ..validate.gx_process import without_unused_backends
 
     without_unused_backends()
@@ -74,7 +70,7 @@ def worker_start() -> None:
     from . import run  # noqa: F401
 
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
+    tune()
 
 
 def _start_workers(executor: ProcessPoolExecutor, processes: int) -> None:
