@@ -155,6 +155,9 @@ def _wrap_stages(times: dict) -> None:
 
 
 def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
+    from coalition_metrics.collector import tune
+
+    tune()  # the garbage collector as the `coalition` command sets it (collector.py)
     t0 = time.perf_counter()
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
