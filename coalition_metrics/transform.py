@@ -79,8 +79,14 @@ def register_functions(con, settings) -> None:
         except Exception:
             pass
         con.create_function(name, fn, args, ret, null_handling="special", side_effects=False)
-    # cm_trim: trimming as validation trims (str.strip); DuckDB's own trim() keeps tabs and line breaks
-    con.execute(f"create or replace temp macro cm_trim(text) as trim(text, '{parsing.WHITESPACE}')")
+    # cm_trim: trimming as validation trims (str.strip: the code points of parsing.WHITESPACE at either
+    # end). DuckDB's trim() keeps tabs and line breaks, and trim(text, characters) walks grapheme
+    # clusters at about 1 us a value: 2.2 s for 1.55 million attendance rows, where this regular
+    # expression, tried only on text that starts or ends with one of them, takes 0.2 s.
+    space = f"[{parsing.WHITESPACE}]"
+    con.execute(f"""create or replace temp macro cm_trim(text) as
+                    case when regexp_matches(text, '^{space}|{space}$')
+                         then regexp_replace(text, '^{space}+|{space}+$', '', 'g') else text end""")
 
 
 def model_files(layers: tuple[str, ...] = LAYERS) -> list[tuple[str, Path]]:

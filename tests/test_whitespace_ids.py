@@ -26,6 +26,25 @@ def test_whitespace_is_what_str_strip_trims():
     assert set(WHITESPACE) == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
 
 
+def test_the_sql_trim_is_str_strip():
+    """cm_trim (the staging models' trim) gives str.strip()'s text for any text: every whitespace
+    character at either end or inside, a space before a combining accent, characters a regular
+    expression treats specially, invisible characters, empty and null."""
+    import random
+
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.transform import register_functions
+
+    con = duckdb.connect()
+    register_functions(con, load_settings(None, environ={}))
+    rng = random.Random(17)
+    pool = list(WHITESPACE) + ["a", "M03", "́", "​", "﻿", "é", "x y", "'", "%", "\\", "[", "]", "^"]
+    texts = ["", " ", " ́x", "x ́", "　M03　", None]
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 8))) for _ in range(3000)]
+    got = con.execute("select cm_trim(t) from unnest(?::varchar[]) as u(t)", [texts]).fetchall()
+    assert [g for (g,) in got] == [None if t is None else t.strip() for t in texts]
+
+
 def padded_copy(tmp_path: Path) -> Path:
     """The example with whitespace around ids in every tab that joins on them."""
     sheet = tmp_path / "padded"
