@@ -11,7 +11,6 @@ values that are not JSON) goes to json.dumps, so the text is always json.dumps's
 from __future__ import annotations
 
 import json
-
 from itertools import chain
 from json.encoder import encode_basestring as _text  # the C function where CPython has it, as json.dumps uses
 
@@ -64,8 +63,8 @@ _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 def _flat_rows(value: list) -> bool:
     """A non-empty list of non-empty dicts with text keys and scalar values (exactly those types: a
     subclass, numpy's float64 say, takes _emit's item-by-item path, which writes it as json.dumps does).
-    Checked by type sets built in C, not value by value in Python: funder_metrics.json has about
-    6,000 values."""
+    Checked by type sets built in C, not value by value in Python: the example's funder_metrics.json
+    has about 9,000 values."""
     return (bool(value) and set(map(type, value)) == {dict} and all(value)
             and set(map(type, chain.from_iterable(value))) == {str}
             and set(map(type, chain.from_iterable(map(dict.values, value)))) <= _PLAIN_TYPES)

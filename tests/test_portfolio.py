@@ -343,6 +343,8 @@ def test_a_missing_source_is_reported_while_the_others_publish(tmp_path, capsys)
     ghost = next(c for c in manifest["coalitions"] if c["id"] == "ghost")
     assert (ghost["status"], ghost["stage"]) == ("failed", "extract") and "nowhere" in ghost["message"]
     assert (tmp_path / "out" / "riverside" / QUARTER).is_dir()
+    # its failure is in the database file itself, not left in a write-ahead log no publish folds in
+    assert not (tmp_path / "out" / "ghost" / "coalition.duckdb.wal").exists()
     from coalition_metrics.runs import list_runs
 
     runs = list_runs(tmp_path / "out" / "ghost", load_settings(None, environ={}))

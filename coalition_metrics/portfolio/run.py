@@ -156,12 +156,24 @@ def take_snapshot_of(settings: Settings, plan: RunPlan, hub=None) -> Snapshot:
                 record_run(plan, "running", snap.snapshot_id, con=con)
             except (CoalitionError, OSError) as exc:
                 recorded = True
-                raise _stage_error(exc, stage, plan, snap, con) from None
+                err = _stage_error(exc, stage, plan, snap, con)
+                if hub is not None:  # no publish will fold this failure into the file: do it now
+                    _checkpoint(con)
+                raise err from None
     except (CoalitionError, OSError) as exc:
         if recorded:
             raise
         raise _stage_error(exc, stage, plan, snap) from None  # the database itself failed
     return snap
+
+
+def _checkpoint(con) -> None:
+    """The attached run database's write-ahead log folded into its file (prepare_many's hub leaves
+    it there for the coalition's publish); a failure here leaves it in the log, where it is kept."""
+    try:
+        con.execute(f"checkpoint {attached_db.ALIAS}")
+    except Exception:
+        pass
 
 
 def runs_connection(hub, plan: RunPlan):
