@@ -686,3 +686,23 @@ def test_grid_attendance_lineage_names_the_cell(tmp_path, settings, example_copy
     m11 = [r for r in q2["excluded"] if r["member_id"] == "M11"]
     assert [(r["sheet_column"], r["reason"][:24]) for r in m11] == [("WC-2026-04-14", "quarantined: member_id: ")]
     assert "M11" in m11[0]["reason"]
+
+
+def test_a_row_set_aside_for_several_reasons_lists_them_in_one_order():
+    """lineage/quarantined.sql joins a row's reasons in order of column and reason, whatever order
+    the threads aggregate them in (the same build must give the same listing)."""
+    from coalition_metrics.transform import TRANSFORMS_DIR
+
+    sql = (TRANSFORMS_DIR / "lineage" / "quarantined.sql").read_text()
+    con = duckdb.connect()
+    con.execute("create schema quarantine")
+    con.execute("""create table quarantine.rows as select * from (values
+        ('c', 'attendance', 33, 'row', 'member_id', 'member_id M03 is set aside'),
+        ('c', 'attendance', 33, 'row', 'meeting_id', 'meeting_id CM-1 is set aside'),
+        ('c', 'attendance', 33, 'row', 'member_id', 'member_id M03 is set aside'),
+        ('c', 'attendance', 33, 'row', 'a_first', 'zz')) as t(coalition_id, tab, sheet_row, scope, "column", reason)""")
+    con.execute("pragma threads=2")
+    for _ in range(20):
+        (reason,) = con.execute(f"select reason from ({sql})").fetchone()
+        assert reason == ("quarantined: a_first: zz; meeting_id: meeting_id CM-1 is set aside; "
+                          "member_id: member_id M03 is set aside")

@@ -20,7 +20,9 @@ grouped as (
         tab,
         sheet_row,
         sheet_column,
-        'quarantined: ' || string_agg(distinct "column" || ': ' || reason, '; ') as reason
+        -- in one order (by column, then reason): string_agg's order is otherwise the threads'
+        'quarantined: ' || string_agg(distinct "column" || ': ' || reason, '; '
+                                      order by "column" || ': ' || reason) as reason
     from entries
     group by coalition_id, tab, sheet_row, sheet_column
 )
