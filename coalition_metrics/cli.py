@@ -8,7 +8,6 @@ without a traceback, and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 
@@ -551,9 +550,10 @@ def _later_imports() -> None:
     import scipy.special  # noqa: F401
 
     from . import charts, registry  # noqa: F401
+    from .collector import keep_imported
 
     registry.load_registry()
-    gc.freeze()  # these modules stay too: the collector's full passes skip them (see gx_process)
+    keep_imported()  # these modules stay too
 
 
 # Commands that may end the process at once when they are done (see console()).

@@ -1,5 +1,7 @@
-"""The garbage collector's settings for the processes that run coalitions: the `coalition` command
-and a portfolio's worker processes (and, by fork, Great Expectations' process).
+"""The garbage collector, in one place: its threshold for the processes that run coalitions (the
+`coalition` command and a portfolio's worker processes; Great Expectations' process is forked from
+the command's and keeps it), the modules a process keeps for its life frozen out of its passes, and
+a pause while millions of short-lived rows are built.
 
 A run allocates millions of short-lived objects (cells, rows, frames, SVG text) that form no
 cycles, and imports thousands of long-lived ones (pandas, DuckDB, Great Expectations). With
@@ -19,3 +21,28 @@ THRESHOLD = (10_000, 20, 20)  # gen0 net allocations, gen1 and gen2 passes (Pyth
 def tune() -> None:
     """This process's collector at THRESHOLD."""
     gc.set_threshold(*THRESHOLD)
+
+
+def keep_imported() -> None:
+    """What this process has imported so far stays for its life: the collector's full passes skip
+    it from now on (gc.freeze; in a fork, its pages then stay shared)."""
+    gc.freeze()
+
+
+def release_kept() -> None:
+    """Hand what keep_imported froze back to the collector: a process that then exits normally
+    collects it as it ends (DuckDB's bindings report what is never collected as leaks)."""
+    gc.unfreeze()
+
+
+class no_gc:
+    """Pause the cyclic garbage collector while millions of short-lived row lists are built (they
+    hold only strings, so they form no cycles; each collection pass would scan them all again)."""
+
+    def __enter__(self):
+        self._was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self._was:
+            gc.enable()

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .collector import no_gc
 from .errors import SnapshotError, storage_error
-from .sources import RawTab, no_gc
+from .sources import RawTab
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,9 @@ def worker_start() -> None:
     - Great Expectations will leave out its SQL backends (gx_process.without_unused_backends): a
       worker validates pandas frames and runs nothing that needs SQLAlchemy, whose import would
       cost it 1.5 s;
-    - the modules a chunk needs are imported, then frozen for the garbage collector (gc.freeze: its
-      full passes skip them), and the collector is set as the command's (collector.py)."""
-    import gc
-
-    from ..collector import tune
+    - the modules a chunk needs are imported, then kept out of the garbage collector's passes, and the
+      collector is set as the command's (collector.py)."""
+    from ..collector import keep_imported, tune
     from ..validate.gx_process import without_unused_backends
 
     without_unused_backends()
@@ -69,7 +67,7 @@ def worker_start() -> None:
 
     from . import run  # noqa: F401
 
-    gc.freeze()
+    keep_imported()
     tune()
 
 

@@ -66,23 +66,6 @@ class RawTab:
         return f"RawTab({self.name!r}, {self.title!r}, {len(self.sheet_rows)} rows, present={self.present})"
 
 
-class no_gc:
-    """Pause the cyclic garbage collector while millions of short-lived row lists are built (they
-    hold only strings, so they form no cycles; each collection pass would scan them all again)."""
-
-    def __enter__(self):
-        import gc
-
-        self._was = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc):
-        import gc
-
-        if self._was:
-            gc.enable()
-
-
 def _columns_of(rows) -> tuple[list[list[str]], list[int], list[int] | None]:
     """(sheet_row, cells) pairs -> columns, sheet rows, row lengths (None when all are equal)."""
     sheet_rows = [n for n, _ in rows]

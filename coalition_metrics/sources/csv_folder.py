@@ -7,8 +7,9 @@ import io
 import sys
 from pathlib import Path
 
+from ..collector import no_gc
 from ..errors import SourceError
-from . import RawTab, column_letter, match_title, no_gc, split_columns
+from . import RawTab, column_letter, match_title, split_columns
 
 
 class CsvFolderSource:

@@ -18,11 +18,12 @@ once each), or by tests that call the command's ``main`` directly."""
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import traceback
 from typing import Any, Callable
+
+from ..collector import keep_imported, release_kept
 
 MAX_CELLS = 2_000_000  # rows x columns of one stacked frame sent to the other process
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["stacked"]}
@@ -43,9 +44,7 @@ class GxProcess:
         import numpy  # noqa: F401
         import pandas  # noqa: F401
 
-        # What is imported so far stays for the process's life: the garbage collector's full passes
-        # skip it from now on (in this process and the fork, whose pages it then leaves shared).
-        gc.freeze()
+        keep_imported()  # in this process and the fork
         # fork: the process starts with what this one imported (no second pandas import); it is
         # forked before this process opens a database or starts a thread
         ctx = multiprocessing.get_context("fork")
@@ -109,7 +108,7 @@ def stop(now: bool = False) -> None:
         worker, _worker = _worker, None
     if worker is not None:
         worker.close(now)
-    gc.unfreeze()
+    release_kept()
 
 
 def running() -> bool:
