@@ -5,7 +5,7 @@ A model file is a single ``select``; it becomes the table ``<folder>.<file stem>
 in dependency order, found from the ``staging.x`` / ``marts.x`` names each file mentions.
 Parsing rules come from dates.py, parsing.py and quarters.py, registered as DuckDB functions
 (``cm_date``, ``cm_timestamp``, ``cm_number``, ``cm_likert``, ``cm_answer``, ``cm_enum``, ``cm_attendance_mark``, ``cm_key``,
-``cm_t_two_sided_p``), so SQL and validation share one definition of each rule. Quarters are not a
+``cm_t_two_sided_ps``), so SQL and validation share one definition of each rule. Quarters are not a
 function: a date's quarter is macros.sql's fiscal_quarter with the coalition's ref.params
 fiscal_year_start_month, and the reporting quarters are ref.quarters (per coalition_id).
 """
@@ -29,6 +29,7 @@ def register_functions(con, settings) -> None:
     of a portfolio. Dates are read in one date format (a portfolio whose coalitions differ in [source]
     date_format is refused until staging reads validation's parsed columns); answers by the
     coalition's own instrument (cm_answer(coalition_id, item, text))."""
+    import duckdb
     import duckdb.sqltypes as t
 
     every = list(settings) if isinstance(settings, (list, tuple)) else [settings]
@@ -54,13 +55,15 @@ def register_functions(con, settings) -> None:
         it = items.get((coalition_id, item))
         return None if it is None else it.parse(text)
 
-    def cm_t_two_sided_p(t_stat, df):
-        """Two-sided p-value of Student's t (Welch's test gives t and its df in SQL)."""
-        if t_stat is None or df is None or df <= 0 or t_stat != t_stat:
+    def cm_t_two_sided_ps(t_stats, dfs):
+        """Two-sided p-values of Student's t for lists of t and df (Welch's test gives them in SQL),
+        in one call: a scalar Python function costs DuckDB about 8 us a row (0.3-0.5 s for the
+        47,000 tested pairs of 1,000 coalitions), one array operation a few ms."""
+        if t_stats is None or dfs is None:
             return None
-        from .student_t import two_sided_p
+        from .student_t import two_sided_ps
 
-        return two_sided_p(t_stat, df)
+        return two_sided_ps(t_stats, dfs)
 
     specs = [
         ("cm_date", cm_date, [t.VARCHAR], t.DATE),
@@ -71,7 +74,8 @@ def register_functions(con, settings) -> None:
         ("cm_enum", parsing.enum_value, [t.VARCHAR], t.VARCHAR),
         ("cm_attendance_mark", parsing.attendance_mark, [t.VARCHAR], t.VARCHAR),
         ("cm_key", cm_key, [t.VARCHAR], t.VARCHAR),
-        ("cm_t_two_sided_p", cm_t_two_sided_p, [t.DOUBLE, t.DOUBLE], t.DOUBLE),
+        ("cm_t_two_sided_ps", cm_t_two_sided_ps, [duckdb.list_type(t.DOUBLE), duckdb.list_type(t.DOUBLE)],
+         duckdb.list_type(t.DOUBLE)),
     ]
     for name, fn, args, ret in specs:
         try:

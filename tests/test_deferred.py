@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from coalition_metrics import deferred
-from coalition_metrics.student_t import t_quantile, two_sided_p
+from coalition_metrics.student_t import t_quantile, two_sided_p, two_sided_ps
 
 
 def test_a_deferred_module_runs_on_its_first_attribute(tmp_path, monkeypatch):
@@ -47,8 +47,15 @@ def test_t_from_scipy_special_is_scipy_stats_bit_for_bit():
     assert t_quantile(0.975, dfs).tolist() == stats.t.ppf(0.975, dfs).astype(float).tolist()
     rng = np.random.default_rng(7)
     t_stat, df = rng.normal(0, 4, 5000), rng.uniform(0.5, 3000, 5000)
-    assert [two_sided_p(t, d) for t, d in zip(t_stat, df)] == \
-        [float(2 * stats.t.sf(abs(t), d)) for t, d in zip(t_stat, df)]
+    expected = [float(2 * stats.t.sf(abs(t), d)) for t, d in zip(t_stat, df)]
+    assert [two_sided_p(t, d) for t, d in zip(t_stat, df)] == expected
+    # the SQL's one call for every pair of a build (cm_t_two_sided_ps) gives the same floats, and no
+    # test where there is none: t or df null, t NaN, df 0 or negative
+    untested = [(None, 3.0), (1.5, None), (float("nan"), 3.0), (1.5, 0.0), (1.5, -2.0)]
+    ts = [*t_stat.tolist(), *(t for t, _ in untested)]
+    ds = [*df.tolist(), *(d for _, d in untested)]
+    assert two_sided_ps(ts, ds) == expected + [None] * len(untested)
+    assert two_sided_ps([], []) == []
 
 
 def test_the_example_run_never_imports_altair_or_scipy_stats(tmp_path):

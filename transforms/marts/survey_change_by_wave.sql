@@ -1,7 +1,7 @@
 -- grain: one row per (wave, item)
 -- change = mean this wave - mean of the last earlier wave with answers to the item, with Welch's
 -- t-test p-value (two-sided; t and Welch-Satterthwaite df here, the t distribution's tail from
--- cm_t_two_sided_p). n = the smaller of the two waves' n, so the small-n rule suppresses the change
+-- cm_t_two_sided_ps, called once with every tested pair). n = the smaller of the two waves' n, so the small-n rule suppresses the change
 -- unless both waves have n >= small_n. Null in a wave with no answers or with no earlier wave.
 with
 
@@ -53,11 +53,32 @@ tested as (
     from welch
 ),
 
+-- every (coalition, wave, item) with a t and a df, as one list: the p-values come back as a list in
+-- the same order (the two unnests of one select pair up element by element)
+pairs as (
+    select list({'coalition_id': coalition_id, 'wave': wave, 'item': item, 't': t_stat, 'df': welch_df}) as pairs
+    from tested
+    where t_stat is not null and welch_df is not null
+),
+
+p_values as (
+    select unnest(pair) as pair, unnest(p_value) as p_value
+    from (
+        select pairs as pair, cm_t_two_sided_ps([p.t for p in pairs], [p.df for p in pairs]) as p_value
+        from pairs
+    )
+),
+
 final as (
     select
-        coalition_id, wave, seq, item, n, last_wave, last_n, mean, last_mean, change, n_pair, t_stat, welch_df,
-        cm_t_two_sided_p(t_stat, welch_df) as p_value
+        tested.coalition_id, tested.wave, tested.seq, tested.item, tested.n, tested.last_wave, tested.last_n,
+        tested.mean, tested.last_mean, tested.change, tested.n_pair, tested.t_stat, tested.welch_df,
+        p_values.p_value
     from tested
+    left join p_values
+      on p_values.pair.coalition_id = tested.coalition_id
+     and p_values.pair.wave = tested.wave
+     and p_values.pair.item = tested.item
 )
 
 select * from final
