@@ -169,7 +169,9 @@ real_context = suites.gx_context
 def probed():
     context = real_context()
     marker.write_text(json.dumps({"blocked": sys.modules.get("sqlalchemy", "absent") is None,
-                                  "loaded": sorted(m for m in sys.modules if m.startswith("sqlalchemy."))}))
+                                  "loaded": sorted(m for m in sys.modules if m.startswith("sqlalchemy.")),
+                                  "google": sys.modules.get("google", "absent") is None,
+                                  "duckdb": "duckdb" in sys.modules}))
     return context
 
 
@@ -208,7 +210,9 @@ def test_the_process_imports_great_expectations_without_the_sql_backends_and_fin
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"same": True, "quarantined": result["quarantined"]} and result["quarantined"] >= 5
     probe = json.loads(marker.read_text())
-    assert probe == {"blocked": True, "loaded": []}
+    # nor Google's client libraries (only the command's process reads Sheets), nor DuckDB (imported
+    # by the command's process after the fork)
+    assert probe == {"blocked": True, "loaded": [], "google": True, "duckdb": False}
 
 
 def test_the_command_sets_the_garbage_collector_before_its_imports():
