@@ -118,3 +118,33 @@ def test_the_worlds_reach_every_rule():
         seen["outside_attendance"] += attendance["row__outside_membership"].notna().sum()
     assert all(v >= 5 for v in seen.values()), seen
     assert parsing.norm_key("Org 3") == parsing.norm_key("org 3")
+
+
+def test_known_flags_are_a_pandas_index_lookup():
+    """The id-reference flag (suites.known_flags: True when the id is among the other tab's accepted
+    ids, False when not, None when blank) is a set lookup; it gives what a pandas Index lookup gives
+    on ids that differ by case, padding, full-width digits, composed accents, numbers and booleans
+    that equal text-free ids, and every kind of blank (None, NaN, pd.NA), as Python True/False."""
+    from coalition_metrics.validate.suites import known_flags
+
+    def by_index(values, accepted, key):
+        values = np.asarray(values, dtype=object)
+        ids = [] if accepted is None else accepted[key].dropna().to_numpy(dtype=object)
+        known = pd.Index(ids).drop_duplicates().get_indexer(values) >= 0 if len(ids) else np.zeros(len(values), bool)
+        flags = np.array(known.tolist(), dtype=object)
+        flags[pd.isna(values)] = None
+        return flags.tolist()
+
+    pool = ["M001", "M002", " M001", "m001", "M001 ", "", "\uff11", "1", 1, 1.0, True, None, float("nan"), pd.NA,
+            "NaN", "None", "e\u0301", "\u00e9"]
+    rng = random.Random(3)
+    for _ in range(2000):
+        values = [rng.choice(pool) for _ in range(rng.randint(0, 30))]
+        ids = [rng.choice(pool) for _ in range(rng.randint(0, 8))]
+        texts = [v for v in ids if isinstance(v, str) or v is None]
+        for accepted in (pd.DataFrame({"k": pd.Series(ids, dtype=object)}),
+                         pd.DataFrame({"k": pd.array(texts, dtype="string")}), None):
+            for given in (values, pd.Series(values, dtype=object)):
+                flags = known_flags(given, accepted, "k")
+                assert flags.tolist() == by_index(given, accepted, "k")
+                assert {type(f) for f in flags} <= {bool, type(None)}
