@@ -282,6 +282,8 @@ def _print_run(result) -> None:
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  funder page: {_page(result.folder, 'funder.pdf', 'funder.html')}")
     print(f"  report: {_page(result.folder, 'report.html', 'report.pdf')}")
+    for note in result.notes:
+        print(f"  note: {note}")
 
 
 def _page(folder, shown: str, also: str) -> str:
@@ -323,6 +325,8 @@ def _print_refresh(result) -> None:
     print(f"  rows set aside for review: {q} (run `coalition validate` for the list)")
     print(f"  funder metrics: {result.folder / 'funder_metrics.csv'}")
     print(f"  funder page: {_page(result.folder, 'funder.pdf', 'funder.html')}")
+    for note in result.notes:
+        print(f"  note: {note}")
 
 
 def cmd_publish_sheet(args) -> int:

@@ -156,6 +156,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # quarter), so for a very large coalition false saves most of the transform time; explain
         # then replays the run from its snapshot when asked. A portfolio never builds them.
         "lineage": True,
+        # ... but not when the coalition's sheet rows x reporting quarters exceed this (0: no limit):
+        # listed rows are 4-6 per row-quarter, so 1,000,000 is about 5 million listed rows, a few
+        # seconds and under 1 GiB; 147,000 rows over 41 quarters listed 33.6 million in 27 s at
+        # 2.3 GiB, 1.3 million over 80 quarters took 9 minutes and 19 GiB. Explain replays such a run.
+        "lineage_max_row_quarters": 1_000_000,
     },
     "write_back": {
         # A run or refresh whose source is a Google Sheet writes its funder table to a tab of that
@@ -285,6 +290,12 @@ class Settings:
     def build_lineage(self) -> bool:
         """[output] lineage: build transforms/lineage with the run (else explain replays the run)."""
         return self.data["output"]["lineage"]
+
+    @property
+    def lineage_max_row_quarters(self) -> int:
+        """[output] lineage_max_row_quarters: a run whose sheet rows x reporting quarters exceed it
+        builds no lineage (explain replays it); 0 = no limit."""
+        return self.data["output"]["lineage_max_row_quarters"]
 
     def with_overrides(self, **section_keys: dict[str, Any]) -> "Settings":
         """A copy with some values replaced, e.g. ``with_overrides(source={"location": x})``."""
@@ -644,6 +655,9 @@ def _check_values(data: dict[str, Any], where: str) -> None:
                           f"time zone name such as \"America/New_York\" or \"UTC\".") from None
     if data["orchestration"]["extract_retries"] < 0 or data["output"]["lock_timeout_seconds"] < 0:
         raise ConfigError(f"{where}: [orchestration] extract_retries and [output] lock_timeout_seconds must be 0 or more.")
+    if data["output"]["lineage_max_row_quarters"] < 0:
+        raise ConfigError(f"{where}: [output] lineage_max_row_quarters must be 0 (no limit) or more, not "
+                          f"{data['output']['lineage_max_row_quarters']}.")
     _check_orchestration(data, where)
     if data["metrics"]["small_n"] < 2:
         raise ConfigError(f"{where}: [metrics] small_n must be at least 2.")

@@ -66,12 +66,22 @@ def first_quarter(validation: ValidationResult, settings: Settings) -> Quarter:
     return Quarter.of(date.fromisoformat(first), settings.fiscal_year_start_month)
 
 
+@dataclass(frozen=True)
+class Build:
+    """What build_database built: the models in build order, and why it left out the lineage
+    tables that [output] lineage asked for ("" when it did not)."""
+    models: list[str]
+    lineage_note: str = ""
+
+
 def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
-                   lineage: bool | None = None) -> list[str]:
+                   lineage: bool | None = None) -> Build:
     """Load raw, quarantine and reference tables, then build staging and marts, and the lineage
-    tables when ``lineage`` (default: [output] lineage; a replay for explain always builds them)."""
+    tables when ``lineage`` (default: [output] lineage, unless the coalition's sheet rows x
+    reporting quarters exceed [output] lineage_max_row_quarters; a replay for explain always builds
+    them)."""
     from .load import load_reference_tables, load_snapshot_tables
-    from .transform import FIGURE_LAYERS, LAYERS, run_models
+    from .transform import FIGURE_LAYERS, LAYERS, lineage_limit_note, run_models
 
     first = first_quarter(validation, plan.settings)
     if plan.quarter < first:
@@ -82,10 +92,11 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
     with run_lock(plan), open_db(plan) as con:
         load_snapshot_tables(con, snap, validation, plan.settings)
         load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
-        with_lineage = plan.settings.build_lineage if lineage is None else lineage
+        note = lineage_limit_note(con, plan.settings) if lineage is None and plan.settings.build_lineage else ""
+        with_lineage = (plan.settings.build_lineage and not note) if lineage is None else lineage
         built = run_models(con, plan.settings, LAYERS if with_lineage else FIGURE_LAYERS)
         record_build(con, plan, snap)
-        return built
+        return Build(built, note)
 
 
 def record_build(con, plan: RunPlan, snap: Snapshot) -> None:
@@ -222,8 +233,10 @@ def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages:
         validation = st.validate(snap, settings)
         with run_lock(plan):  # build and publish from the same database state
             run.stage("load")
-            st.build_database(snap, validation, plan)
+            build = st.build_database(snap, validation, plan)
             run.stage("publish")
             result = publish(snap, validation, plan)
         run.folder = result.folder
+    if build.lineage_note:
+        result.notes.append(build.lineage_note)
     return result

@@ -52,6 +52,7 @@ class RunResult:
     folder: Path
     report: Path
     manifest: dict[str, Any]
+    notes: list[str] = field(default_factory=list)  # what the command prints under the result
 
 
 

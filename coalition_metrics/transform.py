@@ -162,6 +162,29 @@ def run_models(con, settings, layers: tuple[str, ...] = LAYERS) -> list[str]:
     return built
 
 
+def lineage_limit_note(con, settings) -> str:
+    """"" when the lineage tables may be built with the figures, else why not: the loaded coalition's
+    sheet rows (every raw tab's records; a grid attendance's marked cells) times its reporting
+    quarters (ref.quarters) exceed [output] lineage_max_row_quarters (0: no limit). Each such
+    row-quarter is 4-6 listed rows (a row is listed in every quarter, counted or left out), so the
+    listings grow with rows x quarters while the figures grow with rows."""
+    limit = settings.lineage_max_row_quarters
+    if not limit:
+        return ""
+    tables = [name for (name,) in con.execute(
+        """select table_name from duckdb_tables()
+           where database_name = current_database() and schema_name = 'raw' order by table_name""").fetchall()]
+    counts = " union all ".join(f'select count(*) from raw."{name}"' for name in tables) or "select 0"
+    ((rows,),) = con.execute(f"select coalesce(sum(n), 0)::bigint from ({counts}) as c(n)").fetchall()
+    ((quarters,),) = con.execute("select count(*) from ref.quarters").fetchall()
+    if rows * quarters <= limit:
+        return ""
+    return (f"explain's row listings (lineage) were not built: {rows:,} sheet rows x {quarters} quarters = "
+            f"{rows * quarters:,} is above [output] lineage_max_row_quarters ({limit:,}). `coalition explain` "
+            f"lists a figure's rows by replaying this run when asked, which takes as long as the listings would "
+            f"have; lineage_max_row_quarters = 0 builds them with every run.")
+
+
 def check_registry(con) -> None:
     """Every metric the SQL computes is in the registry: an unregistered one would silently never
     be published. (A registered metric may have no rows, e.g. goal_progress with no goals; the

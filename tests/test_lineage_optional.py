@@ -92,3 +92,54 @@ def test_the_lineage_families_are_views_and_an_older_databases_tables_are_replac
         live = json.loads(explain(published_id, out, quarter="2026-Q3", fmt="json"))
         for key in ("included", "excluded"):
             assert rebuilt[key] == live[key], (published_id, key)
+
+
+def test_a_coalition_above_the_lineage_limit_is_built_without_it_and_says_so(example_run, tmp_path, capsys):
+    """[output] lineage_max_row_quarters: the listings grow with sheet rows x quarters (1.3 million
+    attendance rows over 80 quarters took 9 minutes and 19 GiB), so a run above the limit builds its
+    figures alone, says why (the rows, the quarters, the limit), and explain replays it. The
+    example's 1,660 sheet rows (its tabs' records) over 8 quarters are 13,280 row-quarters: under a
+    limit of 13,280 it is built with its lineage, over one of 13,279 without."""
+    from coalition_metrics.cli import _print_run
+
+    out = tmp_path / "out"
+    base = load_settings(None, environ={}).with_overrides(output={"pdf": False})
+    at_limit = run_quarterly(base.with_overrides(output={"lineage_max_row_quarters": 13_280, "pdf": False}),
+                             quarter="2026-Q3", out=out, write_back=False)
+    assert at_limit.notes == [] and "metric_lineage" in _tables(out / "coalition.duckdb", "lineage")
+    over = run_quarterly(base.with_overrides(output={"lineage_max_row_quarters": 13_279, "pdf": False}),
+                         quarter="2026-Q3", out=out, write_back=False)
+    assert _tables(out / "coalition.duckdb", "lineage") == set()
+    assert over.notes == [
+        "explain's row listings (lineage) were not built: 1,660 sheet rows x 8 quarters = 13,280 is above "
+        "[output] lineage_max_row_quarters (13,279). `coalition explain` lists a figure's rows by replaying "
+        "this run when asked, which takes as long as the listings would have; lineage_max_row_quarters = 0 "
+        "builds them with every run."]
+    _print_run(over)
+    assert "  note: explain's row listings (lineage) were not built: 1,660 sheet rows" in capsys.readouterr().out
+    replayed = json.loads(explain("attendance_rate[weekly_call]", out, quarter="2026-Q2", fmt="json"))
+    live = json.loads(explain("attendance_rate[weekly_call]", example_run.folder.parent.parent, quarter="2026-Q2",
+                              fmt="json"))
+    assert replayed["lineage"] == "replay" and replayed["included"]
+    assert (replayed["included"], replayed["excluded"]) == (live["included"], live["excluded"])
+    # 0: no limit; [output] lineage = false still builds none, and says nothing (it was asked)
+    unlimited = run_quarterly(base.with_overrides(output={"lineage_max_row_quarters": 0, "pdf": False}),
+                              quarter="2026-Q3", out=out, write_back=False)
+    assert unlimited.notes == [] and "metric_lineage" in _tables(out / "coalition.duckdb", "lineage")
+    off = run_quarterly(base.with_overrides(output={"lineage": False, "lineage_max_row_quarters": 1, "pdf": False}),
+                        quarter="2026-Q3", out=out, write_back=False)
+    assert off.notes == [] and _tables(out / "coalition.duckdb", "lineage") == set()
+
+
+def test_the_lineage_limit_is_a_count_of_zero_or_more():
+    import pytest
+
+    from coalition_metrics.errors import ConfigError
+
+    assert load_settings(None, environ={}).lineage_max_row_quarters == 1_000_000
+    env = {"COALITION_OUTPUT_LINEAGE_MAX_ROW_QUARTERS": "250000"}
+    assert load_settings(None, environ=env).lineage_max_row_quarters == 250_000
+    with pytest.raises(ConfigError, match=r"\[output\] lineage_max_row_quarters must be 0 \(no limit\) or more, not -1"):
+        load_settings(None, environ={"COALITION_OUTPUT_LINEAGE_MAX_ROW_QUARTERS": "-1"})
+    with pytest.raises(ConfigError, match="lineage_max_row_quarters must be int"):
+        load_settings(None, environ={}).with_overrides(output={"lineage_max_row_quarters": "many"})
