@@ -136,6 +136,8 @@ class attached_db:
         path = self.plan.db_path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if self.ensure and not path.exists():
+                _copy_of_empty_database(path)
             self.hub.execute(f"attach ? as {self.ALIAS}", [str(path)])
         except Exception as exc:
             raise database_error(exc, path) from None
@@ -157,6 +159,48 @@ class attached_db:
 
     def __exit__(self, exc_type, exc, tb):
         return _closed(self._detach, exc, self.plan.db_path)
+
+
+_empty_database: list[bytes] = []  # this process's template (see _copy_of_empty_database)
+_empty_database_guard = threading.Lock()
+
+
+def _copy_of_empty_database(path: Path) -> None:
+    """Create ``path`` as a copy of an empty database that already holds the schemas and the runs
+    table, unless it exists by then. The template is made once per process by load.ensure_tables
+    (in a temporary folder, removed at once; its 270 KB are kept in memory). A portfolio creates a
+    database per coalition: writing the copy costs about 4 ms less than creating the file and its 11
+    schema statements. The copy is linked into place, so a database another run created meanwhile
+    is never replaced; where that cannot be done, nothing is copied and attaching creates the
+    database as before (ensure_tables still checks every database it attaches)."""
+    with _empty_database_guard:
+        if not _empty_database:
+            import tempfile
+
+            import duckdb
+
+            from .load import ensure_tables
+
+            with tempfile.TemporaryDirectory(prefix="coalition-empty-db-") as folder:
+                template = Path(folder) / "empty.duckdb"
+                con = duckdb.connect(str(template))
+                try:
+                    ensure_tables(con)
+                    con.execute("checkpoint")
+                finally:
+                    con.close()
+                _empty_database.append(template.read_bytes())
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    try:
+        fresh.write_bytes(_empty_database[0])
+        os.link(fresh, path)
+    except OSError:  # it exists now (another run made it), or no links here: attach creates it
+        pass
+    finally:
+        try:
+            os.unlink(fresh)
+        except OSError:
+            pass
 
 
 def _closed(close, exc: BaseException | None, db_path: Path) -> bool:

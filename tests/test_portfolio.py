@@ -5,8 +5,10 @@ the others publish, and the portfolio summary read from the published funder fil
 import csv
 import io
 import json
+import os
 import re
 import statistics
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -564,3 +566,33 @@ def test_parts_of_one_coalition_each_build_the_same_figures(portfolio_run, tmp_p
     for p, s in zip(result.published, serial.published):
         for name in ("funder_metrics.csv", "funder_metrics.json", "validation/quarantine.json"):
             assert (p.result.folder / name).read_bytes() == (s.result.folder / name).read_bytes(), (p.coalition_id, name)
+
+
+def test_a_coalitions_new_database_is_a_copy_of_an_empty_one_and_never_replaces_one(tmp_path):
+    """A portfolio attaches a database per coalition (runlock.attached_db): a new one is written as a
+    copy of an empty database with the schemas and the runs table (made once per process, kept in
+    memory), linked into place; a file that exists is never replaced, and nothing is left beside it."""
+    import glob
+
+    import duckdb
+
+    from coalition_metrics.load import RUNS_COLUMNS, SCHEMAS
+    from coalition_metrics.runlock import _copy_of_empty_database
+
+    new, taken = tmp_path / "c1" / "coalition.duckdb", tmp_path / "c2" / "coalition.duckdb"
+    new.parent.mkdir()
+    taken.parent.mkdir()
+    taken.write_bytes(b"another run's database")
+    _copy_of_empty_database(new)
+    _copy_of_empty_database(taken)
+    assert taken.read_bytes() == b"another run's database"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["coalition.duckdb", "coalition.duckdb"]
+    con = duckdb.connect(str(new))
+    try:
+        schemas = {s for (s,) in con.execute("select schema_name from information_schema.schemata").fetchall()}
+        assert set(SCHEMAS) <= schemas
+        assert len(con.execute("select * from runs").description) == RUNS_COLUMNS
+        assert con.execute("select count(*) from runs").fetchall() == [(0,)]
+    finally:
+        con.close()
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), "coalition-empty-db-*"))
