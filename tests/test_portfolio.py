@@ -5,10 +5,8 @@ the others publish, and the portfolio summary read from the published funder fil
 import csv
 import io
 import json
-import os
 import re
 import statistics
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -572,12 +570,10 @@ def test_a_coalitions_new_database_is_a_copy_of_an_empty_one_and_never_replaces_
     """A portfolio attaches a database per coalition (runlock.attached_db): a new one is written as a
     copy of an empty database with the schemas and the runs table (made once per process, kept in
     memory), linked into place; a file that exists is never replaced, and nothing is left beside it."""
-    import glob
-
     import duckdb
 
     from coalition_metrics.load import RUNS_COLUMNS, SCHEMAS
-    from coalition_metrics.runlock import _copy_of_empty_database
+    from coalition_metrics.runlock import _copy_of_empty_database, _empty_database
 
     new, taken = tmp_path / "c1" / "coalition.duckdb", tmp_path / "c2" / "coalition.duckdb"
     new.parent.mkdir()
@@ -595,4 +591,4 @@ def test_a_coalitions_new_database_is_a_copy_of_an_empty_one_and_never_replaces_
         assert con.execute("select count(*) from runs").fetchall() == [(0,)]
     finally:
         con.close()
-    assert not glob.glob(os.path.join(tempfile.gettempdir(), "coalition-empty-db-*"))
+    assert len(_empty_database) == 1 and len(_empty_database[0]) == new.stat().st_size  # the template, in memory
