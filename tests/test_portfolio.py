@@ -592,3 +592,40 @@ def test_a_coalitions_new_database_is_a_copy_of_an_empty_one_and_never_replaces_
     finally:
         con.close()
     assert len(_empty_database) == 1 and len(_empty_database[0]) == new.stat().st_size  # the template, in memory
+
+
+class _TeardownProbe:
+    def __init__(self, path):
+        self.path = path
+
+    def __del__(self):
+        with open(self.path, "a") as f:
+            f.write("torn down\n")
+
+
+def _probe_teardown(path):
+    import sys
+
+    sys.modules[f"_teardown_probe_{id(path)}"] = _TeardownProbe(path)  # freed by the interpreter's teardown
+    return True
+
+
+def test_workers_end_without_the_interpreters_teardown(tmp_path):
+    """A worker ends as soon as the pool shuts it down (parallel._leave_now, an exit handler run once
+    its results are sent): the interpreter's teardown, about 0.9 s with Great Expectations loaded,
+    would run while the whole run waits. The probe is an object that teardown frees: it never is.
+    (Without the handler, the same probe writes its line: checked here in a plain child process.)"""
+    import subprocess
+    import sys
+
+    from coalition_metrics.portfolio.parallel import process_pool
+
+    probe = tmp_path / "teardown.txt"
+    with process_pool(2) as pool:
+        assert [f.result() for f in [pool.executor.submit(_probe_teardown, str(probe)) for _ in range(4)]] == [True] * 4
+    assert not probe.exists()
+    control = tmp_path / "control.txt"
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_portfolio as t; "
+            f"t._probe_teardown({str(control)!r})")
+    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, timeout=120).returncode == 0
+    assert control.read_text().startswith("torn down")
