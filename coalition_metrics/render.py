@@ -223,6 +223,12 @@ def scale_table(rows: list[dict[str, Any]], settings) -> list[dict[str, Any]]:
     return out
 
 
+# The templates a run's pages use (with the parts they include), compiled ahead by the command
+# while it waits for Great Expectations (cli._later_imports).
+PAGE_TEMPLATES = ("quarterly.html.j2", "funder.html.j2", "data_quality.html.j2", "_completeness.html.j2",
+                  "_methods.html.j2", "_style.css")
+
+
 @functools.lru_cache(maxsize=None)
 def template_env():
     """The one Jinja environment of the process: templates compile once, not once per page (a
