@@ -106,11 +106,15 @@ def completeness(validation) -> dict[str, Any]:
     return {**total, "tabs": tabs}
 
 
+def funder_doc(records: list[dict[str, Any]], coalition: str, quarter: str, complete: dict[str, Any]) -> dict:
+    """funder_metrics.json's document (funder_json writes it)."""
+    return {"coalition": coalition, "quarter": quarter, "completeness": complete,
+            "columns": list(FUNDER_COLUMNS), "metrics": [{c: r[c] for c in FUNDER_COLUMNS} for r in records]}
+
+
 def funder_json(records: list[dict[str, Any]], coalition: str, quarter: str, complete: dict[str, Any]) -> str:
     """Deterministic JSON: no run id, no timestamp; same snapshot, config and code -> same bytes."""
-    doc = {"coalition": coalition, "quarter": quarter, "completeness": complete,
-           "columns": list(FUNDER_COLUMNS), "metrics": [{c: r[c] for c in FUNDER_COLUMNS} for r in records]}
-    return dumps_indented(doc) + "\n"
+    return dumps_indented(funder_doc(records, coalition, quarter, complete)) + "\n"
 
 
 def funder_csv(records: list[dict[str, Any]]) -> str:

@@ -470,6 +470,13 @@ def test_worker_processes_publish_what_the_run_s_own_process_does(portfolio_run,
         assert [(r["run_id"], r["status"]) for r in runs] == [(p.result.run_id, "succeeded")]
     assert (result.folder / "summary.csv").read_text().count("\n") == 4
     assert not list(tmp_path.glob(".portfolio-part-*"))  # the workers' part files are gone after the build
+    # each coalition's part of the summary comes back from its worker, taken from the funder document it
+    # wrote: the same values and types as read from its funder_metrics.json
+    from coalition_metrics.portfolio.summary import coalition_figures, read_published
+
+    for p in [*result.published, *serial.published]:
+        from_file = coalition_figures(read_published(p.result.folder), p.result.quarter, p.plan.settings.small_n)
+        assert p.figures is not None and repr(p.figures) == repr(from_file), p.coalition_id
 
 
 def _worker_state():

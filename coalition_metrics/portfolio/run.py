@@ -69,6 +69,7 @@ class Published:
     result: RunResult
     plan: RunPlan
     write_back: str = ""  # a failed write-back to the Google Sheet (the run is published)
+    figures: dict[str, Any] | None = None  # its part of the summary (summary.coalition_figures)
 
 
 @dataclass
@@ -422,7 +423,23 @@ def publish_one(view, p: Prepared, read: dict | None = None) -> Published | Fail
     except Exception as exc:  # one coalition's failure is reported; the others publish
         return failure(p.plan.settings, _stage_error(exc, "publish", p.plan, p.snap), p.plan, "publish",
                        p.validation)
-    return Published(p.coalition_id, p.plan.settings.coalition_name, result, p.plan)
+    return Published(p.coalition_id, p.plan.settings.coalition_name, result, p.plan,
+                     figures=_summary_figures(records, p))
+
+
+def _summary_figures(records: list[dict], p: Prepared) -> dict[str, Any] | None:
+    """The coalition's part of the portfolio summary, from the funder_metrics.json document its run
+    folder has just been given (the same function of the same records); None if that fails, and
+    the summary then reads the file."""
+    from ..funder import completeness, funder_doc
+    from .summary import coalition_figures
+
+    s = p.plan.settings
+    try:
+        doc = funder_doc(records, s.coalition_name, p.plan.quarter.label, completeness(p.validation))
+        return coalition_figures(doc, p.plan.quarter.label, s.small_n)
+    except Exception:
+        return None
 
 
 PORTFOLIO_DB = "portfolio.duckdb"
