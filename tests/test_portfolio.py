@@ -483,12 +483,16 @@ def _worker_state():
     import gc
     import sys
 
-    return gc.get_threshold(), gc.get_freeze_count() > 0, "sqlalchemy" in sys.modules and sys.modules["sqlalchemy"] is None
+    from coalition_metrics.validate.suites import gx_context
+
+    gx_context()
+    return gc.get_threshold(), gc.get_freeze_count() > 0, "sqlalchemy" not in sys.modules
 
 
 def test_workers_leave_out_sqlalchemy_and_collect_garbage_less_often():
-    """Each worker process starts with SQLAlchemy unimportable (Great Expectations then leaves out its
-    SQL sources), its imported modules frozen for the garbage collector and a higher threshold."""
+    """Each worker process imports Great Expectations without SQLAlchemy (suites.left_out: GX then
+    leaves out its SQL sources), with its imported modules frozen for the garbage collector and a
+    higher threshold."""
     from coalition_metrics.collector import THRESHOLD
     from coalition_metrics.portfolio.parallel import process_pool
 

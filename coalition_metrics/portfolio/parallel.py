@@ -53,9 +53,6 @@ def process_pool(processes: int):
 
 def worker_start() -> None:
     """Each worker, once, before its first chunk:
-    - Great Expectations will leave out its SQL backends (gx_process.without_unused_backends): a
-      worker validates pandas frames and runs nothing that needs SQLAlchemy, whose import would
-      cost it 1.5 s;
     - the modules a chunk needs are imported, then kept out of the garbage collector's passes, and the
       collector is set as the command's (collector.py);
     - when the pool shuts it down, it ends at once (os._exit from an exit handler, once its results
@@ -66,9 +63,7 @@ def worker_start() -> None:
     import atexit
 
     from ..collector import keep_imported, tune
-    from ..validate.gx_process import without_unused_backends
 
-    without_unused_backends()
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 

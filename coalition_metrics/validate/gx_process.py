@@ -1,7 +1,7 @@
 """Great Expectations in a process of its own, started as a command begins.
 
 Importing Great Expectations and building its context costs 2.5-4 s on this project's 2-core
-machine (1.5-1.7 s less in this process, which leaves out its SQL and Google backends: ``UNUSED_HERE``), most
+machine (1.5-1.7 s less without its SQL and Google backends: suites.gx_context leaves them out), most
 of a small run's time, and it needs nothing from the run. ``start()`` (called by the
 `coalition` command for a run, refresh, audit, validate or verify that validates in its own
 process) forks a process, once pandas and numpy are imported, that imports Great
@@ -156,29 +156,6 @@ def validate_here(stacked, specs: list[tuple], name: str) -> list[tuple[int, dic
     return out
 
 
-# Optional packages Great Expectations imports when they are installed, for data sources this
-# process never has (SQL databases): sqlalchemy, installed here for Prefect, is 1.5 of the 3.7 s of
-# the import. This process only validates pandas frames, so it imports Great Expectations as on a
-# machine without them (GX guards each such import and leaves those sources unavailable).
-UNUSED_BACKENDS = ("sqlalchemy",)
-# This process also never reads a Google Sheet (the command's process does), so Google's client
-# libraries, which Great Expectations imports for its BigQuery and Cloud Storage sources, are left
-# out too: 0.1-0.2 s of its import. (A portfolio's worker keeps them: it reads Sheets.)
-UNUSED_HERE = UNUSED_BACKENDS + ("google",)
-
-
-def without_unused_backends(names: tuple[str, ...] = UNUSED_BACKENDS) -> None:
-    """Make ``names`` (UNUSED_BACKENDS) unimportable in this process (``import sqlalchemy`` raises
-    ImportError), unless one is imported already. Only for a process that runs nothing else: the
-    Great Expectations process here (UNUSED_HERE), and a portfolio's worker processes
-    (portfolio/parallel.py); the command's own process and Prefect keep them."""
-    import sys
-
-    for name in names:
-        if name not in sys.modules:
-            sys.modules[name] = None
-
-
 def serve(conn, parent_end, parent: int) -> None:
     """The other process's loop. It ends when the pipe closes (the command's process called stop()
     or ended) or that process is gone."""
@@ -194,7 +171,6 @@ def serve(conn, parent_end, parent: int) -> None:
     try:
         from .suites import gx_context
 
-        without_unused_backends(UNUSED_HERE)
         gx_context()
         ready = ("ready",)
     except Exception:

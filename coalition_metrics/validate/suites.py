@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any
 
@@ -133,6 +135,29 @@ def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:
     return out
 
 
+# Optional packages Great Expectations imports when they are installed, for data sources nothing
+# here uses: sqlalchemy (SQL databases; installed for Prefect) is 1.5 of the 3.7 s of its import,
+# Google's client libraries (BigQuery, Cloud Storage) 0.1-0.2 s. GX guards each such import and
+# leaves those sources unavailable; this project validates pandas frames only.
+GX_LEFT_OUT = ("sqlalchemy", "google")
+
+
+@contextmanager
+def left_out(names: tuple[str, ...]):
+    """Within the block, ``import name`` raises ImportError for each of ``names`` not imported yet;
+    after it they import as usual (Prefect, a Google Sheet's extract). A name already imported (a
+    Prefect flow's sqlalchemy) is left as it is."""
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 @functools.lru_cache(maxsize=1)
 def gx_context():
     """The ephemeral (in-memory, offline) context, built once per process: a portfolio validating
@@ -141,10 +166,11 @@ def gx_context():
     from ..deferred import defer
 
     defer("altair", "scipy.stats")  # GX's charts and KL/KS tests, which no suite here uses
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    with left_out(GX_LEFT_OUT):  # in any process: the command's, a worker, Great Expectations' own
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from great_expectations.execution_engine import pandas_execution_engine
+        from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every batch under 1 GB by hashing all of it (pandas.util.hash_pandas_object,
     # then md5) only to label the batch in its results, which nothing here reads: 4.3 of 21.5 s of
