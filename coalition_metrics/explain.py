@@ -367,7 +367,9 @@ def _from_replay(exp: Explanation, out_dir: Path, built_by: str | None, progress
     from .replay import replay_run
 
     run = exp.run
-    why = ("the run was built without explain's row listings ([output] lineage = false)" if built_by == NO_LINEAGE
+    why = ("the run was built without explain's row listings ([output] lineage = false, or its sheet rows x "
+           "quarters above [output] lineage_max_row_quarters: the replay takes as long as they would have)"
+           if built_by == NO_LINEAGE
            else f"the database's raw, staging and lineage tables were last built by run {built_by}, not by run "
            f"{run['run_id']}" if built_by else
            f"this folder's database holds no build of run {run['run_id']}: a portfolio run builds every "

@@ -121,6 +121,7 @@ def test_a_coalition_above_the_lineage_limit_is_built_without_it_and_says_so(exa
     live = json.loads(explain("attendance_rate[weekly_call]", example_run.folder.parent.parent, quarter="2026-Q2",
                               fmt="json"))
     assert replayed["lineage"] == "replay" and replayed["included"]
+    assert "above [output] lineage_max_row_quarters" in replayed["lineage_note"]
     assert (replayed["included"], replayed["excluded"]) == (live["included"], live["excluded"])
     # 0: no limit; [output] lineage = false still builds none, and says nothing (it was asked)
     unlimited = run_quarterly(base.with_overrides(output={"lineage_max_row_quarters": 0, "pdf": False}),
