@@ -226,3 +226,27 @@ def test_the_command_sets_the_garbage_collector_before_its_imports():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == f"threshold {THRESHOLD}"
+
+
+def test_nothing_is_left_out_while_another_thread_may_import_it():
+    """suites.left_out blocks an import only in a single-threaded process: with another thread
+    running (a Dask worker's, google-auth's), that thread could import the name in the meantime."""
+    import sys
+    import threading
+
+    from coalition_metrics.validate.suites import left_out
+
+    name = "coalition_probe_never_imported"
+    with left_out((name,)):
+        blocked = name in sys.modules and sys.modules[name] is None
+    assert name not in sys.modules
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with left_out((name,)):
+            assert name not in sys.modules
+    finally:
+        stop.set()
+        other.join()
+    assert blocked == (threading.active_count() == 1)

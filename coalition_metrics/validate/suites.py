@@ -146,7 +146,15 @@ GX_LEFT_OUT = ("sqlalchemy", "google")
 def left_out(names: tuple[str, ...]):
     """Within the block, ``import name`` raises ImportError for each of ``names`` not imported yet;
     after it they import as usual (Prefect, a Google Sheet's extract). A name already imported (a
-    Prefect flow's sqlalchemy) is left as it is."""
+    Prefect flow's sqlalchemy) is left as it is. Only in a process whose one Python thread is this
+    one (the command's, Great Expectations' own, a portfolio's worker): where other threads run (a
+    Dask worker with several, google-auth's background thread), one of them may import a name in
+    the meantime, and nothing is left out."""
+    import threading
+
+    if threading.active_count() > 1:
+        yield
+        return
     blocked = [name for name in names if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None
