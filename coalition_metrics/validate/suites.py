@@ -99,8 +99,8 @@ def known_flags(values, accepted, key: str):
     # Index's set-up (0.5 ms a call, six calls a coalition) costs more than the lookups
     ids = set() if accepted is None else set(accepted[key].dropna().tolist())
     # Python True/False (a rule's tags are typed: see _tag)
-    return np.array([None if blank else value in ids for value, blank in zip(values.tolist(), pd.isna(values).tolist())],
-                    dtype=object)
+    blanks = pd.isna(values).tolist()
+    return np.array([None if blank else value in ids for value, blank in zip(values.tolist(), blanks)], dtype=object)
 
 
 def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:

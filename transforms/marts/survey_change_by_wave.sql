@@ -1,8 +1,9 @@
 -- grain: one row per (wave, item)
 -- change = mean this wave - mean of the last earlier wave with answers to the item, with Welch's
 -- t-test p-value (two-sided; t and Welch-Satterthwaite df here, the t distribution's tail from
--- cm_t_two_sided_ps, called once with every tested pair). n = the smaller of the two waves' n, so the small-n rule suppresses the change
--- unless both waves have n >= small_n. Null in a wave with no answers or with no earlier wave.
+-- cm_t_two_sided_ps, called once with every tested pair). n = the smaller of the two waves' n, so
+-- the small-n rule suppresses the change unless both waves have n >= small_n. Null in a wave with no
+-- answers or with no earlier wave.
 with
 
 waves as (
@@ -56,7 +57,8 @@ tested as (
 -- every (coalition, wave, item) with a t and a df, as one list: the p-values come back as a list in
 -- the same order (the two unnests of one select pair up element by element)
 pairs as (
-    select list({'coalition_id': coalition_id, 'wave': wave, 'item': item, 't': t_stat, 'df': welch_df}) as pairs
+    select list({'coalition_id': coalition_id, 'wave': wave, 'item': item, 't': t_stat, 'df': welch_df})
+           as pairs
     from tested
     where t_stat is not null and welch_df is not null
 ),
