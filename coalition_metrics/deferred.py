@@ -7,6 +7,9 @@ puts a stand-in module in ``sys.modules`` under such a name: ``import altair`` a
 (``stats.t``, ``alt.Chart``) imports the real module, puts it back in ``sys.modules`` and hands
 the attribute over. Code that uses the module sees no difference; code that never does never
 pays for it. A module already imported is left alone.
+
+``left_out`` goes further for the length of a block: a name is not importable at all (Great
+Expectations then imports without its SQL and Google backends, which it guards; suites.gx_context).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import importlib
 import sys
 import threading
 import types
+from contextlib import contextmanager
 
 _LOCK = threading.RLock()
 
@@ -58,3 +62,25 @@ def defer(*names: str) -> None:
 def is_loaded(name: str) -> bool:
     """True when the real module ``name`` has been imported (a stand-in does not count)."""
     return name in sys.modules and not isinstance(sys.modules[name], DeferredModule)
+
+
+@contextmanager
+def left_out(names: tuple[str, ...]):
+    """Within the block, ``import name`` raises ImportError for each of ``names`` not imported yet;
+    after it they import as usual (Prefect, a Google Sheet's extract). A name already imported (a
+    Prefect flow's sqlalchemy) is left as it is. Only in a process whose one Python thread is this
+    one (the command's, Great Expectations' own, a portfolio's worker): where other threads run (a
+    Dask worker with several, google-auth's background thread), one of them may import a name in
+    the meantime, and nothing is left out."""
+    if threading.active_count() > 1:
+        yield
+        return
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]

@@ -61,7 +61,7 @@ def test_t_from_scipy_special_is_scipy_stats_bit_for_bit():
 def test_the_example_run_never_imports_altair_or_scipy_stats(tmp_path):
     """The whole run without Prefect (validation with Great Expectations in this process, the models,
     publishing) imports neither: 1.5-2 s of imports per process saved. Nor sqlalchemy and Google's
-    libraries, which Great Expectations imports without them (suites.left_out: 1.5-1.7 s); both
+    libraries, which Great Expectations imports without them (deferred.left_out: 1.5-1.7 s); both
     still import afterwards, as Prefect and a Google Sheet's extract import them."""
     code = textwrap.dedent(f"""
         import json, os, sys

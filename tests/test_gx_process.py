@@ -229,12 +229,12 @@ def test_the_command_sets_the_garbage_collector_before_its_imports():
 
 
 def test_nothing_is_left_out_while_another_thread_may_import_it():
-    """suites.left_out blocks an import only in a single-threaded process: with another thread
+    """deferred.left_out blocks an import only in a single-threaded process: with another thread
     running (a Dask worker's, google-auth's), that thread could import the name in the meantime."""
     import sys
     import threading
 
-    from coalition_metrics.validate.suites import left_out
+    from coalition_metrics.deferred import left_out
 
     name = "coalition_probe_never_imported"
     with left_out((name,)):

@@ -490,7 +490,7 @@ def _worker_state():
 
 
 def test_workers_leave_out_sqlalchemy_and_collect_garbage_less_often():
-    """Each worker process imports Great Expectations without SQLAlchemy (suites.left_out: GX then
+    """Each worker process imports Great Expectations without SQLAlchemy (deferred.left_out: GX then
     leaves out its SQL sources), with its imported modules frozen for the garbage collector and a
     higher threshold."""
     from coalition_metrics.collector import THRESHOLD

@@ -6,8 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
-from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any
 
@@ -142,36 +140,12 @@ def expand_item_templates(expectations: list[dict], item_codes) -> list[dict]:
 GX_LEFT_OUT = ("sqlalchemy", "google")
 
 
-@contextmanager
-def left_out(names: tuple[str, ...]):
-    """Within the block, ``import name`` raises ImportError for each of ``names`` not imported yet;
-    after it they import as usual (Prefect, a Google Sheet's extract). A name already imported (a
-    Prefect flow's sqlalchemy) is left as it is. Only in a process whose one Python thread is this
-    one (the command's, Great Expectations' own, a portfolio's worker): where other threads run (a
-    Dask worker with several, google-auth's background thread), one of them may import a name in
-    the meantime, and nothing is left out."""
-    import threading
-
-    if threading.active_count() > 1:
-        yield
-        return
-    blocked = [name for name in names if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None
-    try:
-        yield
-    finally:
-        for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
-
-
 @functools.lru_cache(maxsize=1)
 def gx_context():
     """The ephemeral (in-memory, offline) context, built once per process: a portfolio validating
     many coalitions pays its set-up once."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    from ..deferred import defer
+    from ..deferred import defer, left_out
 
     defer("altair", "scipy.stats")  # GX's charts and KL/KS tests, which no suite here uses
     with left_out(GX_LEFT_OUT):  # in any process: the command's, a worker, Great Expectations' own
