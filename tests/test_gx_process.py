@@ -250,3 +250,44 @@ def test_nothing_is_left_out_while_another_thread_may_import_it():
         stop.set()
         other.join()
     assert blocked == (threading.active_count() == 1)
+
+
+def test_an_expectation_that_could_not_run_is_reported_as_such():
+    """A metric Great Expectations cannot compute (values it cannot compare with a bound) is reported
+    under the metric's id, with no failing row and the expectation failed: validate_here passes the
+    error on, where it once read as a rule every row passes."""
+    import numpy as np
+    import pandas as pd
+
+    stacked = pd.DataFrame({"v": pd.Series(["a", 3, None], dtype=object), "stacked": np.arange(3)})
+    spec = ("expect_column_values_to_be_between", {"column": "v", "min_value": 1, "max_value": 5}, {"stack": 0})
+    ((stack, raised, rows),) = gx_process.validate_here(stacked, [spec], "mixed")
+    assert (stack, rows) == (0, [])
+    assert raised == {"exception_message": "Column values, min_value, and max_value must either be None or of "
+                                           "the same type."}
+
+
+def test_a_rule_great_expectations_cannot_check_stops_the_run_naming_it():
+    """Rules of one type and arguments are checked as one expectation (suites.run_suites), so the
+    error names each rule of it."""
+    import pandas as pd
+
+    from coalition_metrics.errors import ConfigError
+    from coalition_metrics.validate.suites import run_suites
+
+    frame = pd.DataFrame({"sheet_row": [2, 3], "name": ["Ann", "Bo"], "score__value": [1.0, 9.0]})
+    suite = {"expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "score__value", "min_value": 1,
+                                                                   "max_value": 5}, "meta": {}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "name", "min_value": 1, "max_value": 5},
+         "meta": {}}]}
+    with pytest.raises(ConfigError) as stopped:
+        run_suites([("members", frame, suite)])
+    assert str(stopped.value) == (
+        "Great Expectations could not check the rule expect_column_values_to_be_between on members.name, "
+        "members.score__value: Column values, min_value, and max_value must either be None or of the same type. "
+        "Correct its arguments in "
+        "expectations/members.json (a bound or value of the column's own type), then run again; no row was "
+        "checked by it.")
+    ((failures, _checks),) = run_suites([("members", frame, {"expectations": suite["expectations"][:1]})])
+    assert [(f[0], f[2]) for f in failures] == [(1, "score__value")]  # the valid rule alone runs

@@ -148,12 +148,26 @@ def validate_here(stacked, specs: list[tuple], name: str) -> list[tuple[int, dic
                                                result_format=RESULT_FORMAT)
     out = []
     for r in answer.results:
-        info = r.exception_info
-        raised = {str(k): v if isinstance(v, (str, bool, int, float, type(None))) else str(v)
-                  for k, v in info.items()} if info and info.get("raised_exception") else None
-        out.append((r.expectation_config.meta["stack"], raised,
-                    [int(item["stacked"]) for item in r.result.get("unexpected_index_list") or []]))
+        failing = [int(item["stacked"]) for item in r.result.get("unexpected_index_list") or []]
+        raised = _raised(r.exception_info)
+        if raised is None and not r.success and not failing:  # failed, yet no row failed: it did not run
+            raised = {"exception_message": "Great Expectations found no failing row, yet the expectation failed"}
+        out.append((r.expectation_config.meta["stack"], raised, failing))
     return out
+
+
+def _raised(info) -> dict | None:
+    """The error an expectation's result carries, or None. Great Expectations reports it either at
+    the top of ``exception_info`` or, when a metric could not be computed (a bound of another type
+    than the column's values), under each metric's id; the result then lists no failing row, so an
+    error missed here would read as a rule every row passes."""
+    if not info:
+        return None
+    found = [info] if info.get("raised_exception") else \
+        [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+    if not found:
+        return None
+    return {"exception_message": "; ".join(sorted({str(f.get("exception_message")) for f in found}))}
 
 
 def serve(conn, parent_end, parent: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import PROJECT_ROOT
 from ..contract import ENUMS
+from ..errors import ConfigError
 from .frames import by_code
 from .results import TabResult
 
@@ -271,8 +272,12 @@ def run_suites(jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], lis
         for n, raised, failing in validate_stacked(stacked, expectations, f"stacks-{batch[0]}"):
             kind, _kwargs, _keys, _columns, owner_of, record_of = stacks[n]
             if raised:
-                tabs = sorted({jobs[declared[d][0]][0] for d in set(owner_of.tolist())})
-                raise RuntimeError(f"expectation {kind} on {', '.join(tabs)} failed to run: {raised}")
+                rules = sorted({f"{jobs[declared[d][0]][0]}.{declared[d][3]}" for d in set(owner_of.tolist())})
+                files = sorted({f"expectations/{rule.split('.')[0]}.json" for rule in rules})
+                raise ConfigError(
+                    f"Great Expectations could not check the rule {kind} on {', '.join(rules)}: "
+                    f"{str(raised.get('exception_message')).rstrip('.')}. Correct its arguments in {', '.join(files)} (a bound "
+                    f"or value of the column's own type), then run again; no row was checked by it.")
             for i in failing:
                 failed_at.setdefault(int(owner_of[i]), []).append(int(record_of[i]))
     for d, (j, order, e, checked, detail) in enumerate(declared):
