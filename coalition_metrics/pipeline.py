@@ -24,6 +24,7 @@ from .runs import record_run, snapshot_for
 from .snapshot import Snapshot, load_snapshot, take_snapshot
 from .sources import RawTab, open_source
 from .validate import ValidationResult, validate_snapshot
+from .validate.ahead import PredictionMissed
 
 
 def extract(settings: Settings) -> dict[str, RawTab]:
@@ -42,6 +43,38 @@ def replay(run_or_snapshot: str, plan: RunPlan) -> Snapshot:
 def validate(snap: Snapshot, settings: Settings) -> ValidationResult:
     """The checks, with "today" the day the snapshot's source was read (a replay checks alike)."""
     return validate_snapshot(snap.tabs, settings, snap.read_on)
+
+
+def validate_ahead(snap: Snapshot, settings: Settings) -> ValidationResult:
+    """The validate stage of a command whose Great Expectations runs in a process of its own
+    (validate.gx_process): the validation is made from predicted answers while that process answers
+    the same calls (validate.ahead), so the run loads and builds meanwhile; build_database keeps the
+    build only if every answer is the predicted one. Otherwise (a Prefect flow, a test calling the
+    command's main) it is ``validate``."""
+    from .validate import gx_process
+    from .validate.ahead import Ahead
+
+    if not gx_process.running():
+        return validate(snap, settings)
+    ahead = Ahead()
+    try:
+        validation = validate_snapshot(snap.tabs, settings, snap.read_on, check=ahead)
+    except Exception:
+        # a blocking problem (or an error) found from predicted answers is reported only if Great
+        # Expectations answers alike; else the validation is made again from its answers
+        if ahead.agreed():
+            raise
+        return validate(snap, settings)
+    ahead.start()
+    validation.ahead = ahead
+    return validation
+
+
+def confirmed(validation: ValidationResult) -> bool:
+    """True unless ``validation`` was made ahead (validate_ahead) and Great Expectations' answers
+    differ from the predicted ones (waits for them)."""
+    ahead, validation.ahead = validation.ahead, None
+    return ahead is None or ahead.agreed()
 
 
 def check_source(settings: Settings, source: str | None = None, out: str | Path | None = None,
@@ -79,24 +112,43 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
     """Load raw, quarantine and reference tables, then build staging and marts, and the lineage
     tables when ``lineage`` (default: [output] lineage, unless the coalition's sheet rows x
     reporting quarters exceed [output] lineage_max_row_quarters; a replay for explain always builds
-    them)."""
+    them).
+
+    A validation made ahead of Great Expectations' answer (validate_ahead) is checked before the
+    build is recorded: PredictionMissed when the answer differs (nothing of the build is then used;
+    run_stages validates and builds again)."""
+    try:
+        first = first_quarter(validation, plan.settings)
+        if plan.quarter < first:
+            raise CoalitionError(
+                f"Quarter {plan.quarter} is before the coalition's data starts ({first}). Pick a quarter "
+                f"from {first} on."
+            )
+        with run_lock(plan), open_db(plan) as con:
+            built, note = _build(con, snap, validation, plan, lineage, first)
+            if not confirmed(validation):
+                raise PredictionMissed("Great Expectations' answers differ from the predicted ones")
+            record_build(con, plan, snap)
+            return Build(built, note)
+    except PredictionMissed:
+        raise
+    except Exception:
+        if not confirmed(validation):  # the error may come from a prediction Great Expectations refutes
+            raise PredictionMissed("Great Expectations' answers differ from the predicted ones") from None
+        raise
+
+
+def _build(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan, lineage: bool | None,
+           first: Quarter) -> tuple[list[str], str]:
+    """build_database's tables: (the models built, the lineage note)."""
     from .load import load_reference_tables, load_snapshot_tables
     from .transform import FIGURE_LAYERS, LAYERS, lineage_limit_note, run_models
 
-    first = first_quarter(validation, plan.settings)
-    if plan.quarter < first:
-        raise CoalitionError(
-            f"Quarter {plan.quarter} is before the coalition's data starts ({first}). Pick a quarter "
-            f"from {first} on."
-        )
-    with run_lock(plan), open_db(plan) as con:
-        load_snapshot_tables(con, snap, validation, plan.settings)
-        load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
-        note = lineage_limit_note(con, plan.settings) if lineage is None and plan.settings.build_lineage else ""
-        with_lineage = (plan.settings.build_lineage and not note) if lineage is None else lineage
-        built = run_models(con, plan.settings, LAYERS if with_lineage else FIGURE_LAYERS)
-        record_build(con, plan, snap)
-        return Build(built, note)
+    load_snapshot_tables(con, snap, validation, plan.settings)
+    load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
+    note = lineage_limit_note(con, plan.settings) if lineage is None and plan.settings.build_lineage else ""
+    with_lineage = (plan.settings.build_lineage and not note) if lineage is None else lineage
+    return run_models(con, plan.settings, LAYERS if with_lineage else FIGURE_LAYERS), note
 
 
 def record_build(con, plan: RunPlan, snap: Snapshot) -> None:
@@ -219,7 +271,7 @@ def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages:
     runs table; ``publish`` is render_and_publish (quarterly) or publish_funder (refresh).
 
     Between stages the run checks its time limit (RunRecord.stage)."""
-    st = stages or Stages(extract, snapshot, replay, validate, build_database)
+    st = stages or Stages(extract, snapshot, replay, validate_ahead, build_database)
     settings = plan.settings
     with recorded_run(plan) as run:
         if from_snapshot is not None:  # an empty value is refused, not taken as 'no replay'
@@ -233,7 +285,11 @@ def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages:
         validation = st.validate(snap, settings)
         with run_lock(plan):  # build and publish from the same database state
             run.stage("load")
-            build = st.build_database(snap, validation, plan)
+            try:
+                build = st.build_database(snap, validation, plan)
+            except PredictionMissed:  # made ahead and refuted (validate_ahead): Great Expectations' own, again
+                validation = validate(snap, settings)
+                build = st.build_database(snap, validation, plan)
             run.stage("publish")
             result = publish(snap, validation, plan)
         run.folder = result.folder

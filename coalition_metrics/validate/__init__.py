@@ -52,7 +52,8 @@ Modules: frames (header matching, the checked frame of a tab), grid (grid-form a
 references (respondents and grid rows to members), workstreams (the [workstreams] mapping against
 the tasks and goals tabs), suites (Great Expectations), quarantine
 (failures to entries, the bad-share rule), row_rules (rules over several cells of a row),
-results (the dataclasses).
+results (the dataclasses), gx_process (Great Expectations in a process of its own), ahead (a
+validation made ahead of Great Expectations' answer, which checks it before the run keeps anything).
 """
 
 from __future__ import annotations
@@ -83,17 +84,18 @@ TAB_ORDER = ("members", "meetings", "goals", "attendance", "tasks", "goal_measur
 STAGES = (("members", "goals"), ("meetings", "tasks", "goal_measurements", "survey", "milestones"), ("attendance",))
 
 
-def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = None) -> ValidationResult:
+def validate_snapshot(tabs: dict[str, RawTab], settings, today: date | None = None, check=None) -> ValidationResult:
     """Validate every tab; raise BlockingValidationError listing every blocking problem.
 
-    ``today`` is the day the checks treat as now ("measured_on not in the future")."""
-    (outcome,) = validate_many([(settings, tabs, today)])
+    ``today`` is the day the checks treat as now ("measured_on not in the future"); ``check`` runs
+    the suites' stacked calls (suites.run_suites)."""
+    (outcome,) = validate_many([(settings, tabs, today)], check)
     if isinstance(outcome, BlockingValidationError):
         raise outcome
     return outcome
 
 
-def validate_many(coalitions: list[tuple[Any, dict[str, RawTab], date | None]]) -> list:
+def validate_many(coalitions: list[tuple[Any, dict[str, RawTab], date | None]], check=None) -> list:
     """Validate several coalitions, each ``(settings, tabs, today)``, with one Great Expectations
     pass per stage for all of them (the suites' cost is per expectation, not per row, and the same
     declared expectation of every coalition runs as one; see suites.run_suites). Returns, in order,
@@ -137,7 +139,7 @@ def validate_many(coalitions: list[tuple[Any, dict[str, RawTab], date | None]]) 
                 owners.append(k)
         if not jobs:
             continue
-        for k, (name, frame, _suite), (failures, checks) in zip(owners, jobs, run_suites(jobs)):
+        for k, (name, frame, _suite), (failures, checks) in zip(owners, jobs, run_suites(jobs, check)):
             st = states[k]
             settings, results = st["settings"], st["results"]
             result = results[name]

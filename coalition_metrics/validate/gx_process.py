@@ -114,6 +114,17 @@ def running() -> bool:
     return _worker is not None
 
 
+def take_while_waiting() -> Callable[[], Any] | None:
+    """The ``while_waiting`` given to start(), if it has not run yet, for the caller to run (a
+    validation made ahead, validate.ahead, waits for the answers elsewhere); None after that."""
+    with _lock:
+        worker = _worker
+        if worker is None:
+            return None
+        waiting, worker.while_waiting = worker.while_waiting, None
+        return waiting
+
+
 def validate_stacked(stacked, specs: list[tuple], name: str) -> list[tuple[int, dict | None, list[int]]]:
     """Run the expectations ``specs`` ((type, kwargs, meta with its "stack") each) on ``stacked``:
     for each, (meta "stack", the exception info if it raised, else None, the failing rows' "stacked"

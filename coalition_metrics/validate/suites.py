@@ -181,9 +181,10 @@ def run_suite(tab: str, frame, suite_doc: dict) -> tuple[list[tuple], list[dict]
 _COLUMN_KEYS = ("column", "column_A", "column_B")
 
 
-def run_suites(jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], list[dict]]]:
+def run_suites(jobs: list[tuple[str, Any, dict]], check=None) -> list[tuple[list[tuple], list[dict]]]:
     """Run the suites of several frames (tabs, or the same tab of several coalitions) in one Great
-    Expectations pass; for each job return (failures, checks):
+    Expectations pass (``check``, default gx_process.validate_stacked, runs each stacked call; a
+    validation made ahead passes its own, validate.ahead); for each job return (failures, checks):
     failures: one tuple per failing record and expectation (record position, expectation position,
     column, checked column, expectation type, reason, fix, ref, severity);
     checks: each declared expectation with the number of records failing it.
@@ -216,7 +217,8 @@ def run_suites(jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], lis
             groups.setdefault((e["type"], keys, _frozen(params)), []).append(len(declared))
             declared.append((j, order, e, checked, detail))
     failed_at: dict[int, list[int]] = {}
-    from .gx_process import validate_stacked
+    if check is None:
+        from .gx_process import validate_stacked as check
 
     stacks = []  # per group: (type, kwargs with the stacked columns, columns, owner, record)
     for (kind, keys, _params), members in groups.items():
@@ -269,7 +271,7 @@ def run_suites(jobs: list[tuple[str, Any, dict]]) -> list[tuple[list[tuple], lis
         stacked = pd.DataFrame(data)
         stacked["stacked"] = np.arange(length, dtype=np.int64)
         # Great Expectations runs them, in its own process when one was started (gx_process)
-        for n, raised, failing in validate_stacked(stacked, expectations, f"stacks-{batch[0]}"):
+        for n, raised, failing in check(stacked, expectations, f"stacks-{batch[0]}"):
             kind, _kwargs, _keys, _columns, owner_of, record_of = stacks[n]
             if raised:
                 rules = sorted({f"{jobs[declared[d][0]][0]}.{declared[d][3]}" for d in set(owner_of.tolist())})

@@ -1,0 +1,298 @@
+"""A validation made ahead of Great Expectations' answer (validate/ahead.py): the prediction gives
+Great Expectations' own answer wherever it answers at all, and a run keeps nothing made from a
+prediction that Great Expectations refutes."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_gx_process import hostile_sheet
+
+from coalition_metrics import pipeline
+from coalition_metrics.config import load_settings
+from coalition_metrics.validate import ahead, gx_process
+from coalition_metrics.validate.gx_process import validate_here
+
+TODAY = date(2026, 11, 24)
+
+
+def hostile_columns(rng: random.Random, n: int) -> dict[str, pd.Series]:
+    """Columns of every kind a stacked frame holds, and some it never does, with every kind of blank."""
+    blank = [None, np.nan, pd.NaT, pd.NA]
+    words = ["a", "b", "", " ", "True", "1", "é", "e\u0301", "x" * 40]
+
+    def pick(values, blanks=0.2):
+        return [rng.choice(blank) if rng.random() < blanks else rng.choice(values) for _ in range(n)]
+
+    day = datetime(2020, 1, 1)
+    days = [day + timedelta(days=rng.randint(-20000, 40000)) for _ in range(n)]
+    return {
+        "text": pd.Series(pick(words), dtype=object),
+        "text_str": pd.Series([rng.choice(words) if rng.random() > 0.2 else None for _ in range(n)], dtype="str"),
+        "mixed": pd.Series(pick(words + [True, False, 1, 0, 1.0, 2.5]), dtype=object),
+        "flags": pd.Series(pick([True, False]), dtype=object),
+        "numbers": pd.Series([rng.choice([1, 2, 3, 4, 5, 0, 6, 2.5, -1, np.nan]) for _ in range(n)], dtype=float),
+        "ints": pd.Series([rng.randint(-3, 8) for _ in range(n)], dtype="int64"),
+        "ints32": pd.Series([rng.randint(-3, 8) for _ in range(n)], dtype="int32"),
+        "num_objects": pd.Series(pick([1, 2, 5, 6, 2.5, -1]), dtype=object),
+        "when": pd.Series([d if rng.random() > 0.2 else pd.NaT for d in days], dtype="datetime64[ns]"),
+        "when_s": pd.Series([d if rng.random() > 0.2 else pd.NaT for d in days]).astype("datetime64[s]"),
+        "when_tz": pd.Series([d if rng.random() > 0.2 else pd.NaT for d in days],
+                             dtype="datetime64[ns]").dt.tz_localize(timezone.utc),
+        "iso": pd.Series(pick([d.date().isoformat() for d in days[:20]]), dtype=object),
+    }
+
+
+FAMILIES = {"numbers": "number", "ints": "number", "ints32": "number", "num_objects": "number",
+            "when": "when", "when_s": "when", "when_tz": "when"}
+
+
+def hostile_specs(rng: random.Random, columns: list[str]) -> list[tuple[str, dict]]:
+    """Every covered expectation type on every column, with bounds and pairs mostly of the column's
+    own family (so most are covered) and sometimes of any (so some are not)."""
+    bounds = {"number": [None, 1, 5, 2.5, -1, 0.0], "when": [None, datetime(1990, 1, 1), datetime(2100, 12, 31),
+                                                             datetime(2026, 11, 24, 23, 59, 59), date(2020, 1, 1)],
+              "text": [None, "b", "2020-01-01", True, "a"]}
+    everything = [b for family in bounds.values() for b in family]
+    sets = [["a", "b"], [True], [True, False], ["True", "1"], [1, 2, 3], [1.0, "a", True], [], None]
+    specs = []
+    for column in columns:
+        family = FAMILIES.get(column, "text")
+        own = [c for c in columns if FAMILIES.get(c, "text") == family]
+        specs.append(("expect_column_values_to_not_be_null", {"column": column}))
+        specs.append(("expect_column_values_to_be_null", {"column": column, "mostly": 0.5}))
+        for _ in range(4):
+            specs.append(("expect_column_values_to_be_in_set", {"column": column, "value_set": rng.choice(sets)}))
+            choices = bounds[family] if rng.random() < 0.8 else everything
+            lo, hi = rng.choice(choices), rng.choice(choices)
+            kwargs = {"column": column, "min_value": lo, "max_value": hi}
+            for flag in ("strict_min", "strict_max"):
+                if rng.random() < 0.3:
+                    kwargs[flag] = True
+            specs.append(("expect_column_values_to_be_between", kwargs))
+            other = rng.choice(own if rng.random() < 0.8 else columns)
+            pair = {"column_A": column, "column_B": other,
+                    "ignore_row_if": rng.choice(["both_values_are_missing", "either_value_is_missing", "neither"])}
+            if rng.random() < 0.5:
+                pair["or_equal"] = True
+            specs.append(("expect_column_pair_values_a_to_be_greater_than_b", pair))
+    specs.append(("expect_column_values_to_match_regex", {"column": columns[0], "regex": "a"}))  # not covered
+    specs.append(("expect_column_values_to_be_in_set", {"column": columns[0], "value_set": ["a"],
+                                                        "row_condition": "x"}))  # an argument not covered
+    return specs
+
+
+def test_the_prediction_is_great_expectations_answer_wherever_it_answers():
+    rng = random.Random(13)
+    predicted = unpredicted = failing_rows = 0
+    kinds = set()
+    for n in (0, 1, 57):
+        columns = hostile_columns(rng, n)
+        stacked = pd.DataFrame(columns)
+        stacked["stacked"] = np.arange(n, dtype=np.int64) * 3 + 7  # not the row positions
+        specs = [(kind, kwargs, {"stack": i}) for i, (kind, kwargs) in enumerate(hostile_specs(rng, list(columns)))]
+        answers = {}
+        covered = []
+        for spec in specs:
+            try:
+                (answers[spec[2]["stack"]],) = ahead.predict(stacked, [spec])
+            except ahead.Unpredicted:
+                unpredicted += 1
+                continue
+            covered.append(spec)
+        real = validate_here(stacked, covered, f"hostile-{n}")  # one Great Expectations call
+        assert len(real) == len(covered)
+        for answer in real:
+            assert answers[answer[0]] == answer, (covered[[s[2]["stack"] for s in covered].index(answer[0])], answer)
+            predicted += 1
+            failing_rows += len(answer[2])
+            if answer[2]:
+                kinds.add(covered[[s[2]["stack"] for s in covered].index(answer[0])][0])
+    # not a test that passes by predicting nothing: most calls are covered, and they fail rows
+    assert predicted >= 300, (predicted, unpredicted)
+    assert unpredicted >= 50
+    assert failing_rows >= 3000
+    assert len(kinds) == 5  # every covered type failed some rows
+
+
+def test_what_the_prediction_leaves_great_expectations_reports():
+    """Values Great Expectations cannot compare are not predicted: its own error is reported
+    (test_gx_process: a rule Great Expectations cannot check stops the run naming it)."""
+    stacked = pd.DataFrame({"v": pd.Series(["a", 3, None], dtype=object), "stacked": np.arange(3)})
+    spec = ("expect_column_values_to_be_between", {"column": "v", "min_value": 1, "max_value": 5}, {"stack": 0})
+    with pytest.raises(ahead.Unpredicted):
+        ahead.predict(stacked, [spec])
+    ((_stack, raised, _rows),) = validate_here(stacked, [spec], "mixed")
+    assert raised is not None
+
+
+def example(tmp_path):
+    return load_settings(None, environ={}).with_overrides(source={"location": str(hostile_sheet(tmp_path))})
+
+
+def published(result) -> dict[str, bytes]:
+    """The run's published files that carry no run id: the funder figures and the rows set aside."""
+    folder = result.folder
+    files = {"funder_metrics.csv": (folder / "funder_metrics.csv").read_bytes()}
+    for path in sorted((folder / "validation").rglob("*.csv")):
+        files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+@pytest.fixture
+def worker():
+    assert gx_process.start()
+    yield gx_process._worker
+    gx_process.stop()
+
+
+@pytest.fixture
+def plain(tmp_path):
+    """The same run with no Great Expectations process: validated by GX alone, nothing ahead."""
+    result = pipeline.run_quarterly(example(tmp_path / "plain"), "2026-Q3", out=tmp_path / "plain-out",
+                                    today=TODAY, write_back=False)
+    return published(result)
+
+
+def spied(monkeypatch) -> dict[str, list]:
+    """Counts of what a run did: validations made by Great Expectations alone, predictions kept."""
+    seen = {"validate": [], "kept": []}
+    real_validate, real_agreed = pipeline.validate, ahead.Ahead.agreed
+
+    def validate(snap, settings):
+        seen["validate"].append(1)
+        return real_validate(snap, settings)
+
+    def agreed(self):
+        seen["kept"].append(len(self.kept))
+        return real_agreed(self)
+
+    monkeypatch.setattr(pipeline, "validate", validate)
+    monkeypatch.setattr(ahead.Ahead, "agreed", agreed)
+    return seen
+
+
+def test_a_run_made_ahead_publishes_what_great_expectations_alone_does(tmp_path, plain, worker, monkeypatch):
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert seen == {"validate": [], "kept": [3]}  # three stages predicted, then confirmed by GX
+    assert published(result) == plain
+    assert b"NOBODY" in b"".join(plain.values())  # the hostile rows are set aside in both
+
+
+def refute(monkeypatch, change):
+    """Predictions changed by ``change`` (a list of answers -> a list of answers)."""
+    real = ahead.predict
+
+    def wrong(stacked, specs):
+        return change(real(stacked, specs))
+
+    monkeypatch.setattr(ahead, "predict", wrong)
+
+
+def test_a_refuted_prediction_is_built_again_from_great_expectations_answer(tmp_path, plain, worker, monkeypatch):
+    refute(monkeypatch, one_fewer)
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert seen["validate"] == [1]  # validated again by Great Expectations alone
+    assert published(result) == plain
+
+
+def one_fewer(answers):
+    """One failing row fewer for each expectation that has any: the prediction lets bad rows through."""
+    return [(stack, raised, rows[1:]) if rows else (stack, raised, rows) for stack, raised, rows in answers]
+
+
+def blocked_ahead(monkeypatch):
+    """A validation made ahead stops at a blocking problem found from its predicted answers."""
+    from coalition_metrics.errors import BlockingValidationError
+
+    real = pipeline.validate_snapshot
+
+    def validate_snapshot(tabs, settings, today=None, check=None):
+        validation = real(tabs, settings, today, check=check)
+        if check is not None:
+            raise BlockingValidationError(["a problem found from the predicted answers"], validation)
+        return validation
+
+    monkeypatch.setattr(pipeline, "validate_snapshot", validate_snapshot)
+
+
+def test_a_blocking_problem_found_ahead_is_reported_when_great_expectations_agrees(tmp_path, worker, monkeypatch):
+    from coalition_metrics.errors import BlockingValidationError
+
+    blocked_ahead(monkeypatch)
+    seen = spied(monkeypatch)
+    with pytest.raises(BlockingValidationError, match="a problem found from the predicted answers"):
+        pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                               today=TODAY, write_back=False)
+    assert seen == {"validate": [], "kept": [3]}
+
+
+def test_a_blocking_problem_from_a_refuted_prediction_is_not_reported(tmp_path, plain, worker, monkeypatch):
+    blocked_ahead(monkeypatch)
+    refute(monkeypatch, one_fewer)
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert seen["validate"] == [1]
+    assert published(result) == plain
+
+
+def test_a_build_error_from_a_refuted_prediction_is_not_reported(tmp_path, plain, worker, monkeypatch):
+    """A prediction that makes the build fail (here: no member or meeting accepted, so no first
+    quarter) is checked before the error is reported."""
+    real_first = pipeline.first_quarter
+    calls = []
+
+    def first(validation, settings):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a build error caused by the prediction")
+        return real_first(validation, settings)
+
+    refute(monkeypatch, one_fewer)
+    monkeypatch.setattr(pipeline, "first_quarter", first)
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert seen["validate"] == [1] and len(calls) == 2
+    assert published(result) == plain
+
+
+def test_a_build_error_from_a_confirmed_prediction_is_reported(tmp_path, worker, monkeypatch):
+    def first(validation, settings):
+        raise RuntimeError("the build's own error")
+
+    monkeypatch.setattr(pipeline, "first_quarter", first)
+    seen = spied(monkeypatch)
+    with pytest.raises(RuntimeError, match="the build's own error"):
+        pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                               today=TODAY, write_back=False)
+    assert seen == {"validate": [], "kept": [3]}
+
+
+def test_a_call_too_large_to_send_is_answered_by_great_expectations_and_so_are_the_later_ones(
+        tmp_path, plain, worker, monkeypatch):
+    sizes = []
+    real_call = ahead.Ahead.__call__
+
+    def call(self, stacked, specs, name):
+        sizes.append(stacked.size)
+        if len(sizes) == 2:
+            monkeypatch.setattr(gx_process, "MAX_CELLS", stacked.size - 1)
+        return real_call(self, stacked, specs, name)
+
+    monkeypatch.setattr(ahead.Ahead, "__call__", call)
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert len(sizes) == 3
+    assert seen == {"validate": [], "kept": [1]}  # the first call predicted and checked; then GX's own
+    assert published(result) == plain
