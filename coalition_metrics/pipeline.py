@@ -144,6 +144,10 @@ def _build(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan, lin
     from .load import load_reference_tables, load_snapshot_tables
     from .transform import FIGURE_LAYERS, LAYERS, lineage_limit_note, run_models
 
+    if validation.ahead is not None:
+        # made ahead: Great Expectations' process works on the other core meanwhile (on the example
+        # this build takes 1.5-1.6 s in one thread, 1.7-1.8 s in two, and delays that process less)
+        con.execute("set threads = 1")
     load_snapshot_tables(con, snap, validation, plan.settings)
     load_reference_tables(con, plan.settings, plan.quarter, plan.as_of, first)
     note = lineage_limit_note(con, plan.settings) if lineage is None and plan.settings.build_lineage else ""

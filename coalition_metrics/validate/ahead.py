@@ -209,13 +209,19 @@ class Ahead:
                 else:
                     self.kept.append((stacked, specs, name, answer))
                     return answer
-            self.given_up = True  # Great Expectations answers this call and every later one
+            # Great Expectations answers this call and every later one. The kept calls first, while
+            # its process runs (a frame too large to send stops it: this process would then import
+            # Great Expectations and answer them after the whole validation)
+            self.given_up = True
+            self._agreed = self._check()
         return gx_process.validate_stacked(stacked, specs, name)
 
     def start(self) -> None:
         """Great Expectations answers the kept calls: in the background while its process runs and
         every call was predicted (a thread that waits on that process), else here, now."""
-        if self.given_up or not gx_process.running():
+        if self._agreed is not None:  # answered when the prediction gave up
+            return
+        if not gx_process.running():
             self._agreed = self._check()
             return
         self._while_waiting = gx_process.take_while_waiting()  # run here, while the thread waits
