@@ -161,18 +161,18 @@ def plain(tmp_path):
 def spied(monkeypatch) -> dict[str, list]:
     """Counts of what a run did: validations made by Great Expectations alone, predictions kept."""
     seen = {"validate": [], "kept": []}
-    real_validate, real_agreed = pipeline.validate, ahead.Ahead.agreed
+    real_validate, real_check = pipeline.validate, ahead.Ahead._check
 
     def validate(snap, settings):
         seen["validate"].append(1)
         return real_validate(snap, settings)
 
-    def agreed(self):
+    def check(self):
         seen["kept"].append(len(self.kept))
-        return real_agreed(self)
+        return real_check(self)
 
     monkeypatch.setattr(pipeline, "validate", validate)
-    monkeypatch.setattr(ahead.Ahead, "agreed", agreed)
+    monkeypatch.setattr(ahead.Ahead, "_check", check)
     return seen
 
 
@@ -278,21 +278,41 @@ def test_a_build_error_from_a_confirmed_prediction_is_reported(tmp_path, worker,
     assert seen == {"validate": [], "kept": [3]}
 
 
-def test_a_call_too_large_to_send_is_answered_by_great_expectations_and_so_are_the_later_ones(
+def test_a_call_not_predicted_is_answered_by_great_expectations_and_so_are_the_later_ones(
         tmp_path, plain, worker, monkeypatch):
-    sizes = []
-    real_call = ahead.Ahead.__call__
+    predicted = []
+    real = ahead.predict
 
-    def call(self, stacked, specs, name):
-        sizes.append(stacked.size)
-        if len(sizes) == 2:
-            monkeypatch.setattr(gx_process, "MAX_CELLS", stacked.size - 1)
-        return real_call(self, stacked, specs, name)
+    def second_unpredicted(stacked, specs):
+        predicted.append(len(specs))
+        if len(predicted) == 2:
+            raise ahead.Unpredicted("the second call")
+        return real(stacked, specs)
 
-    monkeypatch.setattr(ahead.Ahead, "__call__", call)
+    monkeypatch.setattr(ahead, "predict", second_unpredicted)
     seen = spied(monkeypatch)
     result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
                                     today=TODAY, write_back=False)
-    assert len(sizes) == 3
-    assert seen == {"validate": [], "kept": [1]}  # the first call predicted and checked; then GX's own
+    assert len(predicted) == 2  # the third call went to Great Expectations without a prediction
+    assert seen == {"validate": [], "kept": [1]}  # the first call checked when the second was not predicted
+    assert published(result) == plain
+
+
+def test_frames_of_any_size_go_to_great_expectations_process(tmp_path, plain, worker, monkeypatch):
+    """The size limit is for a caller that waits on the answer: one made ahead does not."""
+    monkeypatch.setattr(gx_process, "MAX_CELLS", 0)
+    sent = []
+    real = gx_process.GxProcess.validate
+
+    def counted(self, stacked, specs, name):
+        sent.append(stacked.size)
+        return real(self, stacked, specs, name)
+
+    monkeypatch.setattr(gx_process.GxProcess, "validate", counted)
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert seen == {"validate": [], "kept": [3]}
+    assert len(sent) == 3 and min(sent) > 0
+    assert gx_process.running()  # not stopped for a large frame
     assert published(result) == plain

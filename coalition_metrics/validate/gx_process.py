@@ -125,14 +125,16 @@ def take_while_waiting() -> Callable[[], Any] | None:
         return waiting
 
 
-def validate_stacked(stacked, specs: list[tuple], name: str) -> list[tuple[int, dict | None, list[int]]]:
+def validate_stacked(stacked, specs: list[tuple], name: str, any_size: bool = False
+                     ) -> list[tuple[int, dict | None, list[int]]]:
     """Run the expectations ``specs`` ((type, kwargs, meta with its "stack") each) on ``stacked``:
     for each, (meta "stack", the exception info if it raised, else None, the failing rows' "stacked"
-    values). In the other process when it runs and the frame is not too large, else here."""
+    values). In the other process when it runs and the frame is not too large (``any_size``: whatever
+    its size, for a caller that does not wait on the answer: validate.ahead), else here."""
     global _worker
     with _lock:
         worker = _worker
-        if worker is not None and stacked.size <= MAX_CELLS:
+        if worker is not None and (any_size or stacked.size <= MAX_CELLS):
             try:
                 return worker.validate(stacked, specs, name)
             except (EOFError, OSError, RuntimeError):  # gone or failed: this process validates, and reports alike
