@@ -6,9 +6,11 @@ the generator changes), then each measurement runs in a fresh child process that
 wall time, CPU time and peak resident memory (getrusage ru_maxrss: DuckDB's memory included, which
 tracemalloc misses):
 
-1. end to end: the run without Prefect (run_quarterly with [output] pdf = false; a portfolio with
-   run_portfolio), each stage function wrapped with a timer: extract, snapshot, validate, load,
-   transform, render (render_and_publish), other (run records, locks, planning);
+1. end to end: the run without Prefect (run_quarterly with [output] pdf = false, with Great
+   Expectations in a process of its own as the command has it, whose peak is reported apart; a
+   portfolio with run_portfolio), each stage function wrapped with a timer: extract, snapshot,
+   validate, load, transform, render (render_and_publish), other (run records, locks, planning, and
+   waiting for Great Expectations' answers to a validation made ahead);
 2. SQL: coalition_metrics.transform.run_models again on the database step 1 built;
 3. pandas: benchmarks/pandas_metrics.py over the same staging and reference tables (read from that
    database; the read is timed apart), checked against marts.metric_values (to 1e-9, n exactly),
@@ -173,7 +175,13 @@ def child(mode: str, data: Path, out: Path, quarter: str | None) -> dict:
         t = time.perf_counter()
         if mode == "e2e":
             from coalition_metrics.pipeline import run_quarterly
+            from coalition_metrics.validate import gx_process
+
+            # as the `coalition` command runs it: Great Expectations in a process of its own, started
+            # first, and the validation made ahead of its answers (validate/ahead.py)
+            gx_process.start()
             run_quarterly(load_settings(config), quarter, out=out, write_back=False)
+            gx_process.stop()  # ended and reaped: its peak counts among this process's children's
         else:
             from coalition_metrics.orchestration import run_flow
             run_flow(str(config), quarter=quarter, out=str(out), write_back=False)
@@ -330,7 +338,7 @@ def fmt_e2e(r: dict) -> str:
     st = stage_split(e)
     workers = e["stages"].get("processes")
     peak = (f"peak {e['peak_gib']:5.2f} GiB + {workers} workers of at most {e['worker_peak_gib']:.2f} GiB"
-            if workers else f"peak {e['peak_gib']:5.2f} GiB")
+            if workers else f"peak {e['peak_gib']:5.2f} GiB + Great Expectations' process {e['worker_peak_gib']:.2f} GiB")
     cpu = f"cpu {e['cpu_s']:.1f} s" + (f" + workers {e['worker_cpu_s']:.1f} s" if workers else "")
     command = f"; `coalition run --no-prefect` in a new process: {r['command_s']:.2f} s wall" if "command_s" in r else ""
     return (f"{r['size']:>6}  total {e['total_s']:7.2f} s  {peak}  "
