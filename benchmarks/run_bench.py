@@ -397,9 +397,14 @@ def fmt_e2e(r: dict) -> str:
     e = r["e2e"]
     st = stage_split(e)
     workers = e["stages"].get("processes")
-    together = f"{e.get('tree_peak_gib', 0):.2f} GiB with its {f'{workers} workers' if workers else 'GX process'} (PSS)"
-    peak = (f"peak {e['peak_gib']:5.2f} GiB, {together}" if workers else
-            f"peak {e['peak_gib']:5.2f} GiB (GX process {e.get('gx_peak_gib', 0):.2f} GiB), {together}")
+    tree = e.get("tree_peak_gib", 0.0)
+    if workers:
+        peak = f"peak {e['peak_gib']:5.2f} GiB, {tree:.2f} GiB with its {workers} workers (PSS)"
+    elif "gx_peak_gib" in e:
+        peak = (f"peak {e['peak_gib']:5.2f} GiB (GX process {e['gx_peak_gib']:.2f} GiB), "
+                f"{tree:.2f} GiB with its GX process (PSS)")
+    else:  # a portfolio in one process
+        peak = f"peak {e['peak_gib']:5.2f} GiB ({tree:.2f} GiB PSS)"
     cpu = f"cpu {e['cpu_s']:.1f} s" + (f" + workers {e['worker_cpu_s']:.1f} s" if workers else "")
     command = f"; `coalition run --no-prefect` in a new process: {r['command_s']:.2f} s wall" if "command_s" in r else ""
     return (f"{r['size']:>6}  total {e['total_s']:7.2f} s  {peak}  "
