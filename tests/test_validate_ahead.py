@@ -316,3 +316,33 @@ def test_frames_of_any_size_go_to_great_expectations_process(tmp_path, plain, wo
     assert len(sent) == 3 and min(sent) > 0
     assert gx_process.running()  # not stopped for a large frame
     assert published(result) == plain
+
+
+def test_a_refuted_prediction_found_when_the_prediction_gives_up_stops_it_at_once(
+        tmp_path, plain, worker, monkeypatch):
+    """The first call mispredicted, the second not predicted: Great Expectations answers the first
+    before the second is sent, and the validation is made anew from its answers then, not after a
+    build."""
+    predicted = []
+    real = ahead.predict
+
+    def wrong_then_unpredicted(stacked, specs):
+        predicted.append(len(specs))
+        if len(predicted) == 2:
+            raise ahead.Unpredicted("the second call")
+        answers = real(stacked, specs)
+        stack, raised, rows = answers[0]  # row 0 of the first expectation: failing <-> passing
+        answers[0] = (stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows])
+        return answers
+
+    monkeypatch.setattr(ahead, "predict", wrong_then_unpredicted)
+    built = []
+    real_build = pipeline._build
+    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert len(predicted) == 2
+    assert seen == {"validate": [1], "kept": [1]}
+    assert built == [1]  # one build, from Great Expectations' own validation
+    assert published(result) == plain
