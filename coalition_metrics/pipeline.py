@@ -22,6 +22,7 @@ from .quarters import Quarter
 from .runlock import open_db, run_lock
 from .runs import record_run, snapshot_for
 from .snapshot import Snapshot, load_snapshot, take_snapshot
+from .transaction import one_commit
 from .sources import RawTab, open_source
 from .validate import ValidationResult, validate_snapshot
 from .validate.ahead import PredictionMissed
@@ -114,9 +115,9 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
     reporting quarters exceed [output] lineage_max_row_quarters; a replay for explain always builds
     them).
 
-    A validation made ahead of Great Expectations' answer (validate_ahead) is checked before the
-    build is recorded: PredictionMissed when the answer differs (nothing of the build is then used;
-    run_stages validates and builds again)."""
+    The build is one transaction. A validation made ahead of Great Expectations' answer
+    (validate_ahead) is checked before it commits: PredictionMissed when the answer differs (nothing
+    of the build is kept; run_stages validates and builds again)."""
     try:
         first = first_quarter(validation, plan.settings)
         if plan.quarter < first:
@@ -124,12 +125,14 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
                 f"Quarter {plan.quarter} is before the coalition's data starts ({first}). Pick a quarter "
                 f"from {first} on."
             )
-        with run_lock(plan), open_db(plan) as con:
+        # one transaction: a build that fails, or whose validation Great Expectations refutes,
+        # leaves the database as the last build left it
+        with run_lock(plan), open_db(plan) as con, one_commit(con):
             built, note = _build(con, snap, validation, plan, lineage, first)
             if not confirmed(validation):
                 raise PredictionMissed("Great Expectations' answers differ from the predicted ones")
             record_build(con, plan, snap)
-            return Build(built, note)
+        return Build(built, note)
     except PredictionMissed:
         raise
     except Exception:

@@ -5,12 +5,13 @@ prediction that Great Expectations refutes."""
 from __future__ import annotations
 
 import random
+import shutil
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_gx_process import hostile_sheet
+from test_gx_process import ROOT, hostile_sheet
 
 from coalition_metrics import pipeline
 from coalition_metrics.config import load_settings
@@ -346,3 +347,52 @@ def test_a_refuted_prediction_found_when_the_prediction_gives_up_stops_it_at_onc
     assert seen == {"validate": [1], "kept": [1]}
     assert built == [1]  # one build, from Great Expectations' own validation
     assert published(result) == plain
+
+
+def test_a_refuted_build_is_not_kept_when_great_expectations_then_blocks_the_run(tmp_path, worker, monkeypatch):
+    """Every task is dated 1980 (before the plausible range): Great Expectations sets them all aside,
+    more than max_bad_share, and the run stops. A prediction that lets them through builds the
+    database first; that build must not be kept: the database is as the last run left it."""
+    import csv
+
+    from coalition_metrics.errors import BlockingValidationError
+
+    sheet = tmp_path / "sheet"
+    shutil.copytree(ROOT / "examples" / "riverside" / "csv", sheet)
+    settings = load_settings(None, environ={}).with_overrides(source={"location": str(sheet)})
+    out = tmp_path / "out"
+    pipeline.run_quarterly(settings, "2026-Q3", out=out, today=TODAY, write_back=False)
+    db = out / "coalition.duckdb"
+    before = database_state(db)
+
+    with (sheet / "tasks.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["created_on"], row["due_on"], row["completed_on"] = "1/1/1980", "1/5/1980", ""
+    with (sheet / "tasks.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    refute(monkeypatch, lambda answers: [(stack, raised, []) for stack, raised, _rows in answers])
+    seen = spied(monkeypatch)
+    built = []
+    real_build = pipeline._build
+    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    with pytest.raises(BlockingValidationError, match="Tab 'tasks': 72 of 72 rows"):
+        pipeline.run_quarterly(settings, "2026-Q3", out=out, today=TODAY, write_back=False)
+    assert (built, seen) == ([1], {"validate": [1], "kept": [3]})  # built from the prediction, then refuted
+    assert database_state(db) == before
+
+
+def database_state(db) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {"build": con.execute("select * from ref.build").fetchall(),
+                "tasks": con.execute("select * from staging.stg_tasks order by all").fetchall(),
+                "raw_tasks": con.execute("select count(*) from raw.tasks").fetchall(),
+                "figures": con.execute("select * from marts.published_metrics order by all").fetchall()}
+    finally:
+        con.close()
