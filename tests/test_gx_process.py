@@ -291,3 +291,38 @@ def test_a_rule_great_expectations_cannot_check_stops_the_run_naming_it():
         "checked by it.")
     ((failures, _checks),) = run_suites([("members", frame, {"expectations": suite["expectations"][:1]})])
     assert [(f[0], f[2]) for f in failures] == [(1, "score__value")]  # the valid rule alone runs
+
+
+def test_rows_padding_a_stack_are_no_record_even_when_they_fail():
+    """Small stacks run in one call, padded to the longest with values that pass most rules; a pair
+    rule that checks missing values too (ignore_row_if "neither") fails on the padding, which is no
+    record of any tab (it once stopped the run with an IndexError)."""
+    import pandas as pd
+
+    from coalition_metrics.validate.suites import run_suites
+
+    short = pd.DataFrame({"sheet_row": [2, 3], "a": [2.0, 1.0], "b": [1.0, 1.0]})
+    long = pd.DataFrame({"sheet_row": [2, 3, 4, 5, 6], "name": ["x", None, "y", "z", None]})
+    pair = {"expectations": [{"type": "expect_column_pair_values_a_to_be_greater_than_b",
+                              "kwargs": {"column_A": "a", "column_B": "b", "ignore_row_if": "neither"}, "meta": {}}]}
+    blank = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "name"},
+                               "meta": {}}]}
+    (pair_failures, _), (blank_failures, _) = run_suites([("goals", short, pair), ("members", long, blank)])
+    assert [f[0] for f in pair_failures] == [1]  # 1.0 > 1.0 fails; the three padded rows are no record
+    assert [f[0] for f in blank_failures] == [1, 4]
+
+
+def test_arguments_great_expectations_refuses_stop_the_run_naming_the_rule():
+    import pandas as pd
+
+    from coalition_metrics.errors import ConfigError
+    from coalition_metrics.validate.suites import run_suites
+
+    frame = pd.DataFrame({"sheet_row": [2, 3], "a": [2.0, 1.0], "b": [1.0, 1.0]})
+    suite = {"expectations": [{"type": "expect_column_pair_values_a_to_be_greater_than_b",
+                               "kwargs": {"column_A": "a", "column_B": "b", "ignore_row_if": "sometimes"},
+                               "meta": {}}]}
+    with pytest.raises(ConfigError, match=r"could not check the rule expect_column_pair_values_a_to_be_greater_than_b "
+                                          r"on tasks\.a: .*ignore_row_if.*Correct its arguments in "
+                                          r"expectations/tasks\.json"):
+        run_suites([("tasks", frame, suite)])

@@ -155,12 +155,16 @@ def validate_here(stacked, specs: list[tuple], name: str) -> list[tuple[int, dic
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    expectations = [ExpectationConfiguration(type=kind, kwargs=kwargs, meta=meta).to_domain_obj()
-                    for kind, kwargs, meta in specs]
+    expectations, refused = [], {}
+    for kind, kwargs, meta in specs:
+        try:
+            expectations.append(ExpectationConfiguration(type=kind, kwargs=kwargs, meta=meta).to_domain_obj())
+        except Exception as exc:  # arguments Great Expectations refuses (an unknown ignore_row_if)
+            refused[meta["stack"]] = {"exception_message": " ".join(str(exc).split())}
     answer = _batch(context, stacked).validate(ExpectationSuite(name=name, expectations=expectations),
-                                               result_format=RESULT_FORMAT)
-    out = []
-    for r in answer.results:
+                                               result_format=RESULT_FORMAT) if expectations else None
+    out = [(stack, raised, []) for stack, raised in refused.items()]
+    for r in answer.results if answer is not None else ():
         failing = [int(item["stacked"]) for item in r.result.get("unexpected_index_list") or []]
         raised = _raised(r.exception_info)
         if raised is None and not r.success and not failing:  # failed, yet no row failed: it did not run

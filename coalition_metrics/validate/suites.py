@@ -281,7 +281,8 @@ def run_suites(jobs: list[tuple[str, Any, dict]], check=None) -> list[tuple[list
                     f"{str(raised.get('exception_message')).rstrip('.')}. Correct its arguments in {', '.join(files)} (a bound "
                     f"or value of the column's own type), then run again; no row was checked by it.")
             for i in failing:
-                failed_at.setdefault(int(owner_of[i]), []).append(int(record_of[i]))
+                if i < len(owner_of):  # beyond: a row padding the stack, no record's (see above)
+                    failed_at.setdefault(int(owner_of[i]), []).append(int(record_of[i]))
     for d, (j, order, e, checked, detail) in enumerate(declared):
         meta = e.get("meta") or {}
         column = meta.get("column") or checked
