@@ -409,7 +409,7 @@ def lineage_rows(con, published_id: str, quarter: str, member: str | None = None
         """select tab, sheet_row, sheet_column, member_id, role, included, reason, cell
            from lineage.metric_lineage
            where published_id = ? and quarter = ? and (? is null or member_id = ?)
-           order by not included, tab, role, reason, sheet_row, sheet_column""",
+           order by not included, tab, role, reason, sheet_row, sheet_column, member_id, cell""",
         [published_id, quarter, member, member]).fetchall()
     cols = ("tab", "sheet_row", "sheet_column", "member_id", "role", "included", "reason", "cell")
     found = [dict(zip(cols, r)) for r in rows]
