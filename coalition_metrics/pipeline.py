@@ -115,9 +115,9 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
     reporting quarters exceed [output] lineage_max_row_quarters; a replay for explain always builds
     them).
 
-    The build is one transaction. A validation made ahead of Great Expectations' answer
-    (validate_ahead) is checked before it commits: PredictionMissed when the answer differs (nothing
-    of the build is kept; run_stages validates and builds again)."""
+    The build is one transaction, with its record (ref.build: this run built the tables). A
+    validation made ahead of Great Expectations' answer (validate_ahead) is checked after it
+    commits: PredictionMissed when the answer differs (run_stages validates and builds again)."""
     try:
         first = first_quarter(validation, plan.settings)
         if plan.quarter < first:
@@ -125,13 +125,15 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
                 f"Quarter {plan.quarter} is before the coalition's data starts ({first}). Pick a quarter "
                 f"from {first} on."
             )
-        # one transaction: a build that fails, or whose validation Great Expectations refutes,
-        # leaves the database as the last build left it
-        with run_lock(plan), open_db(plan) as con, one_commit(con):
-            built, note = _build(con, snap, validation, plan, lineage, first)
+        with run_lock(plan), open_db(plan) as con:
+            with one_commit(con):  # a build that fails leaves the database as the last build left it
+                built, note = _build(con, snap, validation, plan, lineage, first)
+                record_build(con, plan, snap)
+            # committed while Great Expectations answers; if it refutes them, the tables are recorded
+            # as this run's build, which then validates and builds again or fails (explain replays
+            # the published runs: their rows are not these tables')
             if not confirmed(validation):
                 raise PredictionMissed("Great Expectations' answers differ from the predicted ones")
-            record_build(con, plan, snap)
         return Build(built, note)
     except PredictionMissed:
         raise

@@ -109,12 +109,14 @@ def test_a_run_past_its_time_limit_fails_clearly_and_publishes_nothing(tmp_path,
                 COALITION_ORCHESTRATION_FLOW_TIMEOUT_SECONDS="0.5")
     assert proc.returncode == 2, proc.stderr
     (run,) = list_runs(out, load_settings(None, environ={}))
-    # The limit is checked between stages; validation alone (importing Great Expectations) takes
-    # longer than 0.5 s, so the run stops at the latest before it loads the database.
+    # The limit is checked between stages; the run takes longer than 0.5 s (importing Great
+    # Expectations alone does), so it stops at the latest before it publishes: before it loads the
+    # database when it waited for Great Expectations to validate, or after building when it
+    # validated ahead of its answers (the `coalition` command, validate/ahead.py).
     stopped = re.search(rf"error: The quarterly-report run {run['run_id']} stopped before (\w+) after [0-9.]+ s: "
                         r"its limit is 0.5 s \(\[orchestration\] flow_timeout_seconds\)\. It was marked failed "
                         r"and nothing was published by it\.", proc.stderr)
-    assert stopped and stopped.group(1) in {"snapshot", "validate", "load"}, proc.stderr
+    assert stopped and stopped.group(1) in {"snapshot", "validate", "load", "publish"}, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (out / "2026-Q3").exists()
     assert run["status"] == "failed"

@@ -349,10 +349,13 @@ def test_a_refuted_prediction_found_when_the_prediction_gives_up_stops_it_at_onc
     assert published(result) == plain
 
 
-def test_a_refuted_build_is_not_kept_when_great_expectations_then_blocks_the_run(tmp_path, worker, monkeypatch):
+def test_a_refuted_build_is_never_read_for_a_published_run(tmp_path, worker, monkeypatch):
     """Every task is dated 1980 (before the plausible range): Great Expectations sets them all aside,
     more than max_bad_share, and the run stops. A prediction that lets them through builds the
-    database first; that build must not be kept: the database is as the last run left it."""
+    database first. That build is recorded as the failed run's (ref.build), so explain does not
+    read its tables for the published run: it replays that run and lists the same rows as before."""
+    from test_lineage import explain_json
+
     import csv
 
     from coalition_metrics.errors import BlockingValidationError
@@ -364,6 +367,8 @@ def test_a_refuted_build_is_not_kept_when_great_expectations_then_blocks_the_run
     pipeline.run_quarterly(settings, "2026-Q3", out=out, today=TODAY, write_back=False)
     db = out / "coalition.duckdb"
     before = database_state(db)
+    listed = explain_json(out, "task_completion_rate", quarter="2026-Q3")
+    assert listed["lineage"] == "live" and len(listed["included"]) == 9
 
     with (sheet / "tasks.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -382,7 +387,12 @@ def test_a_refuted_build_is_not_kept_when_great_expectations_then_blocks_the_run
     with pytest.raises(BlockingValidationError, match="Tab 'tasks': 72 of 72 rows"):
         pipeline.run_quarterly(settings, "2026-Q3", out=out, today=TODAY, write_back=False)
     assert (built, seen) == ([1], {"validate": [1], "kept": [3]})  # built from the prediction, then refuted
-    assert database_state(db) == before
+    after = database_state(db)
+    assert after["build"][0][1] != before["build"][0][1]  # recorded as the failed run's build
+    assert after["tasks"] != before["tasks"]  # (the refuted tasks)
+    replayed = explain_json(out, "task_completion_rate", quarter="2026-Q3")
+    assert replayed["lineage"] == "replay"
+    assert (replayed["included"], replayed["excluded"]) == (listed["included"], listed["excluded"])
 
 
 def database_state(db) -> dict:
