@@ -279,18 +279,25 @@ def test_a_build_error_from_a_confirmed_prediction_is_reported(tmp_path, worker,
     assert seen == {"validate": [], "kept": [3]}
 
 
-def test_a_call_not_predicted_is_answered_by_great_expectations_and_so_are_the_later_ones(
-        tmp_path, plain, worker, monkeypatch):
+def second_call_unpredicted(monkeypatch, change=lambda answers: answers) -> list:
+    """Predictions changed by ``change``, but none for the second call; returns the calls' sizes, one
+    per call the prediction was asked for."""
     predicted = []
     real = ahead.predict
 
-    def second_unpredicted(stacked, specs):
+    def predict(stacked, specs):
         predicted.append(len(specs))
         if len(predicted) == 2:
             raise ahead.Unpredicted("the second call")
-        return real(stacked, specs)
+        return change(real(stacked, specs))
 
-    monkeypatch.setattr(ahead, "predict", second_unpredicted)
+    monkeypatch.setattr(ahead, "predict", predict)
+    return predicted
+
+
+def test_a_call_not_predicted_is_answered_by_great_expectations_and_so_are_the_later_ones(
+        tmp_path, plain, worker, monkeypatch):
+    predicted = second_call_unpredicted(monkeypatch)
     seen = spied(monkeypatch)
     result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
                                     today=TODAY, write_back=False)
@@ -324,19 +331,11 @@ def test_a_refuted_prediction_found_when_the_prediction_gives_up_stops_it_at_onc
     """The first call mispredicted, the second not predicted: Great Expectations answers the first
     before the second is sent, and the validation is made anew from its answers then, not after a
     build."""
-    predicted = []
-    real = ahead.predict
-
-    def wrong_then_unpredicted(stacked, specs):
-        predicted.append(len(specs))
-        if len(predicted) == 2:
-            raise ahead.Unpredicted("the second call")
-        answers = real(stacked, specs)
+    def row_0_flipped(answers):
         stack, raised, rows = answers[0]  # row 0 of the first expectation: failing <-> passing
-        answers[0] = (stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows])
-        return answers
+        return [(stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows]), *answers[1:]]
 
-    monkeypatch.setattr(ahead, "predict", wrong_then_unpredicted)
+    predicted = second_call_unpredicted(monkeypatch, row_0_flipped)
     built = []
     real_build = pipeline._build
     monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
