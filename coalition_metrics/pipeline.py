@@ -49,9 +49,10 @@ def validate(snap: Snapshot, settings: Settings) -> ValidationResult:
 def validate_ahead(snap: Snapshot, settings: Settings) -> ValidationResult:
     """The validate stage of a command whose Great Expectations runs in a process of its own
     (validate.gx_process): the validation is made from predicted answers while that process answers
-    the same calls (validate.ahead), so the run loads and builds meanwhile; build_database keeps the
-    build only if every answer is the predicted one. Otherwise (a Prefect flow, a test calling the
-    command's main) it is ``validate``."""
+    the same calls (validate.ahead), so the run loads and builds meanwhile; build_database then
+    checks every answer is the predicted one before the run goes on to publish (PredictionMissed
+    otherwise). Without that process (a Prefect flow, a test calling the command's main) it is
+    ``validate``."""
     from .validate import gx_process
     from .validate.ahead import Ahead
 

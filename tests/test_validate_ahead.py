@@ -151,9 +151,12 @@ def worker():
     gx_process.stop()
 
 
-@pytest.fixture
-def plain(tmp_path):
-    """The same run with no Great Expectations process: validated by GX alone, nothing ahead."""
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    """The same run with no Great Expectations process: validated by GX alone, nothing ahead (made
+    once for the module's tests: each compares its own run with it)."""
+    tmp_path = tmp_path_factory.mktemp("plain")
+    assert not gx_process.running()
     result = pipeline.run_quarterly(example(tmp_path / "plain"), "2026-Q3", out=tmp_path / "plain-out",
                                     today=TODAY, write_back=False)
     return published(result)
