@@ -1,4 +1,4 @@
-"""Validation ahead of Great Expectations' answer, checked by it before anything is kept.
+"""Validation ahead of Great Expectations' answer, checked by it before anything is published.
 
 A command that validates while Great Expectations still imports in its own process (gx_process)
 used to wait for it: on the example, the run's process sat idle for 1.5-2 s, then loaded and
@@ -10,12 +10,13 @@ built the database for about 1 s. Here the run goes on at once:
   same failing rows in the same order; the call and its predicted answer are kept;
 - the run loads and builds its database from that validation, while Great Expectations, in its
   own process, answers the kept calls (a thread waits for it);
-- before the build is recorded (pipeline.build_database), every answer is compared with the
-  prediction. Equal answers make an equal validation (everything after the suites is computed from
-  their answers alone), so the build stands. Any difference, or an error, and the build is
-  discarded: the run validates again with Great Expectations' answers and builds again
-  (pipeline.run_stages). Great Expectations decides every row; the prediction only lets the build
-  start before its answer comes.
+- once the build has committed (pipeline.build_database), every answer is compared with the
+  prediction, before the run publishes anything. Equal answers make an equal validation
+  (everything after the suites is computed from their answers alone), so the build stands. Any
+  difference, or an error, and the run validates again with Great Expectations' answers and builds
+  again (pipeline.run_stages), or stops if they block it; the refuted build is then recorded as
+  that run's, which explain never reads for a published run. Great Expectations decides every row;
+  the prediction only lets the build start before its answer comes.
 
 A call the prediction does not cover (another expectation type or argument, values it cannot
 compare) is answered by Great Expectations at once, as without this, and so is every later call of
