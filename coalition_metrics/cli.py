@@ -586,12 +586,9 @@ def console() -> None:
         if "coalition_metrics.validate.gx_process" in sys.modules:
             sys.modules["coalition_metrics.validate.gx_process"].stop(now=True)
     if _fast_exit_ok(argv):
-        import logging
+        from .collector import leave_now
 
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code if isinstance(code, int) else 1)
+        leave_now(code if isinstance(code, int) else 1)
     sys.exit(code)
 
 

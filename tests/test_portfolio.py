@@ -622,7 +622,7 @@ def _probe_teardown(path):
 
 
 def test_workers_end_without_the_interpreters_teardown(tmp_path):
-    """A worker ends as soon as the pool shuts it down (parallel._leave_now, an exit handler run once
+    """A worker ends as soon as the pool shuts it down (collector.leave_now, an exit handler run once
     its results are sent): the interpreter's teardown, about 0.9 s with Great Expectations loaded,
     would run while the whole run waits. The probe is an object that teardown frees: it never is.
     (Without the handler, the same probe writes its line: checked here in a plain child process.)"""

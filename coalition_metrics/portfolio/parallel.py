@@ -62,7 +62,7 @@ def worker_start() -> None:
       closes its own)."""
     import atexit
 
-    from ..collector import keep_imported, tune
+    from ..collector import keep_imported, leave_now, tune
 
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
@@ -71,15 +71,7 @@ def worker_start() -> None:
 
     keep_imported()
     tune()
-    atexit.register(_leave_now)
-
-
-def _leave_now() -> None:
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    atexit.register(leave_now)
 
 
 def _start_workers(executor: ProcessPoolExecutor, processes: int) -> None:
