@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .config import Settings
 from .errors import CoalitionError, RunTimedOut
 from .plan import RunPlan, RunResult, output_folder_ready, plan_refresh, plan_run, with_source
-from .publish import publish_funder, render_and_publish
+from .publish import publish_funder, render_ahead, render_and_publish, render_funder_ahead
 from .quarters import Quarter
 from .runlock import open_db, run_lock
 from .runs import record_run, snapshot_for
@@ -107,10 +107,11 @@ class Build:
     tables that [output] lineage asked for ("" when it did not)."""
     models: list[str]
     lineage_note: str = ""
+    rendered: Any = None  # what build_database's ``render`` made of it (publish.Rendered), or None
 
 
 def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
-                   lineage: bool | None = None) -> Build:
+                   lineage: bool | None = None, render: Callable | None = None) -> Build:
     """Load raw, quarantine and reference tables, then build staging and marts, and the lineage
     tables when ``lineage`` (default: [output] lineage, unless the coalition's sheet rows x
     reporting quarters exceed [output] lineage_max_row_quarters; a replay for explain always builds
@@ -118,7 +119,10 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
 
     The build is one transaction, with its record (ref.build: this run built the tables). A
     validation made ahead of Great Expectations' answer (validate_ahead) is checked after it
-    commits: PredictionMissed when the answer differs (run_stages validates and builds again)."""
+    commits: PredictionMissed when the answer differs (run_stages validates and builds again).
+    While that answer is awaited, ``render(con, snap, validation, plan)`` (publish.render_ahead)
+    renders the run's files from the build, for the publish stage once the answer agrees; an error
+    there is left for that stage to meet and report."""
     try:
         first = first_quarter(validation, plan.settings)
         if plan.quarter < first:
@@ -133,9 +137,15 @@ def build_database(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
             # committed while Great Expectations answers; if it refutes them, the tables are recorded
             # as this run's build, which then validates and builds again or fails (explain replays
             # the published runs: their rows are not these tables')
+            rendered = None
+            if render is not None and validation.ahead is not None and validation.ahead.answering:
+                try:
+                    rendered = render(con, snap, validation, plan)
+                except Exception:
+                    rendered = None  # rendered again after the answer, by the stage that reports it
             if not confirmed(validation):
                 raise PredictionMissed("Great Expectations' answers differ from the predicted ones")
-        return Build(built, note)
+        return Build(built, note, rendered)
     except PredictionMissed:
         raise
     except Exception:
@@ -252,7 +262,7 @@ def run_quarterly(settings: Settings, quarter: str | None = None, source: str | 
 
     settings = with_source(settings, source)
     plan = plan_run(settings, quarter, today, out)
-    result = run_stages(plan, render_and_publish, from_snapshot)
+    result = run_stages(plan, render_and_publish, from_snapshot, render=render_ahead)
     after_publish(plan, result, write_back)
     return result
 
@@ -265,7 +275,7 @@ def run_refresh(settings: Settings, source: str | None = None, out: str | Path |
 
     settings = with_source(settings, source)
     plan = plan_refresh(settings, as_of, today, out)
-    result = run_stages(plan, publish_funder)
+    result = run_stages(plan, publish_funder, render=render_funder_ahead)
     after_publish(plan, result, write_back)
     return result
 
@@ -281,9 +291,12 @@ class Stages:
     build_database: Any
 
 
-def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages: Stages | None = None) -> RunResult:
+def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages: Stages | None = None,
+               render: Callable | None = None) -> RunResult:
     """extract (or replay) -> snapshot -> validate -> load -> transform -> publish, recorded in the
     runs table; ``publish`` is render_and_publish (quarterly) or publish_funder (refresh).
+    ``render`` (render_ahead, render_funder_ahead) renders publish's files while Great Expectations
+    answers a validation made ahead (build_database); publish then takes them as ``rendered``.
 
     Between stages the run checks its time limit (RunRecord.stage)."""
     st = stages or Stages(extract, snapshot, replay, validate_ahead, build_database)
@@ -301,12 +314,18 @@ def run_stages(plan: RunPlan, publish, from_snapshot: str | None = None, stages:
         with run_lock(plan):  # build and publish from the same database state
             run.stage("load")
             try:
-                build = st.build_database(snap, validation, plan)
+                if render is not None and validation.ahead is not None:
+                    build = st.build_database(snap, validation, plan, render=render)
+                else:
+                    build = st.build_database(snap, validation, plan)
             except PredictionMissed:  # made ahead and refuted (validate_ahead): Great Expectations' own, again
                 validation = validate(snap, settings)
                 build = st.build_database(snap, validation, plan)
             run.stage("publish")
-            result = publish(snap, validation, plan)
+            if build.rendered is not None:
+                result = publish(snap, validation, plan, rendered=build.rendered)
+            else:
+                result = publish(snap, validation, plan)
         run.folder = result.folder
     if build.lineage_note:
         result.notes.append(build.lineage_note)

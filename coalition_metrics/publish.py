@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,37 @@ from .validate import ValidationResult
 from .jsontext import dumps_indented
 
 
-def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
+def render_and_publish(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
+                       rendered: Rendered | None = None) -> RunResult:
     """Render the report (HTML, PDF), the funder page (HTML, PDF) and the funder files into a new run
-    folder; never overwrite a published one. ``[output] pdf = false`` leaves the PDFs out."""
+    folder; never overwrite a published one. ``[output] pdf = false`` leaves the PDFs out.
+    ``rendered``: the files render_ahead made from this build while Great Expectations answered."""
     s = plan.settings
     with run_lock(plan), open_db(plan) as db:
-        with coalition_view(db, s.coalition_id) as con:
-            figures = read_figures(con, snap, validation, plan)
+        if rendered is None:
+            with coalition_view(db, s.coalition_id) as con:
+                figures = read_figures(con, snap, validation, plan)
         keep_published_metrics(db, plan.run_id, s.coalition_id)
-    return write_run_folder(snap, validation, plan, *figures)
+    if rendered is None:
+        rendered = render_run_folder(snap, validation, plan, *figures)
+    return publish_rendered(snap, validation, plan, rendered, "report.html")
+
+
+def render_ahead(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> Rendered:
+    """A quarterly run's files, rendered on the build's connection ``con`` before the build is
+    confirmed (pipeline.build_database, while Great Expectations answers a validation made ahead);
+    render_and_publish publishes them once it is. Only the manifest, which says when the run
+    finished, is written then."""
+    with coalition_view(con, plan.settings.coalition_id) as view:
+        figures = read_figures(view, snap, validation, plan)
+    return render_run_folder(snap, validation, plan, *figures)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A run folder's files but its manifest, and the funder records the manifest lists."""
+    records: list[dict]
+    files: dict[str, str | bytes]
 
 
 def read_figures(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan, read: dict | None = None
@@ -60,6 +83,13 @@ def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan
                      context: dict) -> RunResult:
     """Render the report, the funder page, the funder files, the data-quality page, the manifest and
     config.json from what read_figures read, and publish them as the run's new folder."""
+    return publish_rendered(snap, validation, plan, render_run_folder(snap, validation, plan, records, context),
+                            "report.html")
+
+
+def render_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan, records: list[dict],
+                      context: dict) -> Rendered:
+    """A quarterly run folder's files but the manifest, from what read_figures read."""
     from . import render
     from .quality import quality_context, quarantine_csv, render_quality_page
 
@@ -71,8 +101,7 @@ def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan
         validation, coalition=s.coalition_name, quarter=plan.quarter.label, run_id=plan.run_id,
         snapshot_id=snap.snapshot_id, source=source_description(s),
         validated_on=validation.validated_on.isoformat() if validation.validated_on else ""))
-    manifest = run_manifest(snap, validation, plan, records)
-    files = {
+    return Rendered(records, {
         "report.html": html,
         "funder.html": funder_html,
         **render_pdfs({"report.pdf": html, "funder.pdf": funder_html}, s),
@@ -80,11 +109,18 @@ def write_run_folder(snap: Snapshot, validation: ValidationResult, plan: RunPlan
         "validation/index.html": quality,
         "validation/quarantine.csv": quarantine_csv(validation),
         "validation/quarantine.json": dumps_indented(quarantined) + "\n",
-        "manifest.json": dumps_indented(manifest) + "\n",
-        CONFIG_FILE: config_json(s),
-    }
+    })
+
+
+def publish_rendered(snap: Snapshot, validation: ValidationResult, plan: RunPlan, rendered: Rendered,
+                     main_file: str) -> RunResult:
+    """Publish ``rendered`` with the run's manifest (finished now) and config.json as the run's new
+    folder; the result points at its ``main_file``."""
+    manifest = run_manifest(snap, validation, plan, rendered.records)
+    files = {**rendered.files, "manifest.json": dumps_indented(manifest) + "\n",
+             CONFIG_FILE: config_json(plan.settings)}
     folder = publish_folder(plan, files)
-    return RunResult(plan.run_id, plan.quarter.label, folder, folder / "report.html", manifest)
+    return RunResult(plan.run_id, plan.quarter.label, folder, folder / main_file, manifest)
 
 
 CONFIG_FILE = "config.json"
@@ -225,25 +261,39 @@ def code_version() -> str:
     return f"{__version__}+g{sha}" if sha else __version__
 
 
-def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> RunResult:
+def publish_funder(snap: Snapshot, validation: ValidationResult, plan: RunPlan,
+                   rendered: Rendered | None = None) -> RunResult:
     """A refresh publishes the funder files, the funder page (HTML, and PDF unless ``[output] pdf`` is
-    false), the quarantine list and a manifest (no report)."""
-    from . import funder
-
+    false), the quarantine list and a manifest (no report). ``rendered``: the files
+    render_funder_ahead made from this build while Great Expectations answered."""
     s = plan.settings
     with run_lock(plan), open_db(plan) as db:
-        with coalition_view(db, s.coalition_id) as con:
-            records = funder.funder_records(con, s)
+        if rendered is None:
+            records = _funder_records(db, plan)
         keep_published_metrics(db, plan.run_id, s.coalition_id)
+    if rendered is None:
+        rendered = render_funder_files(records, validation, plan)
+    return publish_rendered(snap, validation, plan, rendered, "funder_metrics.csv")
+
+
+def render_funder_ahead(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan) -> Rendered:
+    """render_ahead for a refresh: its files from the build's connection, before it is confirmed."""
+    return render_funder_files(_funder_records(con, plan), validation, plan)
+
+
+def _funder_records(db, plan: RunPlan) -> list[dict]:
+    from . import funder
+
+    with coalition_view(db, plan.settings.coalition_id) as con:
+        return funder.funder_records(con, plan.settings)
+
+
+def render_funder_files(records: list[dict], validation: ValidationResult, plan: RunPlan) -> Rendered:
+    """A refresh folder's files but the manifest."""
     funder_html = funder_page_html(records, validation, plan)
-    files = {
+    return Rendered(records, {
         "funder.html": funder_html,
-        **render_pdfs({"funder.pdf": funder_html}, s),
+        **render_pdfs({"funder.pdf": funder_html}, plan.settings),
         **funder_files(records, validation, plan),
         "validation/quarantine.json": dumps_indented([q.as_dict() for q in validation.quarantined]) + "\n",
-    }
-    manifest = run_manifest(snap, validation, plan, records)
-    files["manifest.json"] = dumps_indented(manifest) + "\n"
-    files[CONFIG_FILE] = config_json(s)
-    folder = publish_folder(plan, files)
-    return RunResult(plan.run_id, plan.quarter.label, folder, folder / "funder_metrics.csv", manifest)
+    })

@@ -4,8 +4,10 @@ prediction that Great Expectations refutes."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
+import threading
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -13,7 +15,7 @@ import pandas as pd
 import pytest
 from test_gx_process import ROOT, hostile_sheet
 
-from coalition_metrics import pipeline
+from coalition_metrics import pipeline, publish
 from coalition_metrics.config import load_settings
 from coalition_metrics.validate import ahead, gx_process
 from coalition_metrics.validate.gx_process import validate_here
@@ -189,6 +191,105 @@ def test_a_run_made_ahead_publishes_what_great_expectations_alone_does(tmp_path,
     assert b"NOBODY" in b"".join(plain.values())  # the hostile rows are set aside in both
 
 
+def rendered_first(monkeypatch) -> dict[str, int]:
+    """Great Expectations' answers are compared only once the run has rendered its files ahead
+    (render_ahead, between the build's commit and its check), so a test sees that path whatever
+    the two processes' speeds; counts of the renderings ahead and of every reading of figures."""
+    done = threading.Event()
+    seen = {"ahead": 0, "read": 0}
+    real_render, real_check, real_read = pipeline.render_ahead, ahead.Ahead._check, publish.read_figures
+
+    def render(*a, **k):
+        seen["ahead"] += 1
+        try:
+            return real_render(*a, **k)
+        finally:
+            done.set()
+
+    def check(self):
+        done.wait(30)
+        return real_check(self)
+
+    def read(*a, **k):
+        seen["read"] += 1
+        return real_read(*a, **k)
+
+    monkeypatch.setattr(pipeline, "render_ahead", render)
+    monkeypatch.setattr(ahead.Ahead, "_check", check)
+    monkeypatch.setattr(publish, "read_figures", read)
+    return seen
+
+
+def test_files_rendered_while_great_expectations_answers_are_published(tmp_path, plain, worker, monkeypatch):
+    seen = rendered_first(monkeypatch)
+    kept = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert kept == {"validate": [], "kept": [3]}
+    assert seen == {"ahead": 1, "read": 1}  # the figures were read once, ahead, and not again
+    assert published(result) == plain
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    assert manifest["run_id"] == result.run_id and manifest["metrics"]
+    assert result.run_id in (result.folder / "report.html").read_text()
+
+
+def test_files_rendered_from_a_refuted_prediction_are_not_published(tmp_path, plain, worker, monkeypatch):
+    refute(monkeypatch, one_more)  # a row set aside that GX passes: the build from it succeeds
+    seen = rendered_first(monkeypatch)
+    kept = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert kept["validate"] == [1]
+    assert seen == {"ahead": 1, "read": 2}  # read again from the build made from GX's own validation
+    assert published(result) == plain
+
+
+def test_a_failed_rendering_ahead_leaves_the_publish_stage_to_render(tmp_path, plain, worker, monkeypatch):
+    seen = rendered_first(monkeypatch)
+    real = publish.render_run_folder
+    calls = []
+
+    def fails_once(*a, **k):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("rendering failed")
+        return real(*a, **k)
+
+    monkeypatch.setattr(publish, "render_run_folder", fails_once)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert (seen, len(calls)) == ({"ahead": 1, "read": 2}, 2)
+    assert published(result) == plain
+
+
+def test_a_refresh_renders_its_files_ahead(tmp_path, worker, monkeypatch):
+    done = threading.Event()
+    calls = []
+    real_render, real_check = pipeline.render_funder_ahead, ahead.Ahead._check
+
+    def render(*a, **k):
+        calls.append(1)
+        try:
+            return real_render(*a, **k)
+        finally:
+            done.set()
+
+    def check(self):
+        done.wait(30)
+        return real_check(self)
+
+    settings = example(tmp_path / "sheet")
+    monkeypatch.setattr(pipeline, "render_funder_ahead", None)  # rendered after the answers only
+    alone = pipeline.run_refresh(settings, out=tmp_path / "alone", as_of="2026-10-15", write_back=False)
+    monkeypatch.setattr(pipeline, "render_funder_ahead", render)
+    monkeypatch.setattr(ahead.Ahead, "_check", check)
+    result = pipeline.run_refresh(settings, out=tmp_path / "ahead", as_of="2026-10-15", write_back=False)
+    assert calls == [1]
+    for name in ("funder_metrics.csv", "funder_metrics.json", "validation/quarantine.json"):
+        assert (result.folder / name).read_bytes() == (alone.folder / name).read_bytes(), name
+    assert json.loads((result.folder / "manifest.json").read_text())["run_id"] == result.run_id
+
+
 def refute(monkeypatch, change):
     """Predictions changed by ``change`` (a list of answers -> a list of answers)."""
     real = ahead.predict
@@ -211,6 +312,14 @@ def test_a_refuted_prediction_is_built_again_from_great_expectations_answer(tmp_
 def one_fewer(answers):
     """One failing row fewer for each expectation that has any: the prediction lets bad rows through."""
     return [(stack, raised, rows[1:]) if rows else (stack, raised, rows) for stack, raised, rows in answers]
+
+
+def one_more(answers):
+    """Row 0 failing too for the first expectation it passes: the prediction sets a good row aside."""
+    for n, (stack, raised, rows) in enumerate(answers):
+        if 0 not in rows:
+            return [*answers[:n], (stack, raised, [0, *rows]), *answers[n + 1:]]
+    return answers
 
 
 def blocked_ahead(monkeypatch):
