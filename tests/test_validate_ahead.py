@@ -167,18 +167,18 @@ def plain(tmp_path_factory):
 def spied(monkeypatch) -> dict[str, list]:
     """Counts of what a run did: validations made by Great Expectations alone, predictions kept."""
     seen = {"validate": [], "kept": []}
-    real_validate, real_check = pipeline.validate, ahead.Ahead._check
+    real_validate, real_agreed = pipeline.validate, ahead.Ahead.agreed
 
     def validate(snap, settings):
         seen["validate"].append(1)
         return real_validate(snap, settings)
 
-    def check(self):
-        seen["kept"].append(len(self.kept))
-        return real_check(self)
+    def agreed(self):
+        seen["kept"].append(self.predicted)
+        return real_agreed(self)
 
     monkeypatch.setattr(pipeline, "validate", validate)
-    monkeypatch.setattr(ahead.Ahead, "_check", check)
+    monkeypatch.setattr(ahead.Ahead, "agreed", agreed)
     return seen
 
 
@@ -455,6 +455,43 @@ def test_a_refuted_prediction_found_when_the_prediction_gives_up_stops_it_at_onc
     result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
                                     today=TODAY, write_back=False)
     assert len(predicted) == 2
+    assert seen == {"validate": [1], "kept": [1]}
+    assert built == [1]  # one build, from Great Expectations' own validation
+    assert published(result) == plain
+
+
+def test_kept_calls_are_answered_while_the_validation_runs_and_a_refutation_stops_it(
+        tmp_path, plain, worker, monkeypatch):
+    """Each kept call goes to Great Expectations as it is made: the first is answered (and refuted
+    here) while the validation goes on, so the validation stops at its next call and is made anew
+    from Great Expectations' answers, before anything is built from it."""
+    real_predict, real_call = ahead.predict, ahead.Ahead.__call__
+    predicted, calls = [], []
+
+    def first_wrong(stacked, specs):
+        answers = real_predict(stacked, specs)
+        predicted.append(1)
+        if len(predicted) == 1:
+            stack, raised, rows = answers[0]
+            answers = [(stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows]), *answers[1:]]
+        return answers
+
+    def call(self, stacked, specs, name):
+        calls.append(1)
+        if len(calls) == 2:
+            self._thread.join(60)  # the first call's answer came back meanwhile
+            assert not self._thread.is_alive() and self._agreed is False
+        return real_call(self, stacked, specs, name)
+
+    monkeypatch.setattr(ahead, "predict", first_wrong)
+    monkeypatch.setattr(ahead.Ahead, "__call__", call)
+    built = []
+    real_build = pipeline._build
+    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    seen = spied(monkeypatch)
+    result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
+                                    today=TODAY, write_back=False)
+    assert (len(calls), len(predicted)) == (2, 1)  # the second call stopped the validation
     assert seen == {"validate": [1], "kept": [1]}
     assert built == [1]  # one build, from Great Expectations' own validation
     assert published(result) == plain
