@@ -8,8 +8,9 @@ built the database for about 1 s. Here the run goes on at once:
   operations Great Expectations' pandas engine applies for the expectation types the suites declare
   (null, not null, in set, between, column A greater than B), on the same stacked frame, giving the
   same failing rows in the same order; the call and its predicted answer are kept;
-- the run loads and builds its database from that validation, while Great Expectations, in its
-  own process, answers the kept calls (a thread waits for it);
+- a thread sends each kept call to Great Expectations' process as it is made, so that process
+  answers while the validation goes on (a refuted answer stops the validation at its next call),
+  and the run loads and builds its database from that validation meanwhile;
 - once the build has committed (pipeline.build_database), every answer is compared with the
   prediction, before the run publishes anything. Equal answers make an equal validation
   (everything after the suites is computed from their answers alone), so the build stands. Any
