@@ -102,21 +102,30 @@ def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api, tmp_pat
     runner = task_runner_for(sheet.with_overrides(orchestration={"task_runner": "dask", "dask_workers": 2}))
 
     @flow(name="sheets-rate-limit-test", task_runner=runner)
-    def two_workers():
+    def two_workers(barrier: str):
         names = ensure_sheets_limits([sheet])
-        futures = [read_sheet.submit(sheet, EXTRACTIONS_PER_WORKER, str(tmp_path)) for _ in range(2)]
+        futures = [read_sheet.submit(sheet, EXTRACTIONS_PER_WORKER, barrier) for _ in range(2)]
         return names, [f.result() for f in futures]
 
-    names, results = two_workers()
+    # The budget is shown shared only by two workers reading at the same time. Prefect's server
+    # tells a refused worker to retry after a random (Poisson) interval, so under load one worker
+    # may get no slot until the other has read everything (CI, 2026-11-27: 3.5 s apart). Such a
+    # run shows nothing either way, and the experiment is made again, at most three times.
+    for attempt in range(3):
+        barrier = tmp_path / f"barrier-{attempt}"
+        barrier.mkdir()
+        names, results = two_workers(str(barrier))
+        first_a, first_b = (min(ts) for _, ts in results)
+        last_a, last_b = (max(ts) for _, ts in results)
+        if max(first_a, first_b) < min(last_a, last_b):
+            break
     assert names == [limit_name(SERVICE_EMAIL)]
     pids = {pid for pid, _ in results}
     assert len(pids) == 2 and os.getpid() not in pids  # two worker processes, not this one
     stamps = sorted(t for _, ts in results for t in ts)
     assert len(stamps) == 2 * 2 * EXTRACTIONS_PER_WORKER
     # Both workers read at the same time, yet together they kept one budget.
-    first_a, first_b = (min(ts) for _, ts in results)
-    last_a, last_b = (max(ts) for _, ts in results)
-    assert max(first_a, first_b) < min(last_a, last_b), "the two workers' reads did not overlap"
+    assert max(first_a, first_b) < min(last_a, last_b), "the two workers' reads did not overlap in 3 runs"
     budget = Budget(READS_PER_MINUTE)
     assert max_in_window(stamps, budget) == []
     least = (len(stamps) - budget.burst) / budget.per_second  # 24 reads: 6 at once, then 6 a second
