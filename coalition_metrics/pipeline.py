@@ -163,8 +163,7 @@ def _build(con, snap: Snapshot, validation: ValidationResult, plan: RunPlan, lin
     # While Great Expectations' process answers a validation made ahead, it works on the other core:
     # DuckDB then keeps to one thread (the example's build takes 1.5-1.6 s in one, 1.7-1.8 s in two,
     # and delays that process less); once it has answered, DuckDB has every core again, from the
-    # next model on (at 100x the models took 8.4-11.1 s in one thread, as that process had answered
-    # during the first model).
+    # next model on (checked before each one: a larger coalition's answer often comes during them).
     ahead = validation.ahead
     one_thread = [ahead is not None and ahead.answering]
 

@@ -191,13 +191,13 @@ def test_a_run_made_ahead_publishes_what_great_expectations_alone_does(tmp_path,
     assert b"NOBODY" in b"".join(plain.values())  # the hostile rows are set aside in both
 
 
-def rendered_first(monkeypatch) -> dict[str, int]:
+def rendered_first(monkeypatch, renderer: str = "render_ahead") -> dict[str, int]:
     """Great Expectations' answers are compared only once the run has rendered its files ahead
-    (render_ahead, between the build's commit and its check), so a test sees that path whatever
+    (``renderer``, between the build's commit and its check), so a test sees that path whatever
     the two processes' speeds; counts of the renderings ahead and of every reading of figures."""
     done = threading.Event()
     seen = {"ahead": 0, "read": 0}
-    real_render, real_check, real_read = pipeline.render_ahead, ahead.Ahead._check, publish.read_figures
+    real_render, real_check, real_read = getattr(pipeline, renderer), ahead.Ahead._check, publish.read_figures
 
     def render(*a, **k):
         seen["ahead"] += 1
@@ -214,7 +214,7 @@ def rendered_first(monkeypatch) -> dict[str, int]:
         seen["read"] += 1
         return real_read(*a, **k)
 
-    monkeypatch.setattr(pipeline, "render_ahead", render)
+    monkeypatch.setattr(pipeline, renderer, render)
     monkeypatch.setattr(ahead.Ahead, "_check", check)
     monkeypatch.setattr(publish, "read_figures", read)
     return seen
@@ -263,28 +263,13 @@ def test_a_failed_rendering_ahead_leaves_the_publish_stage_to_render(tmp_path, p
 
 
 def test_a_refresh_renders_its_files_ahead(tmp_path, worker, monkeypatch):
-    done = threading.Event()
-    calls = []
-    real_render, real_check = pipeline.render_funder_ahead, ahead.Ahead._check
-
-    def render(*a, **k):
-        calls.append(1)
-        try:
-            return real_render(*a, **k)
-        finally:
-            done.set()
-
-    def check(self):
-        done.wait(30)
-        return real_check(self)
-
     settings = example(tmp_path / "sheet")
     monkeypatch.setattr(pipeline, "render_funder_ahead", None)  # rendered after the answers only
     alone = pipeline.run_refresh(settings, out=tmp_path / "alone", as_of="2026-10-15", write_back=False)
-    monkeypatch.setattr(pipeline, "render_funder_ahead", render)
-    monkeypatch.setattr(ahead.Ahead, "_check", check)
+    monkeypatch.undo()
+    seen = rendered_first(monkeypatch, "render_funder_ahead")
     result = pipeline.run_refresh(settings, out=tmp_path / "ahead", as_of="2026-10-15", write_back=False)
-    assert calls == [1]
+    assert seen == {"ahead": 1, "read": 0}
     for name in ("funder_metrics.csv", "funder_metrics.json", "validation/quarantine.json"):
         assert (result.folder / name).read_bytes() == (alone.folder / name).read_bytes(), name
     assert json.loads((result.folder / "manifest.json").read_text())["run_id"] == result.run_id
