@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 QUIET_ENV = {
@@ -155,6 +156,11 @@ def main(argv: list[str] | None = None, gx_early: bool = False) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was published by this run", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _interrupted_query(exc):
+            raise
+        print("interrupted; nothing was published by this run", file=sys.stderr)
+        return 130
     except OSError as exc:
         # Last resort: the specific cases (full disk, read-only or misplaced folders, damaged files)
         # have their own messages; any other OS-level failure is still one paragraph.
@@ -167,6 +173,21 @@ def main(argv: list[str] | None = None, gx_early: bool = False) -> int:
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _interrupted_query(exc: BaseException) -> bool:
+    """True when Ctrl-C stopped a DuckDB query: DuckDB takes the signal itself and raises
+    RuntimeError("Query interrupted") (DuckDB 2.0; InterruptException in older releases), not
+    KeyboardInterrupt, and a stage may have wrapped it with what it was doing (run_models)."""
+    duckdb = sys.modules.get("duckdb")
+    interrupt = getattr(duckdb, "InterruptException", ()) if duckdb is not None else ()
+    seen = set()
+    while duckdb is not None and exc is not None and id(exc) not in seen:
+        if isinstance(exc, interrupt) or (type(exc) is RuntimeError and str(exc) == "Query interrupted"):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _release(exc: BaseException) -> None:
@@ -580,12 +601,19 @@ def console() -> None:
 
     tune()  # before the imports, which alone cost the default collector hundreds of passes
     argv = sys.argv[1:]
+    fast = _fast_exit_ok(argv)
     try:
         code = main(argv, gx_early=True)
     finally:
+        # The command has its result (a run may have published): a Ctrl-C from now on no longer
+        # turns it into a traceback and exit code 130 while Great Expectations' process is stopped
+        # and, after a run without Prefect, the process ends.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         if "coalition_metrics.validate.gx_process" in sys.modules:
             sys.modules["coalition_metrics.validate.gx_process"].stop(now=True)
-    if _fast_exit_ok(argv):
+        if not fast:
+            signal.signal(signal.SIGINT, previous)
+    if fast:
         from .collector import leave_now
 
         leave_now(code if isinstance(code, int) else 1)

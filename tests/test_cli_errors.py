@@ -161,3 +161,63 @@ def test_explain_prints_definition_and_the_latest_runs_values(example_run, tmp_p
     assert lines[-1][1:] == ["2026-Q3", "3.12", "n=8"]
     unknown = run_cli("explain", "attendence_rate", "--out", str(out), cwd=tmp_path)
     assert_one_paragraph_error(unknown, "No metric 'attendence_rate'. Known ids: meetings_held")
+
+
+def patched_command(script: str, *args, cwd):
+    """The `coalition` command (cli.console, as its entry point calls it) with ``script`` run first
+    in its process (to patch what the test needs), and its argv ``args``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COALITION_")}
+    code = f"{script}\nimport sys\nsys.argv = ['coalition', *{list(args)!r}]\nfrom coalition_metrics.cli import console\nconsole()\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_ctrl_c_during_a_database_query_is_reported_as_an_interruption(example_copy, tmp_path):
+    """DuckDB takes the Ctrl-C that lands in a query and raises RuntimeError("Query interrupted"),
+    which run_models wraps with the model's name: the command said 'error' with a traceback and
+    exit code 1. It is an interruption (130) like one anywhere else, and nothing is published."""
+    slow = tmp_path / "staging" / "stg_slow.sql"
+    slow.parent.mkdir()
+    slow.write_text("select count(*) as n from range(100000000) as a, range(100000) as b\n")
+    script = f"""
+import os, signal, threading
+from pathlib import PosixPath
+from coalition_metrics import transform
+
+class Slow(PosixPath):
+    def read_text(self, *a, **k):  # read just before its query runs: Ctrl-C half a second into it
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return super().read_text(*a, **k)
+
+real = transform.model_files
+transform.model_files = lambda layers=transform.LAYERS: [*real(layers), ("staging.stg_slow", Slow({str(slow)!r}))]
+"""
+    proc = patched_command(script, "run", "--no-prefect", "--no-write-back", "--quarter", "2026-Q3", "--source",
+                           str(example_copy), "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted; nothing was published by this run" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not list((tmp_path / "out" / "2026-Q3").glob("2*"))  # no run folder
+
+
+def test_ctrl_c_after_a_run_published_keeps_its_result(example_copy, tmp_path):
+    """Once the command has its result, a Ctrl-C while Great Expectations' process is stopped (a
+    helper's finding: a published run then ended with a traceback and exit code 130) is ignored."""
+    script = """
+import os, signal, time
+from coalition_metrics.validate import gx_process
+
+real_stop = gx_process.stop
+
+def stop(now=False):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the process is being stopped
+    time.sleep(0.2)
+    real_stop(now)
+
+gx_process.stop = stop
+"""
+    proc = patched_command(script, "run", "--no-prefect", "--no-write-back", "--quarter", "2026-Q3", "--source",
+                           str(example_copy), "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    (folder,) = (tmp_path / "out" / "2026-Q3").glob("2*")
+    assert (folder / "manifest.json").is_file() and "funder metrics:" in proc.stdout
