@@ -156,11 +156,6 @@ def main(argv: list[str] | None = None, gx_early: bool = False) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was published by this run", file=sys.stderr)
         return 130
-    except Exception as exc:
-        if not _interrupted_query(exc):
-            raise
-        print("interrupted; nothing was published by this run", file=sys.stderr)
-        return 130
     except OSError as exc:
         # Last resort: the specific cases (full disk, read-only or misplaced folders, damaged files)
         # have their own messages; any other OS-level failure is still one paragraph.
@@ -171,6 +166,11 @@ def main(argv: list[str] | None = None, gx_early: bool = False) -> int:
               f"A run that stops like this publishes nothing; earlier runs are untouched.", file=sys.stderr)
         _release(exc)
         return 2
+    except Exception as exc:  # (after OSError, a subclass)
+        if not _interrupted_query(exc):
+            raise
+        print("interrupted; nothing was published by this run", file=sys.stderr)
+        return 130
     parser.error(f"unknown command {args.command}")
     return 2
 
