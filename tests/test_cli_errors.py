@@ -165,9 +165,13 @@ def test_explain_prints_definition_and_the_latest_runs_values(example_run, tmp_p
 
 def patched_command(script: str, *args, cwd):
     """The `coalition` command (cli.console, as its entry point calls it) with ``script`` run first
-    in its process (to patch what the test needs), and its argv ``args``."""
+    in its process (to patch what the test needs), and its argv ``args``. Ctrl-C raises
+    KeyboardInterrupt there, as in a terminal: a process started in the background (CI's) inherits
+    SIGINT ignored, and a test of Ctrl-C would then see nothing or wait forever."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COALITION_")}
-    code = f"{script}\nimport sys\nsys.argv = ['coalition', *{list(args)!r}]\nfrom coalition_metrics.cli import console\nconsole()\n"
+    code = ("import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            f"{script}\nimport sys\nsys.argv = ['coalition', *{list(args)!r}]\n"
+            "from coalition_metrics.cli import console\nconsole()\n")
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -177,7 +181,7 @@ def test_ctrl_c_during_a_database_query_is_reported_as_an_interruption(example_c
     exit code 1. It is an interruption (130) like one anywhere else, and nothing is published."""
     slow = tmp_path / "staging" / "stg_slow.sql"
     slow.parent.mkdir()
-    slow.write_text("select count(*) as n from range(100000000) as a, range(100000) as b\n")
+    slow.write_text("select count(*) as n from range(100000000) as a, range(1000) as b\n")  # 15 s uninterrupted
     script = f"""
 import os, signal, threading
 from pathlib import PosixPath
