@@ -423,19 +423,27 @@ def test_frames_of_any_size_go_to_great_expectations_process(tmp_path, plain, wo
     assert published(result) == plain
 
 
+def row_0_flipped(answers):
+    """Row 0 of the first expectation failing <-> passing: a prediction Great Expectations refutes."""
+    stack, raised, rows = answers[0]
+    return [(stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows]), *answers[1:]]
+
+
+def counted_builds(monkeypatch) -> list[int]:
+    """One item per database build (pipeline._build) the run makes."""
+    built: list[int] = []
+    real_build = pipeline._build
+    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    return built
+
+
 def test_a_refuted_prediction_found_when_the_prediction_gives_up_stops_it_at_once(
         tmp_path, plain, worker, monkeypatch):
     """The first call mispredicted, the second not predicted: Great Expectations answers the first
     before the second is sent, and the validation is made anew from its answers then, not after a
     build."""
-    def row_0_flipped(answers):
-        stack, raised, rows = answers[0]  # row 0 of the first expectation: failing <-> passing
-        return [(stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows]), *answers[1:]]
-
     predicted = second_call_unpredicted(monkeypatch, row_0_flipped)
-    built = []
-    real_build = pipeline._build
-    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    built = counted_builds(monkeypatch)
     seen = spied(monkeypatch)
     result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
                                     today=TODAY, write_back=False)
@@ -456,10 +464,7 @@ def test_kept_calls_are_answered_while_the_validation_runs_and_a_refutation_stop
     def first_wrong(stacked, specs):
         answers = real_predict(stacked, specs)
         predicted.append(1)
-        if len(predicted) == 1:
-            stack, raised, rows = answers[0]
-            answers = [(stack, raised, rows[1:] if rows[:1] == [0] else [0, *rows]), *answers[1:]]
-        return answers
+        return row_0_flipped(answers) if len(predicted) == 1 else answers
 
     def call(self, stacked, specs, name):
         calls.append(1)
@@ -470,9 +475,7 @@ def test_kept_calls_are_answered_while_the_validation_runs_and_a_refutation_stop
 
     monkeypatch.setattr(ahead, "predict", first_wrong)
     monkeypatch.setattr(ahead.Ahead, "__call__", call)
-    built = []
-    real_build = pipeline._build
-    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    built = counted_builds(monkeypatch)
     seen = spied(monkeypatch)
     result = pipeline.run_quarterly(example(tmp_path / "ahead"), "2026-Q3", out=tmp_path / "ahead-out",
                                     today=TODAY, write_back=False)
@@ -514,9 +517,7 @@ def test_a_refuted_build_is_never_read_for_a_published_run(tmp_path, worker, mon
 
     refute(monkeypatch, lambda answers: [(stack, raised, []) for stack, raised, _rows in answers])
     seen = spied(monkeypatch)
-    built = []
-    real_build = pipeline._build
-    monkeypatch.setattr(pipeline, "_build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    built = counted_builds(monkeypatch)
     with pytest.raises(BlockingValidationError, match="Tab 'tasks': 72 of 72 rows"):
         pipeline.run_quarterly(settings, "2026-Q3", out=out, today=TODAY, write_back=False)
     assert (built, seen) == ([1], {"validate": [1], "kept": [3]})  # built from the prediction, then refuted
