@@ -27,24 +27,26 @@ FIGURE_LAYERS = ("staging", "marts")  # what publishing needs; lineage is explai
 
 def register_functions(con, settings) -> None:
     """The cm_* functions for ``settings``: one coalition's Settings, or a list of every coalition's
-    of a portfolio. Dates are read in one date format (a portfolio whose coalitions differ in [source]
-    date_format is refused until staging reads validation's parsed columns); answers by the
-    coalition's own instrument (cm_answer(coalition_id, item, text))."""
+    of a portfolio. Dates are read in the coalition's own [source] date_format
+    (cm_date(coalition_id, text)), answers by its own instrument (cm_answer(coalition_id, item,
+    text)), so coalitions that differ in either are built in one database."""
     import duckdb
     import duckdb.sqltypes as t
 
     every = list(settings) if isinstance(settings, (list, tuple)) else [settings]
-    formats = {s.date_format for s in every}
-    if len(formats) > 1:
-        raise ValueError(f"transforms: the coalitions read dates in different formats ({', '.join(sorted(formats))}); "
-                         f"one database reads one [source] date_format")
-    fmt = every[0].date_format
+    formats = {s.coalition_id: s.date_format for s in every}
 
-    def cm_date(text):
-        return dates.try_parse_date(text, fmt)
+    def date_format(coalition_id):
+        try:
+            return formats[coalition_id]
+        except KeyError:  # never read a date in a guessed format
+            raise ValueError(f"no settings for coalition {coalition_id!r} to read its dates with") from None
 
-    def cm_timestamp(text):
-        return dates.try_parse_timestamp(text, fmt)
+    def cm_date(coalition_id, text):
+        return dates.try_parse_date(text, date_format(coalition_id))
+
+    def cm_timestamp(coalition_id, text):
+        return dates.try_parse_timestamp(text, date_format(coalition_id))
 
     def cm_key(text):
         return None if parsing.blank(text) else parsing.norm_key(text)
@@ -67,8 +69,8 @@ def register_functions(con, settings) -> None:
         return two_sided_ps(t_stats, dfs)
 
     specs = [
-        ("cm_date", cm_date, [t.VARCHAR], t.DATE),
-        ("cm_timestamp", cm_timestamp, [t.VARCHAR], t.TIMESTAMP),
+        ("cm_date", cm_date, [t.VARCHAR, t.VARCHAR], t.DATE),
+        ("cm_timestamp", cm_timestamp, [t.VARCHAR, t.VARCHAR], t.TIMESTAMP),
         ("cm_number", parsing.parse_number, [t.VARCHAR], t.DOUBLE),
         ("cm_likert", parsing.parse_likert, [t.VARCHAR], t.DOUBLE),
         ("cm_answer", cm_answer, [t.VARCHAR, t.VARCHAR, t.VARCHAR], t.DOUBLE),

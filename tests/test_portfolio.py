@@ -307,6 +307,64 @@ def test_summary_page_in_a_browser(portfolio_run):
         page.close()
 
 
+def day_first_copy(target: Path) -> Path:
+    """The example's sheets as a coalition that writes dates day first: every M/D/YYYY cell written
+    D/M/YYYY (3/10/2026 -> 10/3/2026), to be read with [source] date_format = "D/M/YYYY"."""
+    import shutil
+
+    shutil.copytree(ROOT / "examples" / "riverside" / "csv", target)
+    swapped = 0
+    for path in target.glob("*.csv"):
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+        for row in rows[1:]:
+            for i, cell in enumerate(row):
+                m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(.*)", cell)
+                if m:
+                    row[i], swapped = f"{m[2]}/{m[1]}/{m[3]}{m[4]}", swapped + 1
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        path.write_text(buf.getvalue(), encoding="utf-8")
+    assert swapped > 200  # the tasks' and the survey's dates
+    return target
+
+
+def test_coalitions_that_write_dates_differently_publish_from_one_build(tmp_path):
+    """One coalition's sheets are read month first, another's day first ([source] date_format is
+    per coalition): both are built in the portfolio's one database, and the day-first copy of the
+    example publishes the example's own funder files."""
+    from coalition_metrics.portfolio.run import run_portfolio
+
+    uk = day_first_copy(tmp_path / "uk")
+    (tmp_path / "p.toml").write_text(
+        '[output]\npdf = false\n'
+        f'[[portfolio.coalitions]]\nid = "us"\n[portfolio.coalitions.source]\nlocation = "{ROOT / "examples" / "riverside" / "csv"}"\n'
+        f'[[portfolio.coalitions]]\nid = "uk"\n[portfolio.coalitions.source]\nlocation = "{uk}"\n'
+        'date_format = "D/M/YYYY"\n')
+    result = run_portfolio(load_portfolio(tmp_path / "p.toml", environ={}), quarter=QUARTER, out=tmp_path / "out")
+    assert result.exit_code == 0 and not result.failed, result.failed
+    folders = {p.coalition_id: p.result.folder for p in result.published}
+    for name in ("funder_metrics.csv", "funder_metrics.json"):
+        assert (folders["uk"] / name).read_bytes() == (folders["us"] / name).read_bytes(), name
+    quarantined = {cid: (folder / "validation" / "quarantine.csv").read_text().count("\n") for cid, folder in folders.items()}
+    assert quarantined["uk"] == quarantined["us"]  # no date read as bad in either
+
+
+def test_each_coalition_s_dates_are_read_in_its_own_format():
+    import duckdb
+
+    from coalition_metrics.transform import register_functions
+
+    us = load_settings(None, environ={}).with_overrides(coalition={"id": "us"})
+    uk = us.with_overrides(coalition={"id": "uk"}, source={"date_format": "D/M/YYYY"})
+    con = duckdb.connect()
+    register_functions(con, [us, uk])
+    got = con.execute("""select cm_date('us', '3/10/2026')::varchar, cm_date('uk', '3/10/2026')::varchar,
+                                cm_timestamp('uk', '13/10/2026 9:05:00')::varchar, cm_date('uk', '10/13/2026')""").fetchall()
+    assert got == [("2026-03-10", "2026-10-03", "2026-10-13 09:05:00", None)]
+    with pytest.raises(duckdb.Error, match="no settings for coalition 'other' to read its dates with"):
+        con.execute("select cm_date('other', '3/10/2026')").fetchall()
+
+
 # ---- failures ----------------------------------------------------------------------------------
 def test_a_missing_source_is_reported_while_the_others_publish(tmp_path, capsys):
     from coalition_metrics.cli import main

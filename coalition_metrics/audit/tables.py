@@ -80,7 +80,7 @@ def build(con, settings, wave_from: str, wave_to: str) -> AuditData:
     breakdowns = q("breakdowns")
     nonresponse = q("item_nonresponse")
     straight = q("straight_lining")
-    set_aside = q("set_aside", **data.set_aside_rules())
+    set_aside = q("set_aside", coalition_id=settings.coalition_id, **data.set_aside_rules())
 
     values: dict[tuple[str, str, str], list[float]] = {}
     for kind, measure, wave, value in con.execute(

@@ -5,7 +5,8 @@
 -- the respondent as typed, the member it names, the wave its timestamp falls in and validation's
 -- reason; a superseded submission also names the submission that counted instead (the member's
 -- counted response in that wave, staging.stg_survey_responses; none when that one was itself set
--- aside for another reason). Rows dated in the waves $wave_from .. $wave_to, or with no date.
+-- aside for another reason). Rows dated in the waves $wave_from .. $wave_to, or with no date; dates are
+-- read in the date format of the coalition $coalition_id (cm_timestamp).
 with
 
 set_aside as (
@@ -41,8 +42,8 @@ submissions as (
         set_aside.sheet_row,
         raw_rows.respondent,
         member_keys.member_id,
-        cm_timestamp(raw_rows.timestamp) as submitted_at,
-        fiscal_quarter(cast(cm_timestamp(raw_rows.timestamp) as date), (select fiscal_year_start_month from ref.params)) as wave,
+        cm_timestamp($coalition_id, raw_rows.timestamp) as submitted_at,
+        fiscal_quarter(cast(cm_timestamp($coalition_id, raw_rows.timestamp) as date), (select fiscal_year_start_month from ref.params)) as wave,
         set_aside.reason
     from set_aside
     join raw.survey as raw_rows using (sheet_row)

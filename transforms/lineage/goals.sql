@@ -19,7 +19,7 @@ measurements as (
         raw.sheet_row,
         staged.sheet_row is not null as is_staged,
         coalesce(staged.goal_id, cm_trim(raw.goal_id)) as goal_id,
-        coalesce(staged.measured_on, cm_date(raw.measured_on)) as measured_on,
+        coalesce(staged.measured_on, cm_date(raw.coalition_id, raw.measured_on)) as measured_on,
         quarantined.reason as quarantine_reason
     from raw.goal_measurements as raw
     left join staging.stg_goal_measurements as staged using (coalition_id, sheet_row)

@@ -17,7 +17,7 @@ rows as (
         raw.coalition_id,
         raw.sheet_row,
         raw.is_blank,
-        coalesce(staged.meeting_on, cm_date(raw.date)) as meeting_on,
+        coalesce(staged.meeting_on, cm_date(raw.coalition_id, raw.date)) as meeting_on,
         coalesce(staged.kind, cm_enum(raw.kind)) as kind,
         staged.sheet_row is not null as is_staged,
         staged.facilitator_id,

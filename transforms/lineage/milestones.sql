@@ -15,7 +15,7 @@ rows as (
         raw.sheet_row,
         raw.is_blank,
         staged.sheet_row is not null as is_staged,
-        coalesce(staged.milestone_on, cm_date(raw.date)) as milestone_on,
+        coalesce(staged.milestone_on, cm_date(raw.coalition_id, raw.date)) as milestone_on,
         coalesce(staged.kind, cm_enum(raw.kind)) as kind,
         quarantined.reason as quarantine_reason
     from raw.milestones as raw

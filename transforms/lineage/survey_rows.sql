@@ -17,7 +17,7 @@ responses as (
         raw.is_blank,
         counted.response_id is not null as is_counted,
         counted.member_id,
-        coalesce(counted.wave, fiscal_quarter(cast(cm_timestamp(raw.timestamp) as date), params.fiscal_year_start_month)) as wave,
+        coalesce(counted.wave, fiscal_quarter(cast(cm_timestamp(raw.coalition_id, raw.timestamp) as date), params.fiscal_year_start_month)) as wave,
         quarantined.reason as quarantine_reason
     from raw.survey as raw
     join ref.params as params on params.coalition_id = raw.coalition_id

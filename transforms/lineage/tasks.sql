@@ -22,7 +22,7 @@ tasks as (
         staged.accountable_id,
         staged.goal_id,
         staged.tied_goal_id,
-        coalesce(staged.due_on, cm_date(raw.due_on)) as due_on,
+        coalesce(staged.due_on, cm_date(raw.coalition_id, raw.due_on)) as due_on,
         staged.completed_on,
         quarantined.reason as quarantine_reason
     from raw.tasks as raw
