@@ -411,7 +411,8 @@ def cmd_explain(args) -> int:
     out = Path(args.out) if args.out else settings.output_folder
     try:
         print(explain(args.metric, out, quarter=args.quarter, member=args.member, run_id=args.run,
-                      fmt=args.format, progress=lambda text: print(text, file=sys.stderr, flush=True)))
+                      fmt=args.format, progress=lambda text: print(text, file=sys.stderr, flush=True),
+                      settings=settings))
     except KeyError:
         from .registry import load_registry
 

@@ -69,6 +69,10 @@ and how it reads it is in [data-contract.md](data-contract.md).
 - **Survey items and scales.** Item and scale figures follow the configured instrument: one
   published id per item (`item_mean[CODE]`) and per composite scale (`scale_mean[CODE]`); reverse-
   scored items count as min + max - answer.
+- **Settings in the definitions.** The thresholds and counts a definition quotes (25 points,
+  0.40, n >= 5, the cadence) are the defaults of the `[metrics]` or `[cadence]` setting it names.
+  A report's methods appendix and `coalition explain` quote the coalition's own settings, as its
+  run computed the figures.
 """
 
 

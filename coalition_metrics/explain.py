@@ -48,6 +48,7 @@ class Explanation:
     member_figure: dict[str, Any] | None = None
     lineage: str = "none"  # live | replay | unavailable | none (no single figure named)
     coordinator_only: bool = False  # the instrument keeps this figure from funders (funder = false)
+    definition: str = ""  # the metric's definition with the run's settings (_definition)
     lineage_note: str = ""
     included: list[dict[str, Any]] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)
@@ -60,7 +61,7 @@ class Explanation:
     def as_json(self) -> str:
         m = self.metric
         doc = {
-            "metric_id": m.id, "published_id": self.published_id, "name": m.name, "definition": m.definition,
+            "metric_id": m.id, "published_id": self.published_id, "name": m.name, "definition": self.definition or m.definition,
             "unit": m.unit, "audience": self.audience(), "small_n_rule": m.survey, "model": f"transforms/{m.model}",
             "run": self.run, "quarter": self.quarter,
             "published": None if self.figure is None else {
@@ -80,7 +81,7 @@ class Explanation:
         m = self.metric
         ids = ([m.id] if m.overall else []) + ([f"{m.id}[{m.dimension}]"] if m.dimension != "none" else [])
         lines = [
-            f"{self.published_id}: {m.name}", "", m.definition, "",
+            f"{self.published_id}: {m.name}", "", self.definition or m.definition, "",
             f"  published as  {', '.join(ids)}",
             f"  unit          {m.unit}",
             f"  audience      {_AUDIENCE[self.audience() if not self.coordinator_only else 'instrument']}",
@@ -172,16 +173,18 @@ def _row_line(row: dict, with_reason: bool) -> str:
 
 # ---------------------------------------------------------------------------------------------
 def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member: str | None = None,
-            run_id: str | None = None, fmt: str = "text", progress=None) -> str:
+            run_id: str | None = None, fmt: str = "text", progress=None, settings=None) -> str:
     """The explanation of ``metric_id`` (plain or dimensioned) as text or json. Raises KeyError
     for an id not in the registry and CoalitionError for an unknown run, quarter, dimension or
     member (the CLI prints those as one paragraph, exit 2). ``progress(text)`` is told before a
-    replay, which takes about as long as the run's validate, load and transform stages."""
+    replay, which takes about as long as the run's validate, load and transform stages.
+    ``settings``: the config explain reads now, whose settings the definition quotes when there is
+    no run, or the run saved none (None: the defaults)."""
     m = metric(metric_id)  # KeyError for an unknown id
     db = Path(out_dir) / DB_NAME
     none_yet = f"No published run under {out_dir} yet: `coalition run` builds and publishes the figures."
     if not db.is_file():
-        return _no_run(m, metric_id, none_yet, fmt)
+        return _no_run(m, metric_id, none_yet, fmt, settings)
     import duckdb
 
     try:
@@ -189,7 +192,7 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
     except duckdb.Error as exc:
         err = database_error(exc, db)
         if isinstance(err, CoalitionError) and "in use by another" in str(err):
-            return _no_run(m, metric_id, f"{db} is in use by a run; try again when it has finished.", fmt)
+            return _no_run(m, metric_id, f"{db} is in use by a run; try again when it has finished.", fmt, settings)
         raise err from None
     view = None
     try:
@@ -197,8 +200,9 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
         view = coalition_view(con, _coalition_of(con))
         run = _published_run(con, run_id, out_dir)
         if run is None:
-            return _no_run(m, metric_id, none_yet, fmt)
+            return _no_run(m, metric_id, none_yet, fmt, settings)
         exp = _published_figures(con, m, metric_id, run, quarter, member, out_dir)
+        exp.definition = _definition(m, exp.run["run_id"], out_dir, settings)
         if exp.figure is not None:
             built_by = _built_by(con)
             if built_by == run["run_id"] and not _has_lineage(con):
@@ -218,13 +222,31 @@ def explain(metric_id: str, out_dir: Path, *, quarter: str | None = None, member
     return exp.as_json() if fmt == "json" else exp.text()
 
 
-def _no_run(m: Metric, metric_id: str, note: str, fmt: str) -> str:
+def _definition(m: Metric, run_id: str, out_dir: Path, current) -> str:
+    """``m``'s definition with the settings the run computed it with ([metrics] alert_drop, small_n,
+    ...): the run's saved config.json, or ``current`` for a run that saved none or whose folder
+    cannot be read (its replay, if one is needed, then says why)."""
+    from .publish import CONFIG_FILE
+    from .replay import find_run, saved_config, settings_from_saved
+
+    try:
+        info = find_run(run_id, out_dir, "explain")
+        doc = saved_config(info)
+        if doc is not None:
+            return m.described(settings_from_saved(doc, str(info.output_folder / CONFIG_FILE)))
+    except CoalitionError:
+        pass
+    return m.described(current)
+
+
+def _no_run(m: Metric, metric_id: str, note: str, fmt: str, settings=None) -> str:
+    definition = m.described(settings)
     if fmt == "json":
-        return json.dumps({"metric_id": m.id, "published_id": metric_id, "name": m.name, "definition": m.definition,
+        return json.dumps({"metric_id": m.id, "published_id": metric_id, "name": m.name, "definition": definition,
                            "run": None, "lineage": "none", "lineage_note": note}, indent=2)
     ids = ([m.id] if m.overall else []) + ([f"{m.id}[{m.dimension}]"] if m.dimension != "none" else [])
     return "\n".join([
-        f"{metric_id}: {m.name}", "", m.definition, "",
+        f"{metric_id}: {m.name}", "", definition, "",
         f"  published as  {', '.join(ids)}",
         f"  unit          {m.unit}",
         f"  computed by   transforms/{m.model}",

@@ -23,12 +23,23 @@ class Metric:
     audience: str
     survey: bool
     model: str
-    definition: str
+    template: str  # metrics.yml's definition, quoting settings as {name} (definition_values)
     dimension: str = "none"
     overall: bool = True
     section: str = "attendance"
     headline: bool = False
     role: str | None = None  # the [survey] role naming the item it rests on (ROLES)
+
+    @property
+    def definition(self) -> str:
+        """The definition with the default settings (docs/metrics.md)."""
+        return self.described(None)
+
+    def described(self, settings) -> str:
+        """The definition as a coalition with ``settings`` computes the metric: the thresholds and
+        counts it quotes are that coalition's ([metrics] alert_drop, small_n, ...), the defaults
+        for None."""
+        return self.template.format_map(definition_values(settings))
 
     def format(self, value) -> str:
         """How a value of this metric is shown to a person."""
@@ -47,6 +58,40 @@ class Metric:
         if self.unit == "p_value":
             return "< 0.001" if value < 0.001 else f"{value:.3f}"
         return f"{value:,.0f}"
+
+
+def definition_values(settings) -> dict[str, str]:
+    """The settings a definition in metrics.yml quotes, written as it quotes them: {alert_drop_points}
+    ("25" for 0.25), {alert_absences}, {champion_share} and {on_track_margin} ("0.40"), {small_n},
+    {voice_gap_waves} ("four waves") and {cadence} ("weekly_call 13, monthly_call 3, ...")."""
+    from .config import DEFAULTS
+
+    data = DEFAULTS if settings is None else settings.data
+    metrics, cadence = data["metrics"], data["cadence"]
+    waves = int(metrics["voice_gap_waves"])
+    return {
+        "small_n": str(int(metrics["small_n"])),
+        "alert_drop_points": _plain(metrics["alert_drop"] * 100),
+        "alert_absences": str(int(metrics["alert_absences"])),
+        "champion_share": _share(metrics["champion_share"]),
+        "on_track_margin": _share(metrics["on_track_margin"]),
+        "voice_gap_waves": (_WORDS[waves] if waves < len(_WORDS) else str(waves)) + (" wave" if waves == 1 else " waves"),
+        "cadence": ", ".join(f"{kind} {_plain(n)}" for kind, n in cadence.items() if n) or "none",
+    }
+
+
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _plain(x: float) -> str:
+    """25.0 -> "25", 12.5 -> "12.5"."""
+    return f"{round(float(x), 6):g}"
+
+
+def _share(x: float) -> str:
+    """0.4 -> "0.40", 0.333 -> "0.333": two decimals at least, and every one the setting has."""
+    x = float(x)
+    return f"{x:.2f}" if round(x, 2) == round(x, 6) else _plain(x)
 
 
 def suppressed_label(small_n: int) -> str:
@@ -69,7 +114,7 @@ def load_registry() -> tuple[Metric, ...]:
     for entry in doc["metrics"]:
         m = Metric(
             id=entry["id"], name=entry["name"], unit=entry["unit"], audience=entry["audience"],
-            survey=bool(entry["survey"]), model=entry["model"], definition=" ".join(entry["definition"].split()),
+            survey=bool(entry["survey"]), model=entry["model"], template=" ".join(entry["definition"].split()),
             dimension=entry.get("dimension", "none"), overall=bool(entry.get("overall", True)),
             section=entry["section"], headline=bool(entry.get("headline", False)), role=entry.get("role"),
         )
@@ -79,6 +124,10 @@ def load_registry() -> tuple[Metric, ...]:
             raise ValueError(f"metrics.yml: {m.id} has unit {m.unit!r}; use one of {UNITS}")
         if m.dimension not in DIMENSIONS or m.section not in SECTIONS or m.audience not in ("funder", "coordinator"):
             raise ValueError(f"metrics.yml: {m.id} has an unknown dimension, section or audience")
+        try:
+            m.definition
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"metrics.yml: {m.id}'s definition quotes an unknown setting: {exc}") from None
         if m.id in seen:
             raise ValueError(f"metrics.yml: {m.id} is defined twice")
         if not (PROJECT_ROOT / "transforms" / m.model).is_file():

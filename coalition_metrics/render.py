@@ -92,7 +92,7 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     (counts,) = tables["quarter_counts"]
     shown_ids += ["meetings_held", "active_members"]
 
-    methods = [{"id": m.id, "name": m.name, "definition": m.definition, "unit": UNIT_WORDS[m.unit]}
+    methods = [{"id": m.id, "name": m.name, "definition": m.described(settings), "unit": UNIT_WORDS[m.unit]}
                for m in registry if m.id in set(shown_ids)]
     return {
         "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,

@@ -73,3 +73,45 @@ def test_the_repository_documents_itself():
                 assert resolved.exists() and resolved.is_relative_to(root), (page, target)
                 checked += 1
     assert checked >= 5
+
+
+def test_a_definition_quotes_the_coalition_s_own_settings():
+    from coalition_metrics.config import load_settings
+
+    default = load_settings(None, environ={})
+    own = default.with_overrides(
+        metrics={"alert_drop": 0.125, "alert_absences": 2, "champion_share": 0.35, "on_track_margin": 0.0,
+                 "voice_gap_waves": 1, "small_n": 12},
+        cadence={"weekly_call": 0, "monthly_call": 2, "committee": 1})
+    said = {m.id: m.described(own) for m in load_registry()}
+    assert "fell by at least 12.5 points" in said["disengagement_alerts"]
+    assert "absent from their last 2 expected meetings" in said["disengagement_alerts"]
+    assert "exceeds 0.35 ([metrics] champion_share)" in said["single_champion_risk"]
+    assert "expected_progress - 0.00 ([metrics] on_track_margin)" in said["on_track"]
+    assert "pooled over the last one wave up to this one" in said["voice_gap"]
+    assert "at least 12 answers" in said["voice_gap"]
+    assert "fewer than 12 responses" in said["satisfaction_mean"]
+    assert "n >= 12" in said["satisfaction_change"] and "n >= 12" in said["item_change"]
+    assert "([cadence]: monthly_call 2, quarterly_meeting 1, committee 1 per quarter;" in said["cadence_adherence"]
+    # the defaults, as docs/metrics.md quotes them
+    assert {m.id: m.described(default) for m in load_registry()} == {m.id: m.definition for m in load_registry()}
+    plain = metric("disengagement_alerts").definition
+    assert "at least 25 points" in plain and "last 3 expected meetings" in plain and "{" not in plain
+    assert "weekly_call 13, monthly_call 3, quarterly_meeting 1 per quarter" in metric("cadence_adherence").definition
+
+
+def test_the_report_and_explain_quote_the_run_s_settings(tmp_path):
+    from coalition_metrics.config import load_settings
+    from coalition_metrics.explain import explain
+    from coalition_metrics.pipeline import run_quarterly
+
+    s = load_settings(None, environ={}).with_overrides(metrics={"alert_drop": 0.1, "alert_absences": 2},
+                                                        output={"pdf": False})
+    result = run_quarterly(s, quarter="2026-Q3", out=tmp_path / "out")
+    report = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "fell by at least 10 points" in report and "last 2 expected meetings" in report
+    assert "at least 25 points" not in report
+    # explain reads the run's saved settings, whatever config it is given now
+    for current in (None, load_settings(None, environ={})):
+        text = explain("disengagement_alerts", tmp_path / "out", settings=current)
+        assert "fell by at least 10 points from last quarter" in text and "last 2 expected meetings" in text, text
