@@ -80,6 +80,7 @@ ENTRY = '[[portfolio.coalitions]]\nid = "{id}"\n[portfolio.coalitions.source]\nl
         (ENTRY.format(id="North County"), {}, "entry 1 has id 'North County'; an id is 1 to 40 characters"),
         (ENTRY.format(id="-north"), {}, "entry 1 has id '-north'"),
         (ENTRY.format(id="n" * 41), {}, "an id is 1 to 40 characters"),
+        (ENTRY.format(id="portfolio"), {}, "entry 1 has id 'portfolio', the name of the folder the portfolio summary goes in"),
         ('[[portfolio.coalitions]]\nconfig = "x.toml"\n', {}, "entry 1 has no id"),
         (ENTRY.format(id="north") + 'colour = "blue"\n', {},
          "coalition 'north' (entry 1): unknown setting 'colour'"),

@@ -32,6 +32,7 @@ PER_COALITION = ("coalition", "source", "tabs", "columns", "survey", "survey_ite
                  "quarters", "metrics")
 ENTRY_KEYS = ("id", "config")
 ID_SHAPE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+SUMMARY_DIR = "portfolio"  # <out>/portfolio/<quarter>/<portfolio run id>/: no coalition may have this id
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,10 @@ def _entry_id(entry: dict[str, Any], number: int, where: str) -> str:
         raise ConfigError(f"{where}: [[portfolio.coalitions]] entry {number} has id {cid!r}; an id is 1 to 40 "
                           f"characters of lower-case letters, digits, '_' and '-', starting with a letter or "
                           f"digit, like \"riverside\" or \"north-county_2\".")
+    if cid == SUMMARY_DIR:
+        raise ConfigError(f"{where}: [[portfolio.coalitions]] entry {number} has id {cid!r}, the name of the "
+                          f"folder the portfolio summary goes in (<output folder>/{SUMMARY_DIR}/); give the "
+                          f"coalition another id.")
     return cid
 
 

@@ -25,10 +25,9 @@ from ..runs import record_run
 from ..snapshot import Snapshot
 from ..transaction import one_commit
 from ..validate import ValidationResult
-from .config import Portfolio
+from .config import SUMMARY_DIR, Portfolio
 
 PORTFOLIO_FLOW = "portfolio-run"
-SUMMARY_DIR = "portfolio"  # <out>/portfolio/<quarter>/<portfolio_run_id>/
 
 
 @dataclass
