@@ -148,6 +148,11 @@ CASES = [
          config={"source": {"date_format": "D/M/YYYY"}},
          check=lambda r: r.tabs["tasks"].accepted["due_on__value"][3] == "2026-12-31"
          and r.tabs["tasks"].accepted["created_on__value"][3] == "2026-07-10"),
+    Case("month-first-date-under-day-first", {"tasks": set_cell(5, "due_on", "12/31/2026"),
+                                              "survey": set_cell(6, "Timestamp", "12/31/2025 09:00:00")},
+         {("tasks", 5, "due_on"): "'12/31/2026' is not a date: write YYYY-MM-DD or the configured D/M/YYYY (it reads as a M/D/YYYY date",
+          ("survey", 6, "timestamp"): "is not a date and time: write D/M/YYYY H:MM:SS or YYYY-MM-DD HH:MM:SS"},
+         config={"source": {"date_format": "D/M/YYYY"}}),
     Case("month-first-date", {"tasks": set_cell(5, "due_on", "12/31/2026")},
          check=lambda r: r.tabs["tasks"].accepted["due_on__value"][3] == "2026-12-31"),
     Case("excel-serial-dates", {"meetings": [set_cell(2, "date", "46210"), set_cell(3, "date", "46217.0")]},

@@ -20,7 +20,8 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | None = None, frame=None) -> dict:
     """The suite file for a tab with its ``$ref`` and ``$date`` values filled in, and ``{today}``
-    in a reason written as the day checked against (the day the source was read).
+    in a reason written as the day checked against (the day the source was read), ``{date_format}``
+    as the coalition's [source] date_format.
 
     With ``frame``, an id check against another tab (``value_set`` ``{"$ref": "members.member_id"}``)
     is not handed that tab's id list (Great Expectations copies it into the expectation, and checks
@@ -63,7 +64,8 @@ def load_suite(tab: str, results: dict[str, TabResult], settings, today: date | 
     def meta_of(e) -> dict:
         meta = {**e.get("meta", {}), "ref": ref_of(e["kwargs"])}
         if "reason" in meta:
-            meta["reason"] = meta["reason"].replace("{today}", today.isoformat())
+            meta["reason"] = meta["reason"].replace("{today}", today.isoformat()).replace(
+                "{date_format}", settings.date_format)  # the coalition's own: "write ... the configured D/M/YYYY"
         return meta
 
     def by_flag(e: dict) -> dict:
