@@ -61,7 +61,8 @@ class Explanation:
     def as_json(self) -> str:
         m = self.metric
         doc = {
-            "metric_id": m.id, "published_id": self.published_id, "name": m.name, "definition": self.definition or m.definition,
+            "metric_id": m.id, "published_id": self.published_id, "name": m.name,
+            "definition": self.definition or m.definition,
             "unit": m.unit, "audience": self.audience(), "small_n_rule": m.survey, "model": f"transforms/{m.model}",
             "run": self.run, "quarter": self.quarter,
             "published": None if self.figure is None else {

@@ -75,7 +75,7 @@ def definition_values(settings) -> dict[str, str]:
         "alert_absences": str(int(metrics["alert_absences"])),
         "champion_share": _share(metrics["champion_share"]),
         "on_track_margin": _share(metrics["on_track_margin"]),
-        "voice_gap_waves": (_WORDS[waves] if waves < len(_WORDS) else str(waves)) + (" wave" if waves == 1 else " waves"),
+        "voice_gap_waves": f"{_WORDS[waves] if waves < len(_WORDS) else waves} wave{'' if waves == 1 else 's'}",
         "cadence": ", ".join(f"{kind} {_plain(n)}" for kind, n in cadence.items() if n) or "none",
     }
 
