@@ -9,7 +9,7 @@ import functools
 from typing import Any
 
 from .config import PROJECT_ROOT
-from .registry import load_registry, suppressed_label
+from .registry import definition_values, load_registry, suppressed_label
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 PUBLISHED_DATA_DIR = PROJECT_ROOT / "reports" / "published_data"
@@ -97,7 +97,7 @@ def report_context(con, *, settings, coalition: str, quarter: str, as_of: str, r
     return {
         "coalition": coalition, "quarter": quarter, "as_of": as_of, "run_id": run_id,
         "snapshot_id": snapshot_id, "source": source, "kpis": kpis, "pitfalls": pitfalls,
-        "alerts": alert_rows(tables["alerts"]), "charts": charts, "survey": survey, "scales": scales,
+        "alerts": alert_rows(tables["alerts"]), "quoted": definition_values(settings), "charts": charts, "survey": survey, "scales": scales,
         "reversed_items": any(i.reverse for i in settings.instrument.items),
         "attendance": _counts(counts, "has_attendance", meetings="count_meetings", present="count_present",
                               absent="count_absent", excused="count_excused"),

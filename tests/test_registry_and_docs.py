@@ -115,3 +115,8 @@ def test_the_report_and_explain_quote_the_run_s_settings(tmp_path):
     for current in (None, load_settings(None, environ={})):
         text = explain("disengagement_alerts", tmp_path / "out", settings=current)
         assert "fell by at least 10 points from last quarter" in text and "last 2 expected meetings" in text, text
+    # with no alert, the report says which lines nobody crossed: the coalition's own
+    quiet = s.with_overrides(metrics={"alert_drop": 0.9, "alert_absences": 40})
+    page = (run_quarterly(quiet, quarter="2026-Q3", out=tmp_path / "quiet").folder / "report.html").read_text("utf-8")
+    assert ("No member's attendance fell by 90 points or more, and no member missed their last 40 expected "
+            "meetings in a row.") in page
