@@ -3,12 +3,17 @@
 Inside a Prefect run (a flow or task run context) every read takes a slot of a Prefect global
 concurrency limit used as a rate limit, named ``sheets-reads-<service account email>``, so every
 worker of a portfolio (Dask processes, other machines) shares one budget through the Prefect
-server. Outside Prefect (``--no-prefect``) the process keeps the same budget itself with a token
-bucket. Both are the same bucket: at most ``burst`` reads at once (one second's worth, and at least
+server. Outside Prefect (``--no-prefect``) the same bucket is kept in a file under a lock
+(SharedTokenBucket), so every process of the machine reading with that account takes from it: a
+portfolio's worker processes, and two runs at once. Both are the same bucket: at most ``burst`` reads at once (one second's worth, and at least
 the two reads of one extraction: the tab list and one values:batchGet), refilled at
 ``reads_per_minute / 60`` a second, so any window of T seconds holds at most burst + rate * T reads
 (a minute: the quota plus one second's worth; a bucket of a full minute's reads would let twice
 the quota through in the first minute after a pause). The client retries the odd 429 anyway.
+
+One service account has one budget: a portfolio whose coalitions read with one account but set
+different [source] sheets_reads_per_minute reads at the smallest of them for all
+(portfolio_budgets, declared in every process that reads: declare_budgets).
 
 A missing limit never means "unlimited": the limit is created (or updated) on the server before
 the first read of a process, and slots are taken with ``strict=True``, so if it vanished the read
@@ -18,12 +23,16 @@ logs a warning and skips the acquisition).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import TransientSourceError
 
@@ -78,15 +87,110 @@ class TokenBucket:
             waited += wait
 
 
-_local_buckets: dict[tuple[str, int], TokenBucket] = {}
+class SharedTokenBucket:
+    """TokenBucket's arithmetic with its state (tokens, time of the last take) in a file, read and
+    written under an exclusive lock (flock), so every process of this machine that takes from the
+    same file shares one budget. Wall-clock time, as processes share no monotonic clock; a clock
+    that went back counts as no time passed."""
+
+    def __init__(self, budget: Budget, path: Path, clock=time.time, sleep=time.sleep):
+        self.budget, self.path = budget, Path(path)
+        self._clock, self._sleep = clock, sleep
+
+    def take(self) -> float:
+        """Wait for one token; the seconds waited."""
+        import fcntl
+
+        waited = 0.0
+        while True:
+            with open(self.path, "a+", encoding="utf-8") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed
+                f.seek(0)
+                now = self._clock()
+                tokens, last = self._state(f.read(), now)
+                tokens = min(self.budget.burst, tokens + max(0.0, now - last) * self.budget.per_second)
+                took = tokens >= 1.0
+                if took:
+                    tokens -= 1.0
+                f.seek(0)
+                f.truncate()
+                f.write(json.dumps({"tokens": tokens, "at": now}))
+                f.flush()
+            if took:
+                return waited
+            wait = (1.0 - tokens) / self.budget.per_second
+            self._sleep(wait)
+            waited += wait
+
+    def _state(self, text: str, now: float) -> tuple[float, float]:
+        """(tokens, last) from the file; a new or unreadable file is a full bucket."""
+        try:
+            doc = json.loads(text)
+            return min(float(doc["tokens"]), float(self.budget.burst)), float(doc["at"])
+        except (ValueError, KeyError, TypeError):
+            return float(self.budget.burst), now
+
+
+_local_buckets: dict[str, TokenBucket | SharedTokenBucket] = {}
 _local_lock = threading.Lock()
 _ensured: set[tuple[str, str, int]] = set()
+_declared: dict[str, int] = {}
 
 
-def local_bucket(name: str, budget: Budget) -> TokenBucket:
-    """One bucket per limit name and rate in this process."""
+def bucket_file(name: str) -> Path:
+    """The file of a limit's shared bucket, one per limit name, in coalition-metrics-sheets-reads of
+    the system's temporary folder (TMPDIR): processes share a budget when they see the same one."""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / "coalition-metrics-sheets-reads" / f"{digest}.json"
+
+
+def local_bucket(name: str, budget: Budget) -> TokenBucket | SharedTokenBucket:
+    """The bucket of a limit name outside Prefect: shared with the machine's other processes
+    through bucket_file, or, when that folder cannot be written, this process's own (logged)."""
     with _local_lock:
-        return _local_buckets.setdefault((name, budget.reads_per_minute), TokenBucket(budget))
+        bucket = _local_buckets.get(name)
+        if bucket is None or bucket.budget != budget:
+            path = bucket_file(name)
+            try:
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                with open(path, "a", encoding="utf-8"):
+                    pass
+                bucket = SharedTokenBucket(budget, path)
+            except OSError as exc:
+                log.warning("Google Sheets reads: %s cannot be written (%s); this process keeps the budget of %s "
+                            "alone, not shared with other processes", path, exc, name)
+                bucket = TokenBucket(budget)
+            _local_buckets[name] = bucket
+        return bucket
+
+
+def declare_budgets(budgets: dict[str, int]) -> None:
+    """A portfolio's reads per minute by limit name (portfolio_budgets): this process's reads with
+    that account use the declared rate, whatever the reading coalition's own setting."""
+    _declared.update(budgets)
+
+
+def portfolio_budgets(coalitions) -> dict[str, int]:
+    """The read budget of each service account the coalitions read Google Sheets with: by limit
+    name, the smallest [source] sheets_reads_per_minute of the coalitions reading with it."""
+    from .sources import looks_like_google_sheet
+
+    budgets: dict[str, int] = {}
+    for settings in coalitions:
+        if not looks_like_google_sheet(settings.source_location):
+            continue
+        name = limit_name(service_account_of(settings.credentials_file))
+        rate = int(settings.data["source"]["sheets_reads_per_minute"])
+        budgets[name] = min(rate, budgets.get(name, rate))
+    return budgets
+
+
+def service_account_of(credentials_file: str) -> str | None:
+    """The key's client_email; None when it cannot be read (its extract will say why)."""
+    try:
+        return json.loads(Path(credentials_file).expanduser().read_text(encoding="utf-8-sig")).get("client_email")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def in_prefect_run() -> bool:
@@ -151,15 +255,16 @@ class SheetsReadLimiter:
 
     def __init__(self, service_account: str | None, reads_per_minute: int):
         self.name = limit_name(service_account)
-        self.budget = Budget(int(reads_per_minute))
+        # a portfolio's one rate for the account (declare_budgets), else the coalition's own
+        self.budget = Budget(int(_declared.get(self.name, reads_per_minute)))
         self.shared = in_prefect_run()
         if self.shared:
             log.info("Google Sheets reads: at most %d a minute for %s, shared by every worker through the "
                      "Prefect global concurrency limit %r", self.budget.reads_per_minute,
                      service_account or "default", self.name)
         else:
-            log.info("Google Sheets reads: at most %d a minute for %s, kept by this process (no Prefect run, "
-                     "so no shared limit)", self.budget.reads_per_minute, service_account or "default")
+            log.info("Google Sheets reads: at most %d a minute for %s, kept by this machine's processes (no "
+                     "Prefect run, so no server-wide limit)", self.budget.reads_per_minute, service_account or "default")
 
     def before_read(self) -> None:
         if self.shared:

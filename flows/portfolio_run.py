@@ -21,26 +21,31 @@ from prefect.cache_policies import NO_CACHE
 
 
 @task(name="prepare-coalition", timeout_seconds=1800, cache_policy=NO_CACHE)
-def prepare(settings, plan):
-    """extract -> snapshot -> validate of one coalition (in a Dask worker with the dask runner)."""
+def prepare(settings, plan, budgets: dict[str, int] | None = None):
+    """extract -> snapshot -> validate of one coalition (in a Dask worker with the dask runner).
+    ``budgets``: the portfolio's Sheets read budget of each service account (ensure_sheets_limits)."""
     from coalition_metrics.portfolio.run import prepare_coalition
+    from coalition_metrics.ratelimit import declare_budgets
 
+    declare_budgets(budgets or {})
     return prepare_coalition(settings, plan)
 
 
-def prepare_all(entries: list[tuple[Any, Any]], prepare_task, on_failure: Callable, runner=None) -> tuple[list, list]:
+def prepare_all(entries: list[tuple[Any, Any]], prepare_task, on_failure: Callable, runner=None,
+                budgets: dict[str, int] | None = None) -> tuple[list, list]:
     """One task per (settings, plan), then collected in order: a result is prepared, an error
     becomes ``on_failure(settings, exc, plan)`` (it never fails the flow).
 
     ``runner`` (orchestration.task_runner_for) is started here, inside the flow run, so a deployed
     flow and `coalition run` use the portfolio's own [orchestration] runner; None submits to the
-    flow's task runner."""
+    flow's task runner. ``budgets``: passed to each task (ensure_sheets_limits)."""
     if runner is None:
-        return _collect(entries, [prepare_task.with_options(task_run_name=_run_name(s)).submit(s, plan)
+        return _collect(entries, [prepare_task.with_options(task_run_name=_run_name(s)).submit(s, plan, budgets)
                                   for s, plan in entries], on_failure)
     with runner:
         futures = [runner.submit(prepare_task.with_options(task_run_name=_run_name(s)),
-                                 parameters={"settings": s, "plan": plan}) for s, plan in entries]
+                                 parameters={"settings": s, "plan": plan, "budgets": budgets})
+                   for s, plan in entries]
         return _collect(entries, futures, on_failure)
 
 
@@ -59,32 +64,17 @@ def _collect(entries, futures, on_failure) -> tuple[list, list]:
     return prepared, failed
 
 
-def ensure_sheets_limits(coalitions) -> list[str]:
+def ensure_sheets_limits(coalitions) -> dict[str, int]:
     """Create or update, before any task reads, the global concurrency limit of every service
-    account whose Google Sheet the portfolio reads; the limits' names."""
-    from coalition_metrics.ratelimit import Budget, ensure_prefect_limit, limit_name
-    from coalition_metrics.sources import looks_like_google_sheet
+    account whose Google Sheet the portfolio reads, at the smallest rate its coalitions set
+    (ratelimit.portfolio_budgets); the budgets by limit name, for the tasks to declare."""
+    from coalition_metrics.ratelimit import Budget, declare_budgets, ensure_prefect_limit, portfolio_budgets
 
-    names = {}
-    for settings in coalitions:
-        if not looks_like_google_sheet(settings.source_location):
-            continue
-        email = _service_account(settings.credentials_file)
-        names[limit_name(email)] = settings.data["source"]["sheets_reads_per_minute"]
-    for name, per_minute in sorted(names.items()):
+    budgets = portfolio_budgets(coalitions)
+    for name, per_minute in sorted(budgets.items()):
         ensure_prefect_limit(name, Budget(per_minute))
-    return sorted(names)
-
-
-def _service_account(credentials_file: str) -> str | None:
-    """The key's client_email; None when it cannot be read (its extract will say why)."""
-    import json
-    from pathlib import Path
-
-    try:
-        return json.loads(Path(credentials_file).read_text(encoding="utf-8-sig")).get("client_email")
-    except (OSError, ValueError, AttributeError):
-        return None
+    declare_budgets(budgets)
+    return budgets
 
 
 @flow(name="portfolio-run", log_prints=True, timeout_seconds=3600)
@@ -102,7 +92,7 @@ def portfolio_run(config: str, quarter: str | None = None, out: str | None = Non
     portfolio = load_portfolio(config)
     q = portfolio_quarter(portfolio, quarter, today)
     out_dir = output_folder_ready(out or portfolio.settings.output_folder)
-    ensure_sheets_limits(portfolio.coalitions)
+    budgets = ensure_sheets_limits(portfolio.coalitions)
     entries, failed = [], []
     for settings in portfolio.coalitions:
         try:
@@ -113,7 +103,7 @@ def portfolio_run(config: str, quarter: str | None = None, out: str | None = Non
 
     from coalition_metrics.portfolio.parallel import process_count, process_pool
 
-    prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings))
+    prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings), budgets)
     # the one-pass build in this process; each coalition's publishing in [orchestration]
     # portfolio_processes local worker processes (portfolio/parallel.py), as without Prefect
     processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(prepared))

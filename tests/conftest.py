@@ -13,6 +13,14 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 for name in list(os.environ):
     if name.startswith("COALITION_") or name == "GOOGLE_APPLICATION_CREDENTIALS":
         del os.environ[name]
+# The Google Sheets read budget outside Prefect is shared by the machine's processes through a file in
+# the temporary folder (ratelimit.SharedTokenBucket): each test process, and the processes it starts
+# (which import this file again), have a temporary folder of their own.
+if "coalition-test-tmp-" not in os.environ.get("TMPDIR", ""):
+    import tempfile
+
+    os.environ["TMPDIR"] = tempfile.mkdtemp(prefix="coalition-test-tmp-")
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CSV = ROOT / "examples" / "riverside" / "csv"

@@ -49,7 +49,7 @@ def prepare_coalition(settings, plan):
 
 
 @task(name="prepare-coalition")
-def prepare_in_worker(settings, plan):
+def prepare_in_worker(settings, plan, budgets=None):
     return prepare_coalition(settings, plan)
 
 

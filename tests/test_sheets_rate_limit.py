@@ -1,7 +1,8 @@
 """The Google Sheets read budget ([source] sheets_reads_per_minute): shared by two Dask worker
 processes through a Prefect global concurrency limit on a real Prefect server, each worker faking
 only the HTTP layer (responses) and reading through the real sources/sheets.py code; and kept by a
-local token bucket outside Prefect. A vanished limit fails the read instead of passing unthrottled."""
+token bucket outside Prefect, kept in a file so that a portfolio's worker processes share it too; one
+rate per service account. A vanished limit fails the read instead of passing unthrottled."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api, tmp_pat
         last_a, last_b = (max(ts) for _, ts in results)
         if max(first_a, first_b) < min(last_a, last_b):
             break
-    assert names == [limit_name(SERVICE_EMAIL)]
+    assert names == {limit_name(SERVICE_EMAIL): READS_PER_MINUTE}
     pids = {pid for pid, _ in results}
     assert len(pids) == 2 and os.getpid() not in pids  # two worker processes, not this one
     stamps = sorted(t for _, ts in results for t in ts)
@@ -132,7 +133,7 @@ def test_the_budget_holds_across_two_dask_workers(sheet, on_prefect_api, tmp_pat
     assert stamps[-1] - stamps[0] >= 0.9 * least, (stamps[-1] - stamps[0], least)
 
     with httpx.Client(base_url=on_prefect_api, timeout=30) as api:
-        limit = api.get(f"/v2/concurrency_limits/{names[0]}").json()
+        limit = api.get(f"/v2/concurrency_limits/{next(iter(names))}").json()
     assert (limit["limit"], limit["slot_decay_per_second"], limit["active"]) == (6, 6.0, True)
 
 
@@ -169,7 +170,7 @@ def test_outside_prefect_a_local_token_bucket_keeps_the_same_budget(sheet, caplo
     assert len(stamps) == 16
     assert max_in_window(stamps, Budget(READS_PER_MINUTE)) == []
     assert time.monotonic() - started >= 0.9 * (16 - 6) / 6
-    assert "kept by this process (no Prefect run" in caplog.text
+    assert "kept by this machine's processes (no Prefect run" in caplog.text
 
 
 def test_token_bucket_arithmetic():
@@ -186,3 +187,60 @@ def test_token_bucket_arithmetic():
     assert bucket.take() == pytest.approx(1.0)  # then one a second
     now[0] += 10.0  # a pause refills at most the burst
     assert [bucket.take() for _ in range(2)] == [0.0, 0.0] and bucket.take() == pytest.approx(1.0)
+
+
+def test_outside_prefect_two_processes_share_one_budget(sheet, tmp_path):
+    """--no-prefect with [orchestration] portfolio_processes = 2: two worker processes reading with
+    one service account take from one bucket (ratelimit.SharedTokenBucket), not one each."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(timed_sheets_reads, [sheet] * 2, [EXTRACTIONS_PER_WORKER] * 2, [barrier] * 2))
+    assert len({pid for pid, _ in results}) == 2
+    stamps = sorted(t for _, ts in results for t in ts)
+    assert len(stamps) == 2 * 2 * EXTRACTIONS_PER_WORKER
+    (first_a, first_b), (last_a, last_b) = ((min(ts) for _, ts in results), (max(ts) for _, ts in results))
+    assert max(first_a, first_b) < min(last_a, last_b)  # they read at the same time
+    budget = Budget(READS_PER_MINUTE)
+    assert max_in_window(stamps, budget) == []
+    least = (len(stamps) - budget.burst) / budget.per_second  # 24 reads: 6 at once, then 6 a second
+    assert stamps[-1] - stamps[0] >= 0.9 * least, (stamps[-1] - stamps[0], least)
+
+
+def test_a_shared_bucket_is_one_budget_across_its_takers(tmp_path):
+    from coalition_metrics.ratelimit import SharedTokenBucket
+
+    now = [1000.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    path = tmp_path / "bucket.json"
+    a, b = (SharedTokenBucket(Budget(60), path, clock=lambda: now[0], sleep=sleep) for _ in range(2))
+    assert [a.take(), b.take()] == [0.0, 0.0]  # the burst of 2, taken one each
+    assert b.take() == pytest.approx(1.0) and a.take() == pytest.approx(1.0)  # then one a second, together
+    now[0] -= 50.0  # a clock that went back: no time passed, never a wait for ever
+    assert a.take() == pytest.approx(1.0)
+    path.write_text("not json")  # a damaged file is a full bucket
+    assert [b.take(), a.take()] == [0.0, 0.0]
+
+
+def test_one_service_account_reads_at_the_smallest_rate_of_its_coalitions(settings, credentials_file, monkeypatch):
+    from test_sheets_source import sheet_settings
+
+    from coalition_metrics import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_declared", {})
+    fast = sheet_settings(settings, credentials_file, sheets_reads_per_minute=67)
+    slow = sheet_settings(settings, credentials_file, sheets_reads_per_minute=60)
+    csv_folder = settings.with_overrides(source={"sheets_reads_per_minute": 30})  # no Google Sheet: no budget
+    budgets = ratelimit.portfolio_budgets([fast, slow, csv_folder])
+    assert budgets == {limit_name(SERVICE_EMAIL): 60}
+    assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(67)
+    ratelimit.declare_budgets(budgets)
+    assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(60)
+    assert ratelimit.SheetsReadLimiter("other@x.iam.gserviceaccount.com", 67).budget == Budget(67)
+

@@ -25,7 +25,7 @@ from ..runs import record_run
 from ..snapshot import Snapshot
 from ..transaction import one_commit
 from ..validate import ValidationResult
-from .config import SUMMARY_DIR, Portfolio
+from .config import Portfolio
 
 PORTFOLIO_FLOW = "portfolio-run"
 
@@ -229,13 +229,17 @@ class Part:
 PART_SIZE = 100  # coalitions whose rows a worker holds at once before writing them to a part database
 
 
-def prepare_chunk(planned: list[tuple[Settings, RunPlan]], part_dir: Path | None = None
-                  ) -> list[Prepared | Failed | Part]:
-    """prepare_many for a chunk of the portfolio (what a process of parallel.py's pool runs). With
+def prepare_chunk(planned: list[tuple[Settings, RunPlan]], part_dir: Path | None = None,
+                  budgets: dict[str, int] | None = None) -> list[Prepared | Failed | Part]:
+    """prepare_many for a chunk of the portfolio (what a process of parallel.py's pool runs), with the
+    portfolio's Sheets read budgets declared (ratelimit.portfolio_budgets). With
     ``part_dir``, every PART_SIZE prepared coalitions also have their tables written into a part
     file there (so the run's own process concatenates them in DuckDB instead of building every
     coalition's frames itself), and then drop their rows (Prepared.slim): a worker holds at most
     PART_SIZE coalitions' rows, however large its chunk. The parts follow the outcomes."""
+    from ..ratelimit import declare_budgets
+
+    declare_budgets(budgets or {})
     if part_dir is None:
         prepared, failed = prepare_many(planned)
         return [*prepared, *failed]
@@ -520,6 +524,7 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
     """The whole portfolio without Prefect: its coalitions prepared (a failure is reported and the
     others go on), then publish_portfolio; in [orchestration] portfolio_processes worker processes
     (parallel.py) when the portfolio is large enough to gain from them."""
+    from ..ratelimit import declare_budgets, portfolio_budgets
     from .parallel import in_processes, process_count, process_pool
 
     started_at = datetime.now(timezone.utc)
@@ -533,13 +538,17 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
             planned.append((settings, plan_coalition(settings, q, today, out)))
         except Exception as exc:  # one coalition's failure is reported; the others go on
             failed.append(failure(settings, exc, plan))
+    # one Sheets read budget per service account, whichever process reads (ratelimit.py)
+    budgets = portfolio_budgets(portfolio.coalitions)
+    declare_budgets(budgets)
     processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(planned))
     with process_pool(processes) as pool:
         parts = None
         if pool is None:
             prepared, failed_prepare = prepare_many(planned)
         else:
-            outcomes = in_processes(pool, prepare_chunk, planned, "prepare", keyword={"part_dir": out})
+            outcomes = in_processes(pool, prepare_chunk, planned, "prepare",
+                                    keyword={"part_dir": out, "budgets": budgets})
             prepared = [o for o in outcomes if isinstance(o, Prepared)]
             failed_prepare = [o for o in outcomes if isinstance(o, Failed)]
             parts = [o for o in outcomes if isinstance(o, Part)]

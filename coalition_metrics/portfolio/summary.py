@@ -147,7 +147,8 @@ def write_summary(portfolio, quarter: Quarter, published, failed, out: Path, *, 
     """Write the summary folder atomically (publish.publish_folder) and return the PortfolioResult."""
     from ..plan import RunPlan, new_run_id
     from ..publish import code_version, publish_folder
-    from .run import PORTFOLIO_FLOW, SUMMARY_DIR, PortfolioResult
+    from .config import SUMMARY_DIR
+    from .run import PORTFOLIO_FLOW, PortfolioResult
 
     started_at = started_at or datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
