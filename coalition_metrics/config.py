@@ -18,6 +18,7 @@ import re
 import copy
 import hashlib
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -354,12 +355,18 @@ PATH_SETTINGS = (("source", "location"), ("source", "credentials_file"), ("outpu
 
 
 def resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
-    """Make the relative paths among PATH_SETTINGS in ``data`` absolute, relative to ``base_dir``
-    (the folder of the file that names them); Google Sheets URLs and keys are left alone."""
+    """Make the paths among PATH_SETTINGS in ``data`` absolute: ``~`` is the user's home folder (as
+    the README writes credentials_file), a relative path is relative to ``base_dir`` (the folder of
+    the file that names it); Google Sheets URLs and keys are left alone."""
     for section, key in PATH_SETTINGS:
         value = data.get(section, {}).get(key)
-        if value and isinstance(value, str) and not _looks_like_sheet(value) and not Path(value).is_absolute():
-            data[section][key] = str((base_dir / value).resolve())
+        if not value or not isinstance(value, str) or _looks_like_sheet(value):
+            continue
+        path = Path(value).expanduser() if value.startswith("~") else Path(value)
+        if not path.is_absolute():
+            data[section][key] = str((base_dir / path).resolve())
+        elif path != Path(value):
+            data[section][key] = str(path)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -429,13 +436,31 @@ def _coerce(section: str, key: str, value: Any, where: str) -> Any:
     kind = type(default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: [{section}] {key} must be a finite number (like {default!r}), not {value!r}.")
     if kind is list and isinstance(value, list):
+        if default and all(isinstance(d, float) for d in default):  # seconds: [1.0, 2.0, ...]
+            return [_seconds_item(section, key, item, default, where) for item in value]
         return value
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(
             f"{where}: [{section}] {key} must be {kind.__name__} (like {default!r}), not {value!r}."
         )
     return value
+
+
+def _seconds_item(section: str, key: str, item: Any, default: list, where: str) -> float:
+    """One number of a list of seconds; the text of one (the environment's comma form) is read."""
+    try:
+        number = float(item.strip()) if isinstance(item, str) else None
+    except ValueError:
+        number = None
+    if isinstance(item, (int, float)) and not isinstance(item, bool):
+        number = float(item)
+    if number is None or not math.isfinite(number) or number < 0:
+        raise ConfigError(f"{where}: [{section}] {key} must be a list of seconds, each a number 0 or more (like "
+                          f"{default!r}), not {item!r} in it.")
+    return number
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str]) -> None:
@@ -604,8 +629,17 @@ def _check_orchestration(data: dict[str, Any], where: str) -> None:
                           f"worker processes, not {o['portfolio_processes']}.")
     reads = data["source"]["sheets_reads_per_minute"]
     if not 1 <= reads <= 100_000:
-        raise ConfigError(f"{where}: [source] sheets_reads_per_minute must be 1 or more (Google's default "
+        raise ConfigError(f"{where}: [source] sheets_reads_per_minute must be 1 to 100000 (Google's default "
                           f"quota is 60 read requests per minute per service account), not {reads}.")
+    # a longer wait (an hour between requests, a day between extract attempts) would only hold a run
+    for section, key, most in (("source", "retry_delays", 3600.0), ("orchestration", "extract_retry_delays", 86400.0)):
+        if any(d > most for d in data[section][key]):
+            raise ConfigError(f"{where}: [{section}] {key} must be seconds from 0 to {most:g} each, not "
+                              f"{data[section][key]!r}.")
+    timeout = data["source"]["timeout_seconds"]
+    if not 0 < timeout <= 3600:
+        raise ConfigError(f"{where}: [source] timeout_seconds must be above 0 and at most 3600 (how long one "
+                          f"Google Sheets request may take), not {timeout!r}.")
 
 
 COALITION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

@@ -68,7 +68,13 @@ class StorageError(CoalitionError):
 def os_advice(exc: OSError) -> str:
     """What a person can do about an OS-level failure, chosen by its errno."""
     import errno
+    import ssl
 
+    # requests' errors are OSErrors too (IOError): a network request, not a file
+    if (type(exc).__module__.split(".")[0] in ("requests", "urllib3", "http", "httpx")
+            or isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError))):
+        return ("This was a network request, not the disk: check the network (and the proxy, if one is set) "
+                "and run again.")
     code = exc.errno
     if code in (errno.ENOSPC, errno.EDQUOT):
         return ("The disk is full (or your quota is used up): free some space, or point --out "

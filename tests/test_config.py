@@ -42,6 +42,19 @@ def test_environment_overrides_the_file(tmp_path):
         ("[columns]\nsurvey = { timestamp = 'When' }\n", "unknown setting 'survey' in [columns]"),
         ("[columns]\ntasks = { owner_id = 'Owner', accountable_id = ' owner ' }\n",
          "[columns] tasks: owner_id and accountable_id would both be read from the column ' owner '"),
+        # numbers that would hold a run for ever, or wreck a figure without a word
+        ("[metrics]\nalert_drop = nan\n", "[metrics] alert_drop must be a finite number"),
+        ("[output]\nlock_timeout_seconds = inf\n", "[output] lock_timeout_seconds must be a finite number"),
+        ("[source]\nretry_delays = [1.0, -1.0]\n", "[source] retry_delays must be a list of seconds, each a number 0 or more"),
+        ("[source]\nretry_delays = ['a']\n", "not 'a' in it"),
+        ("[source]\nretry_delays = [true]\n", "not True in it"),
+        ("[source]\nretry_delays = [inf]\n", "not inf in it"),
+        ("[source]\nretry_delays = [[1]]\n", "not [1] in it"),
+        ("[source]\nretry_delays = [1e9]\n", "[source] retry_delays must be seconds from 0 to 3600 each"),
+        ("[orchestration]\nextract_retry_delays = [1e6]\n", "extract_retry_delays must be seconds from 0 to 86400"),
+        ("[source]\ntimeout_seconds = 0\n", "[source] timeout_seconds must be above 0 and at most 3600"),
+        ("[source]\ntimeout_seconds = -1.0\n", "[source] timeout_seconds must be above 0"),
+        ("[source]\nsheets_reads_per_minute = 100001\n", "sheets_reads_per_minute must be 1 to 100000"),
     ],
 )
 def test_malformed_config_is_named(tmp_path, text, message):
@@ -176,3 +189,24 @@ def test_instrument_environment_overrides_keep_working(tmp_path):
                                      "COALITION_SURVEY_ITEMS_EQUITY": '{"question": "Equal say?", "reverse": true}'})
     assert s.survey_items["trust"] == "Do you trust the others?" and s.item_scale("trust") == (1, 7)
     assert s.instrument.item("equity").reverse is True
+
+
+def test_lists_of_seconds_from_the_environment_are_numbers():
+    s = load_settings(None, environ={"COALITION_SOURCE_RETRY_DELAYS": "0.1, 2",
+                                     "COALITION_ORCHESTRATION_EXTRACT_RETRY_DELAYS": "[5, 10.5]"})
+    assert s.data["source"]["retry_delays"] == [0.1, 2.0]
+    assert s.data["orchestration"]["extract_retry_delays"] == [5.0, 10.5]
+    with pytest.raises(ConfigError, match="COALITION_SOURCE_RETRY_DELAYS.*not 'soon' in it"):
+        load_settings(None, environ={"COALITION_SOURCE_RETRY_DELAYS": "1,soon"})
+
+
+
+def test_a_path_from_home_is_the_user_s_home(tmp_path, monkeypatch):
+    """The README writes credentials_file = "~/.config/coalition-metrics/service-account.json"."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "c.toml").write_text('[source]\ncredentials_file = "~/.config/key.json"\nlocation = "~/sheets"\n'
+                                     '[output]\nfolder = "runs"\n')
+    s = load_settings(tmp_path / "c.toml", environ={})
+    assert s.credentials_file == str(tmp_path / "home" / ".config" / "key.json")
+    assert s.source_location == str(tmp_path / "home" / "sheets")
+    assert s.output_folder == tmp_path / "runs"

@@ -224,3 +224,9 @@ def test_os_advice_by_errno():
     assert "A folder is where a file is expected" in os_advice(OSError(errno.EISDIR, "x"))
     assert "A file is where a folder is expected" in os_advice(OSError(errno.ENOTDIR, "x"))
     assert "missing" in os_advice(OSError(errno.ENOENT, "x"))
+    # a network error is an OSError too (requests' exceptions are IOErrors): never advice about the disk
+    import requests
+
+    for exc in (requests.exceptions.ChunkedEncodingError("Connection broken"), ConnectionResetError(104, "reset"),
+                requests.exceptions.JSONDecodeError("Expecting value", "x", 0), TimeoutError("timed out")):
+        assert "network request, not the disk" in os_advice(exc), exc

@@ -206,3 +206,86 @@ def test_formatted_values_read_the_same_dates(settings, credentials_file):
         assert "valueRenderOption=FORMATTED_VALUE" in api_calls(rsps)[-1].request.url
     from coalition_metrics.dates import parse_date
     assert parse_date(tabs["tasks"].rows[0][1][5]) == date(2024, 10, 1)
+
+
+def _signed_in(rsps):
+    rsps.add(responses.GET, ALLOWED_LOCATIONS, json=NO_BOUNDARY)
+    rsps.add(responses.POST, TOKEN_URL, json={"access_token": "ya29.fake", "expires_in": 3599, "token_type": "Bearer"})
+
+
+@pytest.mark.parametrize("answer, said", [
+    ({"body": "<html>proxy error</html>", "content_type": "text/html"}, "JSONDecodeError"),
+    ({"json": {"spreadsheetId": KEY}}, "0 value ranges for the 8 tabs asked for"),
+    ({"json": {"valueRanges": [{"values": [["a"]]}]}}, "1 value ranges for the 8 tabs asked for"),
+    ({"json": {"valueRanges": [{"values": "not rows"}] * 8}}, "8 value ranges for the 8 tabs asked for"),
+    ({"json": ["not", "an", "answer"]}, "value ranges for the 8 tabs"),
+])
+def test_an_answer_that_is_not_the_sheets_api_s_is_never_read_as_the_sheet(settings, credentials_file, answer, said):
+    """A body that is not JSON, or not the batchGet's shape (a proxy, an outage): a clear error naming
+    the spreadsheet, not a crash and not a storage problem."""
+    from coalition_metrics.errors import TransientSourceError
+    from coalition_metrics.pipeline import extract
+
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
+        _signed_in(rsps)
+        rsps.add(responses.GET, META_URL, json=metadata())
+        rsps.add(responses.GET, BATCH_URL, **answer)
+        with pytest.raises(TransientSourceError) as err:
+            extract(sheet_settings(settings, credentials_file))
+    message = str(err.value)
+    assert f"answer for spreadsheet {KEY} could not be read" in message and said in message, message
+    assert "disk" not in message and "\n" not in message
+
+
+def test_an_answer_cut_off_mid_body_is_retried(settings, credentials_file):
+    import requests
+
+    from coalition_metrics.pipeline import extract
+
+    with FakeGoogle(assert_all_requests_are_fired=True) as rsps:
+        _signed_in(rsps)
+        rsps.add(responses.GET, META_URL, json=metadata())
+        rsps.add(responses.GET, BATCH_URL, body=requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"))
+        rsps.add(responses.GET, BATCH_URL, json=batch_answer())
+        tabs = extract(sheet_settings(settings, credentials_file))
+    assert len(tabs["attendance"].rows) == len(unformatted_values("attendance")) - 1
+
+
+def test_a_refusal_other_than_sharing_gives_google_s_reason(settings, credentials_file):
+    from coalition_metrics.pipeline import extract
+
+    disabled = ("Google Sheets API has not been used in project 123 before or it is disabled. Enable it by "
+                "visiting https://console.developers.google.com/apis/api/sheets.googleapis.com/overview?project=123")
+    with FakeGoogle(assert_all_requests_are_fired=False) as rsps:
+        _signed_in(rsps)
+        rsps.add(responses.GET, META_URL, status=403, json={"error": {
+            "code": 403, "message": disabled, "status": "PERMISSION_DENIED"}})
+        with pytest.raises(SourceError) as err:
+            extract(sheet_settings(settings, credentials_file))
+    message = str(err.value)
+    assert "has not been used in project 123" in message and "Enable the Google Sheets API" in message
+    assert "is not shared" not in message and SERVICE_EMAIL in message
+
+
+def test_retry_after_is_waited_for(settings, credentials_file, monkeypatch):
+    from coalition_metrics.pipeline import extract
+
+    waits = []
+    monkeypatch.setattr("coalition_metrics.sources.sheets.time.sleep", waits.append)
+    with FakeGoogle(assert_all_requests_are_fired=True) as rsps:
+        _signed_in(rsps)
+        rsps.add(responses.GET, META_URL, json=metadata())
+        rsps.add(responses.GET, BATCH_URL, status=429, headers={"Retry-After": "7"}, json={"error": {
+            "code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}})
+        rsps.add(responses.GET, BATCH_URL, status=429, headers={"Retry-After": "86400"}, json={"error": {
+            "code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}})
+        rsps.add(responses.GET, BATCH_URL, json=batch_answer())
+        extract(sheet_settings(settings, credentials_file, retry_delays=[0.5, 1.0]))
+    assert waits == [7.0, 300.0]  # Google's ask over the configured 0.5 s; a day's ask capped at 5 minutes
+
+
+def test_a_folder_given_as_the_credentials_file_is_named_a_folder(settings, tmp_path):
+    from coalition_metrics.pipeline import extract
+
+    with pytest.raises(SourceError, match=re.escape(str(tmp_path)) + " is a folder, not a key file"):
+        extract(settings.with_overrides(source={"location": SHEET_URL, "credentials_file": str(tmp_path)}))

@@ -154,7 +154,7 @@ def take_snapshot_of(settings: Settings, plan: RunPlan, hub=None) -> Snapshot:
                 stage = "snapshot"
                 snap = snapshot(tabs, plan)
                 record_run(plan, "running", snap.snapshot_id, con=con)
-            except (CoalitionError, OSError) as exc:
+            except Exception as exc:  # an unforeseen error too is this stage's, and recorded
                 recorded = True
                 err = _stage_error(exc, stage, plan, snap, con)
                 if hub is not None:  # no publish will fold this failure into the file: do it now

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 READONLY_SCOPES = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
 READWRITE_SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]  # `coalition template --sheet` only
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+MOST_RETRY_AFTER_SECONDS = 300.0  # a Retry-After longer than this is not waited for
 
 
 def _retrying_client_class(delays: list[float], timeout: float, before_read=None):
@@ -44,6 +45,7 @@ def _retrying_client_class(delays: list[float], timeout: float, before_read=None
             for attempt in range(len(self.retry_delays) + 1):
                 if before_read is not None and method == "GET":
                     before_read()
+                asked = 0.0  # seconds the answer's Retry-After asks for
                 try:
                     return super().request(*args, **kwargs)
                 except APIError as err:
@@ -51,7 +53,9 @@ def _retrying_client_class(delays: list[float], timeout: float, before_read=None
                     if code not in RETRY_STATUS or attempt == len(self.retry_delays):
                         raise
                     reason = f"HTTP {code}"
-                except (requests.ConnectionError, requests.Timeout) as err:
+                    asked = _retry_after(err.response)
+                except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ContentDecodingError) as err:  # no answer, or one cut off
                     if attempt == len(self.retry_delays):
                         raise TransientSourceError(
                             f"Google Sheets could not be reached after {attempt + 1} attempts "
@@ -71,12 +75,21 @@ def _retrying_client_class(delays: list[float], timeout: float, before_read=None
                             f"try again later."
                         ) from None
                     reason = f"no access token ({_outage_reason(err)})"
-                wait = self.retry_delays[attempt]
+                wait = max(self.retry_delays[attempt], min(asked, MOST_RETRY_AFTER_SECONDS))
                 log.warning("Google Sheets answered %s; retry %d in %.1f s", reason, attempt + 1, wait)
                 time.sleep(wait)
             raise AssertionError("unreachable")
 
     return RetryingHTTPClient
+
+
+def _retry_after(response) -> float:
+    """The seconds a 429/503 answer's Retry-After header asks for (0 when it names none, or a date)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", 0))
+    except (TypeError, ValueError, AttributeError):
+        return 0.0
+    return seconds if 0 < seconds < float("inf") else 0.0
 
 
 def _token_outage(err: Exception) -> bool:
@@ -123,7 +136,12 @@ class GoogleSheetSource:
                 "Cloud, then set [source] credentials_file in coalition.toml to its path, or set "
                 "GOOGLE_APPLICATION_CREDENTIALS. See the README, 'Connect a Google Sheet'."
             )
-        path = Path(self.credentials_file)
+        path = Path(self.credentials_file).expanduser()
+        if path.is_dir():
+            raise SourceError(
+                f"The credentials file {path} is a folder, not a key file. Point [source] credentials_file "
+                f"(or GOOGLE_APPLICATION_CREDENTIALS) at the service account's JSON key inside it."
+            )
         if not path.is_file():
             raise SourceError(
                 f"The credentials file {path} does not exist. Download the service account's JSON "
@@ -180,6 +198,7 @@ class GoogleSheetSource:
     # -- extraction ----------------------------------------------------------------------
     def read_tabs(self, tab_titles: dict[str, str]) -> dict[str, RawTab]:
         import google.auth.exceptions
+        import requests
         from gspread.exceptions import APIError
 
         gc, email = self.client()
@@ -187,6 +206,8 @@ class GoogleSheetSource:
         try:
             meta = http.fetch_sheet_metadata(self.key)  # one GET of the spreadsheet's tab list
             titles = [sheet["properties"]["title"] for sheet in meta.get("sheets", [])]
+            if not all(isinstance(t, str) for t in titles):
+                raise TypeError("a tab title that is not text")
             by_fold = {t.strip().casefold(): t for t in titles}
             wanted = {name: by_fold.get(title.strip().casefold()) for name, title in tab_titles.items()}
             ranges = [a1_tab(t) for t in wanted.values() if t is not None]
@@ -199,11 +220,21 @@ class GoogleSheetSource:
             answer = http.values_batch_get(self.key, ranges, params=params) if ranges else {}
         except APIError as err:
             code = err.response.status_code
-            if code == 403:
+            said = str(err.error.get("message", "")) if isinstance(err.error, dict) else ""
+            if code == 403 and (not said or "does not have permission" in said.lower()):
                 raise SourceError(
                     f"The spreadsheet {self.key} is not shared with the service account. Open the "
                     f"sheet in Google Sheets, click Share, and add {email} as a Viewer (Editor if "
                     f"funder metrics are written back), then run again."
+                ) from None
+            if code == 403:  # another refusal: Google's own words say which (e.g. the API is disabled)
+                fix = ("Enable the Google Sheets API in the service account's Google Cloud project (Google's "
+                       "message has the link), wait a few minutes, then run again."
+                       if "has not been used" in said or "disabled" in said.lower() else
+                       "Check the sheet's sharing and the service account's Google Cloud project, then run again.")
+                raise SourceError(
+                    f"Google refused to read spreadsheet {self.key} with the service account {email} "
+                    f"(HTTP 403: {said.rstrip('.')}). {fix}"
                 ) from None
             if code == 404:
                 raise SourceError(
@@ -221,18 +252,35 @@ class GoogleSheetSource:
                 f"Google did not accept the service account {email} ({type(err).__name__}). The key "
                 f"may have been deleted or disabled; create a new JSON key and try again."
             ) from None
+        except (requests.RequestException, ValueError, TypeError, KeyError, AttributeError) as err:
+            # an answer that is not the Sheets API's (not JSON, cut off, or another shape): a proxy
+            # or an outage, never to be read as the sheet's contents
+            raise self._unreadable(f"{type(err).__name__}: {err}") from None
 
-        value_ranges = iter(answer.get("valueRanges", []))
+        value_ranges = answer.get("valueRanges", []) if isinstance(answer, dict) else None
+        if not isinstance(value_ranges, list) or len(value_ranges) != len(ranges) or not all(
+                isinstance(v, dict) and isinstance(v.get("values", []), list)
+                and all(isinstance(row, list) for row in v.get("values", [])) for v in value_ranges):
+            got = len(value_ranges) if isinstance(value_ranges, list) else "no"
+            raise self._unreadable(f"{got} value ranges for the {len(ranges)} tabs asked for")
+        answered = iter(value_ranges)
         tabs = {}
         for name, title in tab_titles.items():
             actual = wanted[name]
             if actual is None:
                 tabs[name] = RawTab(name, title, present=False)
                 continue
-            values = next(value_ranges).get("values", [])
+            values = next(answered).get("values", [])
             header, rows = split_rows(values)
             tabs[name] = RawTab(name, actual, header, rows)
         return tabs
+
+    def _unreadable(self, what: str) -> TransientSourceError:
+        return TransientSourceError(
+            f"Google Sheets' answer for spreadsheet {self.key} could not be read ({what[:200]}): it is not "
+            f"the Sheets API's answer, so nothing was read from it and nothing was published. A proxy or "
+            f"an outage between this machine and Google is the likely cause; try again later."
+        )
 
 
 def _json_kind(value) -> str:
