@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,8 +167,20 @@ def local_bucket(name: str, budget: Budget) -> TokenBucket | SharedTokenBucket:
 
 def declare_budgets(budgets: dict[str, int]) -> None:
     """A portfolio's reads per minute by limit name (portfolio_budgets): this process's reads with
-    that account use the declared rate, whatever the reading coalition's own setting."""
+    that account use the declared rate, whatever the reading coalition's own setting. Replaces
+    what was declared before ({}: every coalition reads at its own rate again)."""
+    _declared.clear()
     _declared.update(budgets)
+
+
+@contextmanager
+def budgets_declared(budgets: dict[str, int]):
+    """declare_budgets for a portfolio run in this process, undone after it."""
+    declare_budgets(budgets)
+    try:
+        yield budgets
+    finally:
+        declare_budgets({})
 
 
 def portfolio_budgets(coalitions) -> dict[str, int]:

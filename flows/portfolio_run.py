@@ -68,12 +68,11 @@ def ensure_sheets_limits(coalitions) -> dict[str, int]:
     """Create or update, before any task reads, the global concurrency limit of every service
     account whose Google Sheet the portfolio reads, at the smallest rate its coalitions set
     (ratelimit.portfolio_budgets); the budgets by limit name, for the tasks to declare."""
-    from coalition_metrics.ratelimit import Budget, declare_budgets, ensure_prefect_limit, portfolio_budgets
+    from coalition_metrics.ratelimit import Budget, ensure_prefect_limit, portfolio_budgets
 
     budgets = portfolio_budgets(coalitions)
     for name, per_minute in sorted(budgets.items()):
         ensure_prefect_limit(name, Budget(per_minute))
-    declare_budgets(budgets)
     return budgets
 
 
@@ -103,7 +102,10 @@ def portfolio_run(config: str, quarter: str | None = None, out: str | None = Non
 
     from coalition_metrics.portfolio.parallel import process_count, process_pool
 
-    prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings), budgets)
+    from coalition_metrics.ratelimit import budgets_declared
+
+    with budgets_declared(budgets):  # a task run in this process reads at the portfolio's rates too
+        prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings), budgets)
     # the one-pass build in this process; each coalition's publishing in [orchestration]
     # portfolio_processes local worker processes (portfolio/parallel.py), as without Prefect
     processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(prepared))

@@ -243,4 +243,7 @@ def test_one_service_account_reads_at_the_smallest_rate_of_its_coalitions(settin
     ratelimit.declare_budgets(budgets)
     assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(60)
     assert ratelimit.SheetsReadLimiter("other@x.iam.gserviceaccount.com", 67).budget == Budget(67)
+    with ratelimit.budgets_declared({limit_name(SERVICE_EMAIL): 10}):  # a portfolio run's, undone after it
+        assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(10)
+    assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(67)
 

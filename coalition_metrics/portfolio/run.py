@@ -524,7 +524,7 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
     """The whole portfolio without Prefect: its coalitions prepared (a failure is reported and the
     others go on), then publish_portfolio; in [orchestration] portfolio_processes worker processes
     (parallel.py) when the portfolio is large enough to gain from them."""
-    from ..ratelimit import declare_budgets, portfolio_budgets
+    from ..ratelimit import budgets_declared, portfolio_budgets
     from .parallel import in_processes, process_count, process_pool
 
     started_at = datetime.now(timezone.utc)
@@ -540,9 +540,8 @@ def run_portfolio(portfolio: Portfolio, quarter: str | Quarter | None = None, ou
             failed.append(failure(settings, exc, plan))
     # one Sheets read budget per service account, whichever process reads (ratelimit.py)
     budgets = portfolio_budgets(portfolio.coalitions)
-    declare_budgets(budgets)
     processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(planned))
-    with process_pool(processes) as pool:
+    with budgets_declared(budgets), process_pool(processes) as pool:
         parts = None
         if pool is None:
             prepared, failed_prepare = prepare_many(planned)
