@@ -142,7 +142,7 @@ def test_coalitions_run_in_dask_worker_processes_through_a_prefect_server(tmp_pa
     ("orchestration", {"task_runner": "threads"}, 'task_runner must be "dask" or "sequential"'),
     ("orchestration", {"dask_address": "scheduler:8786"}, 'like "tcp://10.0.0.5:8786"'),
     ("orchestration", {"dask_workers": 0}, "dask_workers must be 1 to 256"),
-    ("source", {"sheets_reads_per_minute": 0}, "sheets_reads_per_minute must be 1 or more"),
+    ("source", {"sheets_reads_per_minute": 0}, "sheets_reads_per_minute must be 1 to 100000"),
 ])
 def test_orchestration_settings_are_checked(section, values, message):
     from coalition_metrics.errors import ConfigError
