@@ -247,3 +247,28 @@ def test_one_service_account_reads_at_the_smallest_rate_of_its_coalitions(settin
         assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(10)
     assert ratelimit.SheetsReadLimiter(SERVICE_EMAIL, 67).budget == Budget(67)
 
+
+def test_the_server_limit_of_an_account_is_its_coalitions_smallest_rate(settings, credentials_file, on_prefect_api,
+                                                                         monkeypatch):
+    """The portfolio flow sets one limit per account on the Prefect server, and its tasks read at that
+    rate: coalitions at 67 and 60 reads a minute share a limit of 60 (a bucket of 2, 1 a second)."""
+    from test_sheets_source import sheet_settings
+
+    from coalition_metrics import ratelimit
+    from flows.portfolio_run import ensure_sheets_limits, prepare
+
+    monkeypatch.setattr(ratelimit, "_declared", {})
+    email = "two-rates@riverside-metrics.iam.gserviceaccount.com"
+    key = credentials_file.parent / "two-rates.json"
+    key.write_text(credentials_file.read_text().replace(SERVICE_EMAIL, email))
+    fast, slow = (sheet_settings(settings, key, sheets_reads_per_minute=rate) for rate in (67, 60))
+    budgets = ensure_sheets_limits([slow, fast])  # the last one's rate was the limit before
+    assert budgets == {limit_name(email): 60}
+    with httpx.Client(base_url=on_prefect_api, timeout=30) as api:
+        limit = api.get(f"/v2/concurrency_limits/{limit_name(email)}").json()
+    assert (limit["limit"], limit["slot_decay_per_second"]) == (2, 1.0)
+    # what the prepare task does first in its worker: the coalition at 67 reads at the account's 60
+    monkeypatch.setattr("coalition_metrics.portfolio.run.prepare_coalition",
+                        lambda s, plan: ratelimit.SheetsReadLimiter(email, s.data["source"]["sheets_reads_per_minute"]))
+    assert prepare.fn(fast, None, budgets).budget == Budget(60)
+
