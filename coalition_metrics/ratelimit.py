@@ -5,8 +5,9 @@ concurrency limit used as a rate limit, named ``sheets-reads-<service account em
 worker of a portfolio (Dask processes, other machines) shares one budget through the Prefect
 server. Outside Prefect (``--no-prefect``) the same bucket is kept in a file under a lock
 (SharedTokenBucket), so every process of the machine reading with that account takes from it: a
-portfolio's worker processes, and two runs at once. Both are the same bucket: at most ``burst`` reads at once (one second's worth, and at least
-the two reads of one extraction: the tab list and one values:batchGet), refilled at
+portfolio's worker processes, and two runs at once. Both are the same bucket: at most ``burst``
+reads at once (one second's worth, and at least the two reads of one extraction: the tab list and
+one values:batchGet), refilled at
 ``reads_per_minute / 60`` a second, so any window of T seconds holds at most burst + rate * T reads
 (a minute: the quota plus one second's worth; a bucket of a full minute's reads would let twice
 the quota through in the first minute after a pause). The client retries the odd 429 anyway.
@@ -97,9 +98,22 @@ class SharedTokenBucket:
     def __init__(self, budget: Budget, path: Path, clock=time.time, sleep=time.sleep):
         self.budget, self.path = budget, Path(path)
         self._clock, self._sleep = clock, sleep
+        self._alone: TokenBucket | None = None  # this process's own, once the file could not be used
 
     def take(self) -> float:
-        """Wait for one token; the seconds waited."""
+        """Wait for one token; the seconds waited. If the file cannot be used (removed with its
+        folder, replaced by a folder, made unwritable), this process keeps the budget alone from then
+        on, and says so once: a read is never let through unthrottled, nor stopped for it."""
+        if self._alone is None:
+            try:
+                return self._take_shared()
+            except OSError as exc:
+                log.warning("Google Sheets reads: the shared budget file %s cannot be used (%s); this process "
+                            "keeps the budget alone from now on", self.path, exc)
+                self._alone = TokenBucket(self.budget, sleep=self._sleep)
+        return self._alone.take()
+
+    def _take_shared(self) -> float:
         import fcntl
 
         waited = 0.0

@@ -226,6 +226,9 @@ def test_a_shared_bucket_is_one_budget_across_its_takers(tmp_path):
     assert a.take() == pytest.approx(1.0)
     path.write_text("not json")  # a damaged file is a full bucket
     assert [b.take(), a.take()] == [0.0, 0.0]
+    path.unlink()
+    path.mkdir()  # a folder where the file was: each keeps the budget alone, and never waits for ever
+    assert a.take() == pytest.approx(0.0) and a._alone is not None
 
 
 def test_one_service_account_reads_at_the_smallest_rate_of_its_coalitions(settings, credentials_file, monkeypatch):
