@@ -24,10 +24,13 @@ logs a warning and skips the acquisition).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import math
+import os
+import stat
 import sys
 import tempfile
 import threading
@@ -118,18 +121,17 @@ class SharedTokenBucket:
 
         waited = 0.0
         while True:
-            with open(self.path, "a+", encoding="utf-8") as f:
+            with self._open() as f:
                 fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed
-                f.seek(0)
                 now = self._clock()
-                tokens, last = self._state(f.read(), now)
+                tokens, last = self._state(f.read(4096), now)
                 tokens = min(self.budget.burst, tokens + max(0.0, now - last) * self.budget.per_second)
                 took = tokens >= 1.0
                 if took:
                     tokens -= 1.0
                 f.seek(0)
                 f.truncate()
-                f.write(json.dumps({"tokens": tokens, "at": now}))
+                f.write(json.dumps({"tokens": tokens, "at": now}).encode("ascii"))
                 f.flush()
             if took:
                 return waited
@@ -137,13 +139,29 @@ class SharedTokenBucket:
             self._sleep(wait)
             waited += wait
 
-    def _state(self, text: str, now: float) -> tuple[float, float]:
-        """(tokens, last) from the file; a new or unreadable file is a full bucket."""
+    def _open(self):
+        """The file, read-write, created if missing; never through a symbolic link, and only a
+        regular file (a FIFO or a device there would block or be written over)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         try:
-            doc = json.loads(text)
-            return min(float(doc["tokens"]), float(self.budget.burst)), float(doc["at"])
-        except (ValueError, KeyError, TypeError):
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", str(self.path))
+            return os.fdopen(fd, "r+b", buffering=0)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _state(self, raw: bytes, now: float) -> tuple[float, float]:
+        """(tokens, last) from the file, tokens within 0..burst; a new, damaged or impossible state
+        (text that is not ours, nan, a negative count) is a full bucket as of now."""
+        try:
+            doc = json.loads(raw)
+            tokens, last = float(doc["tokens"]), float(doc["at"])
+        except (ValueError, KeyError, TypeError, IndexError):
             return float(self.budget.burst), now
+        if not (math.isfinite(tokens) and math.isfinite(last)) or not 0.0 <= tokens <= self.budget.burst:
+            return float(self.budget.burst), now
+        return tokens, last
 
 
 _local_buckets: dict[str, TokenBucket | SharedTokenBucket] = {}
@@ -168,9 +186,11 @@ def local_bucket(name: str, budget: Budget) -> TokenBucket | SharedTokenBucket:
             path = bucket_file(name)
             try:
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                with open(path, "a", encoding="utf-8"):
-                    pass
+                folder = os.lstat(path.parent)  # our own folder, not a link to one, nor one others write to
+                if not stat.S_ISDIR(folder.st_mode) or folder.st_uid != os.getuid() or folder.st_mode & 0o022:
+                    raise PermissionError(errno.EPERM, "not a folder of this account's alone", str(path.parent))
                 bucket = SharedTokenBucket(budget, path)
+                bucket._open().close()
             except OSError as exc:
                 log.warning("Google Sheets reads: %s cannot be written (%s); this process keeps the budget of %s "
                             "alone, not shared with other processes", path, exc, name)

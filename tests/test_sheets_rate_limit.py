@@ -275,3 +275,52 @@ def test_the_server_limit_of_an_account_is_its_coalitions_smallest_rate(settings
                         lambda s, plan: ratelimit.SheetsReadLimiter(email, s.data["source"]["sheets_reads_per_minute"]))
     assert prepare.fn(fast, None, budgets).budget == Budget(60)
 
+
+
+@pytest.mark.parametrize("content", ['{"tokens": -1e9, "at": 0}', '{"tokens": NaN, "at": 0}', '{"tokens": 1, "at": Infinity}',
+                                     "\xff\xfe not ours", "[]", '{"tokens": 1e9, "at": 0}'])
+def test_an_impossible_shared_state_is_a_full_bucket(tmp_path, content):
+    """A negative count would have made every read wait for ever; any state that is not ours is a
+    full bucket as of now."""
+    from coalition_metrics.ratelimit import SharedTokenBucket
+
+    path = tmp_path / "bucket.json"
+    path.write_bytes(content.encode("latin-1"))
+    waits = []
+    bucket = SharedTokenBucket(Budget(60), path, clock=lambda: 1000.0, sleep=waits.append)
+    assert [bucket.take(), bucket.take()] == [0.0, 0.0] and waits == [] and bucket._alone is None
+
+
+def test_the_shared_file_is_never_written_through_a_link_or_into_a_fifo(tmp_path, caplog):
+    import os
+
+    from coalition_metrics.ratelimit import SharedTokenBucket
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for path in (link, fifo):
+        bucket = SharedTokenBucket(Budget(60), path)
+        assert bucket.take() == 0.0 and bucket._alone is not None  # this process's own budget, at once
+    assert victim.read_text() == "keep me"
+    assert "cannot be used" in caplog.text
+
+
+def test_a_budget_folder_others_may_write_to_is_not_shared(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from coalition_metrics import ratelimit
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(ratelimit, "_local_buckets", {})
+    folder = tmp_path / "coalition-metrics-sheets-reads"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    assert isinstance(ratelimit.local_bucket("sheets-reads-x", Budget(60)), ratelimit.TokenBucket)
+    monkeypatch.setattr(ratelimit, "_local_buckets", {})
+    os.chmod(folder, 0o700)
+    assert isinstance(ratelimit.local_bucket("sheets-reads-x", Budget(60)), ratelimit.SharedTokenBucket)
