@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # How long one read waits for its slot before the run is told the budget is exhausted.
 SLOT_TIMEOUT_SECONDS = 900.0
+# How long a shared bucket keeps refilling at a slower taker's rate after that taker's last read.
+SLOWEST_HOLDS_SECONDS = 60.0
 
 
 def limit_name(service_account: str | None) -> str:
@@ -84,8 +86,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.budget.burst, self._tokens + (now - self._last) * self.budget.per_second)
                 self._last = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return waited
                 wait = (1.0 - self._tokens) / self.budget.per_second
             self._sleep(wait)
@@ -96,7 +98,11 @@ class SharedTokenBucket:
     """TokenBucket's arithmetic with its state (tokens, time of the last take) in a file, read and
     written under an exclusive lock (flock), so every process of this machine that takes from the
     same file shares one budget. Wall-clock time, as processes share no monotonic clock; a clock
-    that went back counts as no time passed."""
+    that went back counts as no time passed.
+
+    Takers of one account may set different rates (two runs at once, each with its own config): the
+    file also keeps the slowest rate a taker has used lately, and every taker refills at it, until
+    that taker has taken nothing for SLOWEST_HOLDS_SECONDS (at least three of its own intervals)."""
 
     def __init__(self, budget: Budget, path: Path, clock=time.time, sleep=time.sleep):
         self.budget, self.path = budget, Path(path)
@@ -109,7 +115,11 @@ class SharedTokenBucket:
         on, and says so once: a read is never let through unthrottled, nor stopped for it."""
         if self._alone is None:
             try:
-                return self._take_shared()
+                try:
+                    return self._take_shared()
+                except FileNotFoundError:  # its folder was removed (a cleaner of /tmp): made anew
+                    self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    return self._take_shared()
             except OSError as exc:
                 log.warning("Google Sheets reads: the shared budget file %s cannot be used (%s); this process "
                             "keeps the budget alone from now on", self.path, exc)
@@ -124,18 +134,23 @@ class SharedTokenBucket:
             with self._open() as f:
                 fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed
                 now = self._clock()
-                tokens, last = self._state(f.read(4096), now)
-                tokens = min(self.budget.burst, tokens + max(0.0, now - last) * self.budget.per_second)
-                took = tokens >= 1.0
+                tokens, last, slowest, slowest_at = self._state(f.read(4096), now)
+                own = self.budget.reads_per_minute
+                if own <= slowest or now - slowest_at > max(SLOWEST_HOLDS_SECONDS, 180.0 / slowest):
+                    slowest, slowest_at = own, now
+                budget = Budget(min(own, slowest))
+                tokens = min(budget.burst, tokens + max(0.0, now - last) * budget.per_second)
+                took = tokens >= 1.0 - 1e-9  # a wait of exactly the refill time may land a hair short
                 if took:
-                    tokens -= 1.0
+                    tokens = max(0.0, tokens - 1.0)
                 f.seek(0)
                 f.truncate()
-                f.write(json.dumps({"tokens": tokens, "at": now}).encode("ascii"))
+                f.write(json.dumps({"tokens": tokens, "at": now, "slowest": slowest,
+                                    "slowest_at": slowest_at}).encode("ascii"))
                 f.flush()
             if took:
                 return waited
-            wait = (1.0 - tokens) / self.budget.per_second
+            wait = (1.0 - tokens) / budget.per_second
             self._sleep(wait)
             waited += wait
 
@@ -151,17 +166,21 @@ class SharedTokenBucket:
             os.close(fd)
             raise
 
-    def _state(self, raw: bytes, now: float) -> tuple[float, float]:
-        """(tokens, last) from the file, tokens within 0..burst; a new, damaged or impossible state
-        (text that is not ours, nan, a negative count) is a full bucket as of now."""
+    def _state(self, raw: bytes, now: float) -> tuple[float, float, int, float]:
+        """(tokens, last, slowest rate, when it was last used) from the file, tokens within 0..burst;
+        a new, damaged or impossible state (text that is not ours, nan, a negative count) is a full
+        bucket at this taker's rate as of now."""
+        fresh = (float(self.budget.burst), now, self.budget.reads_per_minute, now)
         try:
             doc = json.loads(raw)
             tokens, last = float(doc["tokens"]), float(doc["at"])
-        except (ValueError, KeyError, TypeError, IndexError):
-            return float(self.budget.burst), now
-        if not (math.isfinite(tokens) and math.isfinite(last)) or not 0.0 <= tokens <= self.budget.burst:
-            return float(self.budget.burst), now
-        return tokens, last
+            slowest, slowest_at = int(doc.get("slowest", self.budget.reads_per_minute)), float(doc.get("slowest_at", now))
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError):
+            return fresh
+        if (not all(math.isfinite(x) for x in (tokens, last, slowest_at)) or not 0.0 <= tokens <= self.budget.burst
+                or not 1 <= slowest <= 100_000):
+            return fresh
+        return tokens, last, slowest, slowest_at
 
 
 _local_buckets: dict[str, TokenBucket | SharedTokenBucket] = {}
@@ -171,10 +190,11 @@ _declared: dict[str, int] = {}
 
 
 def bucket_file(name: str) -> Path:
-    """The file of a limit's shared bucket, one per limit name, in coalition-metrics-sheets-reads of
-    the system's temporary folder (TMPDIR): processes share a budget when they see the same one."""
+    """The file of a limit's shared bucket, one per limit name, in coalition-metrics-sheets-reads-<uid>
+    of the system's temporary folder (TMPDIR): one account's processes share a budget when they see
+    the same one."""
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
-    return Path(tempfile.gettempdir()) / "coalition-metrics-sheets-reads" / f"{digest}.json"
+    return Path(tempfile.gettempdir()) / f"coalition-metrics-sheets-reads-{os.getuid()}" / f"{digest}.json"
 
 
 def local_bucket(name: str, budget: Budget) -> TokenBucket | SharedTokenBucket:

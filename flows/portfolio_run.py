@@ -104,14 +104,15 @@ def portfolio_run(config: str, quarter: str | None = None, out: str | None = Non
 
     from coalition_metrics.ratelimit import budgets_declared
 
-    with budgets_declared(budgets):  # a task run in this process reads at the portfolio's rates too
+    # every read in this process (a task run here, the write-backs' reads) at the portfolio's rates too
+    with budgets_declared(budgets):
         prepared, failed_prepare = prepare_all(entries, prepare, failure, task_runner_for(portfolio.settings), budgets)
-    # the one-pass build in this process; each coalition's publishing in [orchestration]
-    # portfolio_processes local worker processes (portfolio/parallel.py), as without Prefect
-    processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(prepared))
-    with process_pool(processes) as pool:
-        result = publish_portfolio(prepared, failed + failed_prepare, portfolio, q, out_dir, today=today,
-                                   write_back=write_back, started_at=started_at, pool=pool)
+        # the one-pass build in this process; each coalition's publishing in [orchestration]
+        # portfolio_processes local worker processes (portfolio/parallel.py), as without Prefect
+        processes = process_count(portfolio.settings.data["orchestration"]["portfolio_processes"], len(prepared))
+        with process_pool(processes) as pool:
+            result = publish_portfolio(prepared, failed + failed_prepare, portfolio, q, out_dir, today=today,
+                                       write_back=write_back, started_at=started_at, pool=pool)
     print(f"portfolio {result.quarter}: {len(result.published)} published, {len(result.failed)} failed; "
           f"summary {result.folder}")
     return result

@@ -317,10 +317,51 @@ def test_a_budget_folder_others_may_write_to_is_not_shared(tmp_path, monkeypatch
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(ratelimit, "_local_buckets", {})
-    folder = tmp_path / "coalition-metrics-sheets-reads"
+    folder = ratelimit.bucket_file("sheets-reads-x").parent
+    assert folder.parent == tmp_path
     folder.mkdir()
     os.chmod(folder, 0o777)
     assert isinstance(ratelimit.local_bucket("sheets-reads-x", Budget(60)), ratelimit.TokenBucket)
     monkeypatch.setattr(ratelimit, "_local_buckets", {})
     os.chmod(folder, 0o700)
     assert isinstance(ratelimit.local_bucket("sheets-reads-x", Budget(60)), ratelimit.SharedTokenBucket)
+
+
+def test_takers_at_different_rates_share_the_slowest_while_it_reads(tmp_path):
+    """Two runs at once on one account, at 60 and 600 a minute: both refill at 60 while the slow one
+    reads, and at 600 again once it has read nothing for a minute."""
+    from coalition_metrics.ratelimit import SharedTokenBucket
+
+    now = [1000.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    path = tmp_path / "bucket.json"
+    slow = SharedTokenBucket(Budget(60), path, clock=lambda: now[0], sleep=sleep)
+    fast = SharedTokenBucket(Budget(600), path, clock=lambda: now[0], sleep=sleep)
+    assert slow.take() == 0.0  # the slow run reads first
+    start = now[0]
+    taken = [fast.take() for _ in range(10)]
+    assert now[0] - start >= 8.9, taken  # 10 reads at 1 a second, less the bucket's 2 left: 9 s, not 0.9
+    now[0] += 61.0  # the slow run has stopped reading
+    start = now[0]
+    for _ in range(20):
+        fast.take()
+    assert now[0] - start == pytest.approx((20 - 10) / 10.0)  # a bucket of 10, then 10 a second
+
+
+def test_a_budget_folder_removed_mid_run_is_made_again(tmp_path):
+    import shutil
+
+    from coalition_metrics.ratelimit import SharedTokenBucket
+
+    path = tmp_path / "budget" / "bucket.json"
+    path.parent.mkdir()
+    a = SharedTokenBucket(Budget(60), path)
+    b = SharedTokenBucket(Budget(60), path)
+    a.take()
+    shutil.rmtree(path.parent)  # a cleaner of the temporary folder
+    b.take()
+    assert path.is_file() and a._alone is None and b._alone is None
+
