@@ -174,7 +174,8 @@ class SharedTokenBucket:
         try:
             doc = json.loads(raw)
             tokens, last = float(doc["tokens"]), float(doc["at"])
-            slowest, slowest_at = int(doc.get("slowest", self.budget.reads_per_minute)), float(doc.get("slowest_at", now))
+            slowest = int(doc.get("slowest", self.budget.reads_per_minute))
+            slowest_at = float(doc.get("slowest_at", now))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError):
             return fresh
         if (not all(math.isfinite(x) for x in (tokens, last, slowest_at)) or not 0.0 <= tokens <= self.budget.burst
